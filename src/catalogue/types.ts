@@ -1,0 +1,111 @@
+/**
+ * The catalogue: a pure, deterministically ordered view of everything the
+ * store holds. Built by `buildCatalogue` (a fold over the store's records),
+ * consumed by the route renderers (both the static build and the shim).
+ */
+import type { Epoch } from "../model/types.js";
+
+export interface Publisher {
+  readonly id: string;
+  readonly username: string;
+  readonly displayName: string;
+  /** verified | unproven | starred (legacy `certified` is mapped to `verified`). */
+  readonly validation: string;
+}
+
+export interface Media {
+  readonly type: string;
+  readonly url: string;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** Store-side metadata of a snap (from bundles; raw imports fall back to snap.yaml). */
+export interface SnapMeta {
+  readonly title?: string;
+  readonly summary?: string;
+  readonly description?: string;
+  readonly license?: string;
+  readonly contact?: string;
+  readonly website?: string;
+  readonly storeUrl?: string;
+  readonly media?: readonly Media[];
+  readonly categories?: readonly string[];
+  /** The track risk-only requests resolve in (absent = `latest`). */
+  readonly defaultTrack?: string;
+}
+
+export interface RevisionEntry {
+  readonly revision: number;
+  readonly version: string;
+  readonly type: string;
+  readonly base?: string;
+  readonly confinement: string;
+  readonly grade: string;
+  readonly architectures: readonly string[];
+  readonly epoch: Epoch;
+  /** lower-case hex SHA3-384 of the blob (store JSON form). */
+  readonly sha3_384: string;
+  readonly size: number;
+  /** The snap-revision assertion's timestamp. */
+  readonly createdAt: string;
+  /** The blob's meta/snap.yaml, verbatim. */
+  readonly snapYaml: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly apps: readonly string[];
+  readonly defaultProviders: readonly string[];
+}
+
+/** One release event in a channel's history. */
+export interface Release {
+  readonly revision: number;
+  /** RFC 3339 time of the release (from the input that recorded it). */
+  readonly releasedAt: string;
+  /** Global order of release events: later releases have larger seq. */
+  readonly seq: number;
+}
+
+/**
+ * The releases of one (channel, arch key). `arch` is a device architecture or
+ * `all` (revisions built for every architecture); for a device architecture X
+ * the effective history of a channel merges X and `all` by `seq`.
+ */
+export interface ChannelReleases {
+  readonly track: string;
+  readonly risk: string;
+  readonly branch?: string;
+  readonly arch: string;
+  /** Oldest first; the last element is what the channel currently holds. */
+  readonly history: readonly Release[];
+}
+
+export interface SnapEntry {
+  readonly name: string;
+  readonly snapId: string;
+  readonly publisher: Publisher;
+  readonly meta: SnapMeta;
+  /** Sorted by revision number. */
+  readonly revisions: readonly RevisionEntry[];
+  /** Sorted by track (latest first, then by name), risk order, branch, arch. */
+  readonly channels: readonly ChannelReleases[];
+}
+
+export interface AssertionEntry {
+  readonly type: string;
+  /** Full primary key (optional keys filled with their defaults). */
+  readonly primaryKey: readonly string[];
+  readonly revision: number;
+  readonly format: number;
+  /** The exact bytes, ending in "\n". */
+  readonly raw: string;
+}
+
+export interface Catalogue {
+  /** Sorted by name. */
+  readonly snaps: readonly SnapEntry[];
+  /** Sorted by type, primary key, revision. */
+  readonly assertions: readonly AssertionEntry[];
+  /** Device architectures the store answers for (info files are rendered per arch). */
+  readonly arches: readonly string[];
+}
