@@ -97,8 +97,10 @@ export interface AssertionEntry {
   readonly primaryKey: readonly string[];
   readonly revision: number;
   readonly format: number;
-  /** The exact bytes, ending in "\n". */
-  readonly raw: string;
+  /** Content address (hex SHA3-384 of the exact bytes) of the stored assertion object. */
+  readonly object: string;
+  /** The assertion's top-level string headers (for queries; the bytes stay on disk). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface Catalogue {

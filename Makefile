@@ -1,0 +1,75 @@
+# snapshelf - build, lint and test. `make help` lists the targets.
+#
+# The tools come from node_modules/.bin directly (not `npx`): same binaries,
+# but never a silent download of a missing tool, and no npm config warnings.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# Prerequisites are ordered steps (deps before build before tests), so never
+# run them in parallel even under `make -j`.
+.NOTPARALLEL:
+
+BIN := node_modules/.bin
+NODE ?= node
+
+# Where setup.sh builds snapd's real clients. /tmp by default: the Go build
+# cache under it survives `make clean` and fresh clones, and the binaries are
+# not part of the repository. Exported so every child process (setup.sh,
+# check.sh, the e2e tests) agrees on it.
+REALCLIENT_DIR ?= /tmp/realclient
+export REALCLIENT_DIR
+
+# Debian packages snapshelf itself needs: unsquashfs for `import` (and `demo`).
+# The real-client harness installs its own list in test/realclient/setup.sh.
+SYSTEM_PKGS ?= squashfs-tools
+
+.PHONY: help deps system-deps build lint format realclient test test-unit test-e2e demo bench clean sync-realclient
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  settings: REALCLIENT_DIR=$(REALCLIENT_DIR)  SNAPSHELF_TEST_VERBOSE=1  SNAPSHELF_KEEP_WORK=1"
+
+# npm writes node_modules/.package-lock.json on every install, so it is the
+# stamp: reinstall when package.json or the lockfile is newer than it.
+node_modules/.package-lock.json: package.json $(wildcard package-lock.json)
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	@touch $@
+
+deps: node_modules/.package-lock.json ## install npm dependencies (npm ci) if node_modules is missing or stale
+
+system-deps: ## install the Debian packages snapshelf needs (squashfs-tools), only if missing
+	@bash scripts/system-deps.sh $(SYSTEM_PKGS)
+
+build: deps ## compile TypeScript (src, test, bench) to dist/
+	$(BIN)/tsc -p tsconfig.json
+
+lint: deps ## biome check (format + lint) over src, test and bench
+	$(BIN)/biome check src test bench
+
+format: deps ## biome check --write: apply formatting and safe fixes
+	$(BIN)/biome check --write src test bench
+
+realclient: ## build snapd's real clients into $REALCLIENT_DIR (idempotent; ~5 s warm)
+	bash test/realclient/setup.sh
+
+test: deps system-deps build lint realclient ## everything: build, lint, real clients, then unit + golden + e2e tests
+	bash scripts/run-tests.sh
+
+test-unit: build ## unit + golden tests only (no real clients needed)
+	bash scripts/run-tests.sh unit golden
+
+test-e2e: build system-deps realclient ## e2e tests only (real snapd clients against live servers)
+	bash scripts/run-tests.sh e2e
+
+demo: deps system-deps build ## make a demo store from embedded data, offline, and serve it
+	bash scripts/demo.sh
+
+bench: build ## run the benchmark (dist/bench/run.js) if there is one
+	@if [ -f dist/bench/run.js ]; then $(NODE) dist/bench/run.js; else echo "bench: no dist/bench/run.js yet"; fi
+
+sync-realclient: ## refresh test/realclient from ../shared/realclient (CHECK=1: only report drift)
+	bash scripts/sync-realclient.sh
+
+clean: ## remove dist/ and .test-work/
+	rm -rf dist .test-work

@@ -1,0 +1,173 @@
+/**
+ * The table of assertion types snapd knows (assertions.md §3): primary keys,
+ * optional primary keys with their defaults, sequence forming, and the
+ * highest format a snapd 2.57.6 client accepts. Pure data, no I/O.
+ */
+
+/** One assertion type. */
+export interface AssertionTypeInfo {
+  readonly name: string;
+  /** Primary-key header names, in order. */
+  readonly primaryKey: readonly string[];
+  /**
+   * Optional primary-key headers (always a suffix of `primaryKey`) and their
+   * defaults. A missing optional header takes its default; a value equal to
+   * the default is left out of reduced keys and URL paths.
+   */
+  readonly optionalDefaults: Readonly<Record<string, string>>;
+  /** The last primary-key header (`sequence`) numbers a sequence; the rest is the sequence key. */
+  readonly sequenceForming: boolean;
+  /**
+   * Highest `format` snapd 2.57.6 accepts (what it sends as `max-format`).
+   * For types 2.57.6 does not know (`inSnapd2576: false`), the HEAD value.
+   */
+  readonly maxFormat: number;
+  /** Whether snapd 2.57.6 knows the type at all (resources and registry are HEAD-only). */
+  readonly inSnapd2576: boolean;
+  /** Request types signed by the device/requester itself: no `authority-id`, never served. */
+  readonly noAuthority: boolean;
+  /** Has a mandatory RFC 3339 `timestamp` header (checked against the signing key's validity, §9 step 6). */
+  readonly timestamped: boolean;
+}
+
+/** Default of the optional `provenance` primary key. */
+export const DEFAULT_PROVENANCE = "global-upload";
+
+const NO_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({});
+const PROVENANCE_DEFAULT: Readonly<Record<string, string>> = Object.freeze({ provenance: DEFAULT_PROVENANCE });
+
+interface TypeSpec {
+  readonly pk: readonly string[];
+  readonly optional?: Readonly<Record<string, string>>;
+  readonly seq?: boolean;
+  readonly max?: number;
+  readonly head?: boolean;
+  readonly noAuthority?: boolean;
+  readonly timestamped?: boolean;
+}
+
+// asserts/asserts.go@2.57.6 (type registry, maxSupportedFormat) plus the HEAD-only types.
+const SPECS: Readonly<Record<string, TypeSpec>> = {
+  account: { pk: ["account-id"], timestamped: true },
+  "account-key": { pk: ["public-key-sha3-384"] },
+  "base-declaration": { pk: ["series"], timestamped: true },
+  model: { pk: ["series", "brand-id", "model"], timestamped: true },
+  preseed: { pk: ["series", "brand-id", "model", "system-label"], timestamped: true },
+  repair: { pk: ["brand-id", "repair-id"], seq: true, timestamped: true },
+  serial: { pk: ["brand-id", "model", "serial"], timestamped: true },
+  "snap-build": { pk: ["snap-sha3-384"], timestamped: true },
+  "snap-declaration": { pk: ["series", "snap-id"], max: 5, timestamped: true },
+  "snap-developer": { pk: ["snap-id", "publisher-id"] },
+  "snap-revision": { pk: ["snap-sha3-384", "provenance"], optional: PROVENANCE_DEFAULT, timestamped: true },
+  store: { pk: ["store"], timestamped: true },
+  "system-user": { pk: ["brand-id", "email"], max: 1 },
+  validation: { pk: ["series", "snap-id", "approved-snap-id", "approved-snap-revision"], timestamped: true },
+  "validation-set": { pk: ["series", "account-id", "name", "sequence"], seq: true, timestamped: true },
+  "snap-resource-revision": {
+    pk: ["snap-id", "resource-name", "resource-sha3-384", "provenance"],
+    optional: PROVENANCE_DEFAULT,
+    head: true,
+    timestamped: true,
+  },
+  "snap-resource-pair": {
+    pk: ["snap-id", "resource-name", "resource-revision", "snap-revision", "provenance"],
+    optional: PROVENANCE_DEFAULT,
+    head: true,
+    timestamped: true,
+  },
+  registry: { pk: ["account-id", "name"], head: true, timestamped: true },
+  "account-key-request": { pk: ["public-key-sha3-384"], noAuthority: true },
+  "device-session-request": { pk: ["brand-id", "model", "serial"], noAuthority: true, timestamped: true },
+  "serial-request": { pk: [], noAuthority: true },
+};
+
+/** Every known assertion type by name (sorted by name). */
+export const ASSERTION_TYPES: ReadonlyMap<string, AssertionTypeInfo> = new Map(
+  Object.keys(SPECS)
+    .sort()
+    .map((name): [string, AssertionTypeInfo] => {
+      const s = SPECS[name]!;
+      const info: AssertionTypeInfo = Object.freeze({
+        name,
+        primaryKey: Object.freeze([...s.pk]),
+        optionalDefaults: s.optional ?? NO_DEFAULTS,
+        sequenceForming: s.seq ?? false,
+        maxFormat: s.max ?? 0,
+        inSnapd2576: !(s.head ?? false),
+        noAuthority: s.noAuthority ?? false,
+        timestamped: s.timestamped ?? false,
+      });
+      return [name, info];
+    }),
+);
+
+/** Whether `t` is an assertion type name this module understands. */
+export function isKnownType(t: string): boolean {
+  return ASSERTION_TYPES.has(t);
+}
+
+/** The type's description, or `undefined` for an unknown type. */
+export function assertionType(t: string): AssertionTypeInfo | undefined {
+  return ASSERTION_TYPES.get(t);
+}
+
+function requireType(t: string): AssertionTypeInfo {
+  const info = ASSERTION_TYPES.get(t);
+  if (info === undefined) throw new TypeError(`unknown assertion type ${JSON.stringify(t)}`);
+  return info;
+}
+
+/**
+ * Drops trailing optional primary-key values equal to their default
+ * (`[digest, "global-upload"]` → `[digest]`), as the store's URL paths do.
+ * `fullPk` must have one value per primary-key header.
+ */
+export function reducePrimaryKey(type: string, fullPk: readonly string[]): string[] {
+  const info = requireType(type);
+  if (fullPk.length !== info.primaryKey.length) {
+    throw new TypeError(`primary key has wrong length for ${JSON.stringify(type)} assertion`);
+  }
+  let n = fullPk.length;
+  while (n > 0) {
+    const name = info.primaryKey[n - 1]!;
+    const defl = info.optionalDefaults[name];
+    if (defl === undefined || fullPk[n - 1] !== defl) break;
+    n--;
+  }
+  return fullPk.slice(0, n);
+}
+
+/**
+ * Completes a possibly reduced primary key with the defaults of the missing
+ * trailing optional headers; `undefined` if the length is unacceptable.
+ */
+export function fullPrimaryKey(type: string, key: readonly string[]): string[] | undefined {
+  const info = requireType(type);
+  const names = info.primaryKey;
+  const nOptional = Object.keys(info.optionalDefaults).length;
+  if (key.length > names.length || key.length < names.length - nOptional) return undefined;
+  const full = [...key];
+  for (let i = key.length; i < names.length; i++) full.push(info.optionalDefaults[names[i]!]!);
+  return full;
+}
+
+/**
+ * The assertion's path under `v2/assertions/`: type, then the reduced primary
+ * key, joined by `/` (`snap-revision/<digest>`, `validation-set/16/acc/name/3`).
+ */
+export function assertionPath(type: string, fullPk: readonly string[]): string {
+  return [type, ...reducePrimaryKey(type, fullPk)].join("/");
+}
+
+/**
+ * The sequence key of a sequence-forming type (the primary key without its
+ * last, `sequence`, value). Throws for other types.
+ */
+export function sequenceKey(type: string, fullPk: readonly string[]): string[] {
+  const info = requireType(type);
+  if (!info.sequenceForming) throw new TypeError(`${JSON.stringify(type)} assertions do not form sequences`);
+  if (fullPk.length !== info.primaryKey.length) {
+    throw new TypeError(`primary key has wrong length for ${JSON.stringify(type)} assertion`);
+  }
+  return fullPk.slice(0, -1);
+}

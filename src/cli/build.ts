@@ -1,0 +1,20 @@
+import type { Command } from "commander";
+import { buildStore } from "../build/build.js";
+import { addDirOption, layoutFrom, note, out } from "./common.js";
+
+export function registerBuild(program: Command): void {
+  addDirOption(
+    program
+      .command("build")
+      .summary("render the store into a new generation of the static tree")
+      .description(
+        "Render everything imported into a new generation of the static tree (JSON responses,\n" +
+          "assertion files) and put it in service atomically. Download URLs are built from the\n" +
+          "base URL: --base-url, else the last one used, else http://127.0.0.1:8000.",
+      )
+      .option("--base-url <url>", "URL devices reach this store at (remembered)"),
+  ).action(async (opts: { dir?: string; baseUrl?: string }) => {
+    const r = await buildStore(layoutFrom(opts), { ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), log: note });
+    out(`generation ${r.generation} in service: ${r.files} files for ${r.baseUrl}`);
+  });
+}

@@ -1,0 +1,46 @@
+import type { Command } from "commander";
+import { importInputs } from "../store/import.js";
+import { addDirOption, collect, layoutFrom, note, out } from "./common.js";
+
+export function registerImport(program: Command): void {
+  addDirOption(
+    program
+      .command("import")
+      .summary("verify and add snaps and assertions to the store")
+      .description(
+        "Verify and add .snap files, assertion files and directories of them to the store.\n\n" +
+          "Every assertion must verify and chain to a trusted root (Canonical's is built in);\n" +
+          "every blob must match its snap-revision (sha3-384, size) and its snap-declaration\n" +
+          "must name the snap its meta/snap.yaml declares. A .snap's assertions come from\n" +
+          "NAME_REV.assert beside it (as `snap download` writes), --assert files, or the store.\n" +
+          "Nothing is changed unless everything verifies.",
+      )
+      .argument("<path...>", ".snap files, assertion files, or directories of them")
+      .option(
+        "--trusted-root <file>",
+        "add a trusted root (account and account-key assertions); remembered",
+        collect,
+        [],
+      )
+      .option("--assert <file>", "assertion file to verify the snaps with (repeatable)", collect, [])
+      .option("--release <channel>", "release every imported revision to CHANNEL (repeatable)", collect, [])
+      .addHelpText(
+        "after",
+        "\nExamples:\n  snapshelf import hello_7.snap               # hello_7.assert beside it\n  snapshelf import --release stable ./downloads/\n",
+      ),
+  ).action(
+    async (paths: string[], opts: { dir?: string; trustedRoot: string[]; assert: string[]; release: string[] }) => {
+      const layout = layoutFrom(opts);
+      const res = await importInputs(layout, paths, {
+        trustedRoots: opts.trustedRoot,
+        asserts: opts.assert,
+        release: opts.release,
+        log: note,
+      });
+      for (const r of res.revisions) out(`imported ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`);
+      out(
+        `${res.assertions} new assertions, ${res.revisions.length} revisions, ${res.releases} releases into ${layout.root}`,
+      );
+    },
+  );
+}

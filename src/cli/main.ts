@@ -1,0 +1,38 @@
+/**
+ * The snapshelf command line: parse -> call one use-case -> print -> exit code.
+ */
+import { Command, CommanderError } from "commander";
+import { registerBuild } from "./build.js";
+import { exitCodeFor, reportError } from "./common.js";
+import { registerImport } from "./import.js";
+import { registerRelease } from "./release.js";
+import { registerServe } from "./serve.js";
+
+const program = new Command();
+program
+  .name("snapshelf")
+  .description(
+    "An offline Snap Store: import verified snaps, build a static tree, serve it to snapd devices.\n\n" +
+      "Typical use on the offline host:\n" +
+      "  snapshelf import --dir /srv/snaps --release stable ./bundle/\n" +
+      "  snapshelf build --dir /srv/snaps --base-url http://store.internal:8000\n" +
+      "  snapshelf serve --dir /srv/snaps --host 0.0.0.0 --port 8000",
+  )
+  .version("0.1.0")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride();
+
+registerImport(program);
+registerRelease(program);
+registerBuild(program);
+registerServe(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  reportError(err);
+  process.exit(exitCodeFor(err));
+}

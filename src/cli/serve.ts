@@ -1,0 +1,47 @@
+import { type Command, InvalidArgumentError } from "commander";
+import { startServer } from "../serve/server.js";
+import { addDirOption, layoutFrom, note, out } from "./common.js";
+
+function portArg(v: string): number {
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n > 65535) throw new InvalidArgumentError("a port is 0..65535");
+  return n;
+}
+
+export function registerServe(program: Command): void {
+  addDirOption(
+    program
+      .command("serve")
+      .summary("serve the store to devices")
+      .description(
+        "Serve the generation in service: static files from the tree and blobs, and the\n" +
+          "dynamic store endpoints (refresh, find, device sessions). Read-only: no endpoint\n" +
+          "changes the store. SIGHUP switches to the generation a new build put in service.\n" +
+          "--port 0 picks a free port; the URL is printed as `serving URL`.",
+      )
+      .option("--host <host>", "address to listen on", "127.0.0.1")
+      .option("--port <port>", "port to listen on", portArg, 8000)
+      .option("--base-url <url>", "URL devices use, if not the one the tree was built for"),
+  ).action(async (opts: { dir?: string; host: string; port: number; baseUrl?: string }) => {
+    const layout = layoutFrom(opts);
+    const srv = await startServer(layout, {
+      host: opts.host,
+      port: opts.port,
+      ...(opts.baseUrl ? { baseUrl: opts.baseUrl.replace(/\/+$/, "") } : {}),
+      log: note,
+    });
+    out(`serving ${srv.url}`);
+    process.on("SIGHUP", () => {
+      try {
+        srv.reload();
+      } catch (err) {
+        note(`error: cannot reload: ${(err as Error).message}`);
+      }
+    });
+    const stop = () => {
+      void srv.close().then(() => process.exit(0));
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * GET /v2/assertions/<type>/<key...> (and the v1 path): verbatim bytes from
+ * the tree, selected by `max-format` and, for sequence-forming types,
+ * `sequence=latest|N` (store-protocol.md §10).
+ *
+ * Tree layout: the assertion with reduced key path P is `v2/assertions/P/_.assert`;
+ * a leaf file under a directory per key cannot collide with a longer key
+ * (a snap-revision with a non-default provenance lives below the default one).
+ * Older revisions kept for older clients: `P/_.format-N.assert`; the latest
+ * sequence of a validation set: `<seq-key path>/latest/_.assert`.
+ */
+import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
+import type { AssertionEntry } from "../catalogue/types.js";
+import {
+  ASSERTION_TYPE,
+  errorResponse,
+  PROBLEM_TYPE,
+  type RouteRequest,
+  type StaticRoute,
+  type TreeFile,
+} from "./types.js";
+
+/** Types whose last primary key is an optional `provenance` defaulting to `global-upload`. */
+const PROVENANCE_TYPES = new Set(["snap-revision", "snap-resource-revision", "snap-resource-pair"]);
+const SEQUENCE_TYPES = new Set(["validation-set"]);
+const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@+=-]*$/;
+
+/** Primary key without trailing optional keys equal to their defaults (what snapd puts in URLs). */
+export function reducedKey(type: string, primaryKey: readonly string[]): readonly string[] {
+  if (PROVENANCE_TYPES.has(type) && primaryKey[primaryKey.length - 1] === "global-upload") {
+    return primaryKey.slice(0, -1);
+  }
+  return primaryKey;
+}
+
+export function assertionUrlPath(type: string, primaryKey: readonly string[]): string {
+  return `/v2/assertions/${type}/${reducedKey(type, primaryKey).join("/")}`;
+}
+
+function keyDir(type: string, key: readonly string[]): string {
+  return `v2/assertions/${type}/${key.join("/")}`;
+}
+
+function newestWithin(list: readonly AssertionEntry[], maxFormat: number): AssertionEntry | undefined {
+  return list.find((a) => a.format <= maxFormat);
+}
+
+function* assertionFiles(index: CatalogueIndex): Iterable<TreeFile> {
+  for (const list of index.assertions.values()) {
+    const newest = list[0];
+    if (!newest) continue;
+    const key = reducedKey(newest.type, newest.primaryKey);
+    if (!key.every((k) => SAFE_SEGMENT.test(k))) continue; // never written, never served
+    const dir = keyDir(newest.type, key);
+    yield { path: `${dir}/_.assert`, body: { object: newest.object } };
+    // for clients that cannot read the newest format: the newest revision of each lower format
+    const formats = [...new Set(list.map((a) => a.format))].filter((f) => f < newest.format).sort((a, b) => a - b);
+    for (const f of formats) {
+      const a = newestWithin(list, f);
+      if (a) yield { path: `${dir}/_.format-${f}.assert`, body: { object: a.object } };
+    }
+  }
+  for (const [seqKey, seqs] of index.sequences) {
+    const last = seqs[seqs.length - 1];
+    if (last === undefined) continue;
+    const list = index.assertions.get(`${seqKey}/${last}`);
+    const newest = list?.[0];
+    if (!newest) continue;
+    const key = newest.primaryKey.slice(0, -1);
+    if (!key.every((k) => SAFE_SEGMENT.test(k))) continue;
+    yield { path: `${keyDir(newest.type, key)}/latest/_.assert`, body: { object: newest.object } };
+  }
+}
+
+function selectAssertion(req: RouteRequest, index: CatalogueIndex): string | undefined {
+  const type = req.params["type"] ?? "";
+  const rest = (req.params["*"] ?? req.params["wild"] ?? "").split("/").filter((s) => s !== "");
+  if (!SAFE_SEGMENT.test(type) || rest.length === 0 || !rest.every((s) => SAFE_SEGMENT.test(s))) return undefined;
+  let key = rest;
+  const seq = req.query.get("sequence");
+  if (seq !== null && SEQUENCE_TYPES.has(type)) {
+    if (seq === "latest") key = [...rest, "latest"];
+    else if (/^[1-9][0-9]*$/.test(seq)) key = [...rest, seq];
+    else return undefined;
+  }
+  key = [...reducedKey(type, key)];
+  const full = PROVENANCE_TYPES.has(type) && key.length === 1 ? [...key, "global-upload"] : key;
+  const maxFormatText = req.query.get("max-format");
+  const maxFormat = maxFormatText !== null && /^[0-9]+$/.test(maxFormatText) ? Number(maxFormatText) : undefined;
+  const dir = keyDir(type, key);
+  if (maxFormat === undefined || key[key.length - 1] === "latest") return `${dir}/_.assert`;
+  const list = index.assertions.get(`${type}/${full.join("/")}`);
+  const newest = list?.[0];
+  if (!list || !newest) return `${dir}/_.assert`; // not found either way; the file lookup says so
+  if (newest.format <= maxFormat) return `${dir}/_.assert`;
+  const a = newestWithin(list, maxFormat);
+  return a ? `${dir}/_.format-${a.format}.assert` : undefined;
+}
+
+function assertionNotFound(): ReturnType<StaticRoute["notFound"]> {
+  // snapd only reads error bodies whose Content-Type is exactly application/json or application/problem+json
+  return errorResponse(404, "not-found", "not found", PROBLEM_TYPE);
+}
+
+export const assertionsRoute: StaticRoute = {
+  kind: "static",
+  id: "assertions",
+  pattern: "/v2/assertions/:type/*",
+  contentType: ASSERTION_TYPE,
+  treePrefix: "v2/assertions/",
+  usesBaseUrl: false,
+  files: assertionFiles,
+  select: selectAssertion,
+  notFound: assertionNotFound,
+};
+
+/** snapd <= 2.49 asked the v1 path; same files. */
+export const assertionsV1Route: StaticRoute = {
+  ...assertionsRoute,
+  id: "assertions-v1",
+  pattern: "/api/v1/snaps/assertions/:type/*",
+  files: () => [],
+};

@@ -1,0 +1,70 @@
+/**
+ * GET /v2/snaps/info/:name (store-protocol.md §6): one file per snap per
+ * device architecture, selected by the `architecture` query parameter.
+ */
+import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
+import { channelMap } from "../catalogue/resolve.js";
+import type { SnapEntry } from "../catalogue/types.js";
+import { shortChannelName } from "../model/channel.js";
+import { type RenderContext, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
+import { deviceArch, errorResponse, JSON_TYPE, type RouteRequest, type StaticRoute, type TreeFile } from "./types.js";
+
+const NAME = /^[a-z0-9](?:-?[a-z0-9])*$/;
+const ARCH = /^[a-z0-9]+$/;
+
+/** The info document of a snap for one architecture, or undefined when nothing is released there. */
+export function renderInfo(snap: SnapEntry, arch: string, ctx: RenderContext): string | undefined {
+  const entries = channelMap(snap, arch);
+  const first = entries[0];
+  if (!first) return undefined;
+  const doc = {
+    name: snap.name,
+    "snap-id": snap.snapId,
+    "default-track": snap.meta.defaultTrack ?? null,
+    snap: toSnapLevel(snap, first.revision),
+    "channel-map": entries.map((e) => ({
+      channel: {
+        architecture: arch,
+        name: shortChannelName(e.channel),
+        track: e.channel.track,
+        risk: e.channel.risk,
+        "released-at": e.releasedAt,
+      },
+      ...toRevisionLevel(e.revision, ctx),
+    })),
+  };
+  return JSON.stringify(doc);
+}
+
+export function infoPath(name: string, arch: string): string {
+  return `v2/snaps/info/${name}/${arch}.json`;
+}
+
+function* infoFiles(index: CatalogueIndex, ctx: RenderContext): Iterable<TreeFile> {
+  for (const snap of index.catalogue.snaps) {
+    for (const arch of index.catalogue.arches) {
+      const text = renderInfo(snap, arch, ctx);
+      if (text !== undefined) yield { path: infoPath(snap.name, arch), body: { text } };
+    }
+  }
+}
+
+function selectInfo(req: RouteRequest): string | undefined {
+  const name = req.params["name"] ?? "";
+  const arch = req.query.get("architecture") ?? deviceArch(req) ?? "amd64";
+  if (!NAME.test(name) || !ARCH.test(arch)) return undefined;
+  return infoPath(name, arch);
+}
+
+export const infoRoute: StaticRoute = {
+  kind: "static",
+  id: "info",
+  pattern: "/v2/snaps/info/:name",
+  contentType: JSON_TYPE,
+  treePrefix: "v2/snaps/info/",
+  usesBaseUrl: true,
+  files: infoFiles,
+  select: selectInfo,
+  notFound: (req) =>
+    errorResponse(404, "resource-not-found", `No snap named '${req.params["name"] ?? ""}' found in series '16'.`),
+};

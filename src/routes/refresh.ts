@@ -1,0 +1,331 @@
+/**
+ * POST /v2/snaps/refresh (store-protocol.md §4, §5): install, download,
+ * refresh and fetch-assertions actions, answered from the catalogue index.
+ * Pure: request in, response out.
+ */
+import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
+import { type Resolution, resolveSnap } from "../catalogue/resolve.js";
+import type { RevisionEntry, SnapEntry } from "../catalogue/types.js";
+import { parseEpoch } from "../model/epoch.js";
+import type { Epoch } from "../model/types.js";
+import { type RenderContext, toStoreSnap } from "../wire/snap.js";
+import { assertionUrlPath, reducedKey } from "./assertions.js";
+import {
+  type DynamicEnv,
+  type DynamicRoute,
+  deviceArch,
+  errorResponse,
+  headerValue,
+  jsonResponse,
+  type RouteRequest,
+  type RouteResponse,
+} from "./types.js";
+
+/** More actions than any device has snaps: a bound on work per request. */
+export const MAX_ACTIONS = 5000;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+class BadRequest extends Error {}
+
+function str(o: JsonObject, k: string, where: string): string | undefined {
+  const v = o[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new BadRequest(`${where}: "${k}" must be a string`);
+  return v;
+}
+
+function int(o: JsonObject, k: string, where: string): number | undefined {
+  const v = o[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw new BadRequest(`${where}: "${k}" must be a non-negative integer`);
+  }
+  return v;
+}
+
+function epochOf(v: Json | undefined, where: string): Epoch | undefined {
+  if (v === undefined || v === null) return undefined;
+  try {
+    return parseEpoch(v);
+  } catch {
+    throw new BadRequest(`${where}: invalid epoch`);
+  }
+}
+
+interface Context {
+  readonly snapId: string;
+  readonly revision: number;
+  readonly trackingChannel: string;
+  readonly epoch: Epoch | undefined;
+}
+
+function parseContext(v: Json | undefined): Map<string, Context> {
+  const out = new Map<string, Context>();
+  if (v === undefined || v === null) return out;
+  if (!Array.isArray(v)) throw new BadRequest(`"context" must be a list`);
+  v.forEach((c, i) => {
+    const where = `context[${i}]`;
+    if (!isObject(c)) throw new BadRequest(`${where} must be an object`);
+    const key = str(c, "instance-key", where) ?? str(c, "snap-id", where) ?? "";
+    out.set(key, {
+      snapId: str(c, "snap-id", where) ?? "",
+      revision: int(c, "revision", where) ?? 0,
+      trackingChannel: str(c, "tracking-channel", where) || "stable",
+      epoch: epochOf(c["epoch"], where),
+    });
+  });
+  return out;
+}
+
+function releasesExtra(res: Resolution) {
+  return res.ok
+    ? {}
+    : { extra: { releases: res.releases.map((r) => ({ architecture: r.architecture, channel: r.channel })) } };
+}
+
+function success(
+  action: string,
+  instanceKey: string,
+  snap: SnapEntry,
+  res: { revision: RevisionEntry; effectiveChannel?: string; redirectChannel?: string; releasedAt?: string },
+  ctx: RenderContext,
+): JsonObject {
+  return {
+    result: action,
+    "instance-key": instanceKey,
+    "snap-id": snap.snapId,
+    name: snap.name,
+    ...(res.effectiveChannel !== undefined ? { "effective-channel": res.effectiveChannel } : {}),
+    ...(res.redirectChannel !== undefined ? { "redirect-channel": res.redirectChannel } : {}),
+    ...(res.releasedAt !== undefined ? { "released-at": res.releasedAt } : {}),
+    snap: toStoreSnap(snap, res.revision, ctx) as unknown as JsonObject,
+  };
+}
+
+function notFoundByName(instanceKey: string, name: string): JsonObject {
+  return {
+    result: "error",
+    "instance-key": instanceKey,
+    name,
+    error: { code: "name-not-found", message: `No snap named '${name}' found` },
+  };
+}
+
+interface ActionEnv {
+  readonly index: CatalogueIndex;
+  readonly ctx: RenderContext;
+  readonly arch: string;
+  readonly defaultTracks: boolean;
+  readonly contexts: Map<string, Context>;
+}
+
+function installOrDownload(a: JsonObject, where: string, kind: string, env: ActionEnv): JsonObject {
+  const instanceKey = str(a, "instance-key", where) ?? "";
+  const name = str(a, "name", where);
+  const snapId = str(a, "snap-id", where);
+  const snap =
+    (name !== undefined ? env.index.byName.get(name) : undefined) ??
+    (snapId ? env.index.bySnapId.get(snapId) : undefined);
+  if (!snap) return notFoundByName(instanceKey, name ?? snapId ?? "");
+  const revision = int(a, "revision", where);
+  const channel = str(a, "channel", where);
+  const installedEpoch = epochOf(a["epoch"], where);
+  const res = resolveSnap(snap, {
+    arch: env.arch,
+    ...(revision !== undefined ? { revision } : { channel: channel ?? "stable" }),
+    ...(installedEpoch !== undefined ? { installedEpoch } : {}),
+    defaultTracks: env.defaultTracks,
+  });
+  if (!res.ok) {
+    return {
+      result: "error",
+      "instance-key": instanceKey,
+      "snap-id": snap.snapId,
+      name: snap.name,
+      error: { code: res.code, message: res.message, ...releasesExtra(res) },
+    };
+  }
+  return success(kind, instanceKey, snap, res, env.ctx);
+}
+
+function refresh(a: JsonObject, where: string, env: ActionEnv): JsonObject {
+  const instanceKey = str(a, "instance-key", where) ?? "";
+  const snapId = str(a, "snap-id", where) ?? env.contexts.get(instanceKey)?.snapId ?? "";
+  const snap = env.index.bySnapId.get(snapId);
+  if (!snap) {
+    return {
+      result: "error",
+      "instance-key": instanceKey,
+      "snap-id": snapId,
+      error: { code: "id-not-found", message: `No snap with id '${snapId}' found` },
+    };
+  }
+  const cur = env.contexts.get(instanceKey);
+  const revision = int(a, "revision", where);
+  const channel = str(a, "channel", where) ?? cur?.trackingChannel ?? "stable";
+  const res = resolveSnap(snap, {
+    arch: env.arch,
+    ...(revision !== undefined ? { revision } : { channel }),
+    ...(cur?.epoch !== undefined && revision === undefined ? { installedEpoch: cur.epoch } : {}),
+    defaultTracks: env.defaultTracks,
+  });
+  if (res.ok) return success("refresh", instanceKey, snap, res, env.ctx);
+  // the channel has releases but none can read the installed epoch: answer with what the device
+  // has, so snapd says "snap has no updates available" (an empty answer is an error to snapd)
+  const installed = cur ? snap.revisions.find((r) => r.revision === cur.revision) : undefined;
+  if (installed && revision === undefined && cur?.epoch !== undefined) {
+    const ignoringEpoch = resolveSnap(snap, { arch: env.arch, channel, defaultTracks: env.defaultTracks });
+    if (ignoringEpoch.ok) return success("refresh", instanceKey, snap, { revision: installed }, env.ctx);
+  }
+  return {
+    result: "error",
+    "instance-key": instanceKey,
+    "snap-id": snap.snapId,
+    name: snap.name,
+    error: { code: res.code, message: res.message, ...releasesExtra(res) },
+  };
+}
+
+function stringList(v: Json, what: string): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+    throw new BadRequest(`${what} must be a list of strings`);
+  return v as string[];
+}
+
+/** Which assertion a fetch-assertions entry asks for (§5.2), and whether `if-newer-than` applies. */
+function pickAssertion(
+  s: JsonObject,
+  w: string,
+  type: string,
+  index: CatalogueIndex,
+): { fullKey?: string[]; checkNewer: boolean } {
+  const pk = s["primary-key"];
+  if (pk !== undefined && pk !== null) {
+    const key = stringList(pk, `${w}: "primary-key"`);
+    return {
+      fullKey: reducedKey(type, key).length === key.length ? withDefaultProvenance(type, key) : key,
+      checkNewer: true,
+    };
+  }
+  const sk = s["sequence-key"];
+  if (sk === undefined || sk === null) throw new BadRequest(`${w}: needs "primary-key" or "sequence-key"`);
+  const seqKey = stringList(sk, `${w}: "sequence-key"`);
+  const seqs = index.sequences.get(`${type}/${seqKey.join("/")}`) ?? [];
+  const pinned = int(s, "sequence", w);
+  if (pinned !== undefined)
+    return seqs.includes(pinned) ? { fullKey: [...seqKey, String(pinned)], checkNewer: true } : { checkNewer: false };
+  const latest = seqs[seqs.length - 1];
+  if (latest === undefined) return { checkNewer: false };
+  const atLeast = int(s, "if-sequence-equal-or-newer-than", w);
+  if (atLeast !== undefined && latest < atLeast) return { fullKey: [], checkNewer: false }; // nothing newer
+  return { fullKey: [...seqKey, String(latest)], checkNewer: atLeast === undefined || latest === atLeast };
+}
+
+function withDefaultProvenance(type: string, key: readonly string[]): string[] {
+  return type === "snap-revision" || type.startsWith("snap-resource-") ? [...key, "global-upload"] : [...key];
+}
+
+function fetchAssertions(a: JsonObject, where: string, maxFormats: JsonObject, env: ActionEnv): JsonObject | undefined {
+  const key = str(a, "key", where) ?? "";
+  const specs = a["assertions"] ?? [];
+  if (!Array.isArray(specs)) throw new BadRequest(`${where}: "assertions" must be a list`);
+  const urls: string[] = [];
+  const errors: JsonObject[] = [];
+  specs.forEach((s, i) => {
+    const w = `${where}.assertions[${i}]`;
+    if (!isObject(s)) throw new BadRequest(`${w} must be an object`);
+    const type = str(s, "type", w) ?? "";
+    const mf = maxFormats[type];
+    const maxFormat = typeof mf === "number" ? mf : 0;
+    const { fullKey, checkNewer } = pickAssertion(s, w, type, env.index);
+    if (fullKey && fullKey.length === 0) return; // nothing newer than what the device has
+    const revisions = fullKey ? env.index.assertions.get(`${type}/${fullKey.join("/")}`) : undefined;
+    const found = revisions?.find((x) => x.format <= maxFormat);
+    if (!found) {
+      const identity =
+        s["primary-key"] !== undefined
+          ? { "primary-key": s["primary-key"] }
+          : { "sequence-key": s["sequence-key"] ?? null };
+      errors.push({ code: "not-found", message: `not found: no ${type} assertion matches`, type, ...identity });
+      return;
+    }
+    const ifNewer = int(s, "if-newer-than", w);
+    if (checkNewer && ifNewer !== undefined && found.revision <= ifNewer) return;
+    const newest = revisions?.[0];
+    const query = newest && newest.format > maxFormat ? `?max-format=${maxFormat}` : "";
+    urls.push(env.ctx.baseUrl + assertionUrlPath(type, found.primaryKey) + query);
+  });
+  if (urls.length === 0 && errors.length === 0) return undefined;
+  return {
+    result: "fetch-assertions",
+    key,
+    "assertion-stream-urls": urls,
+    ...(errors.length > 0 ? { "error-list": errors } : {}),
+  };
+}
+
+/** Answers one snap action request. */
+export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse {
+  let body: unknown;
+  try {
+    body = JSON.parse((req.body ?? Buffer.alloc(0)).toString("utf8"));
+  } catch {
+    return errorResponse(400, "bad-request", "cannot decode request body: invalid JSON");
+  }
+  try {
+    if (!isObject(body)) throw new BadRequest("request body must be a JSON object");
+    const actions = body["actions"];
+    if (!Array.isArray(actions)) throw new BadRequest(`"actions" must be a list`);
+    if (actions.length > MAX_ACTIONS) throw new BadRequest(`too many actions (${actions.length} > ${MAX_ACTIONS})`);
+    const maxFormats = isObject(body["assertion-max-formats"]) ? body["assertion-max-formats"] : {};
+    const caps = headerValue(req, "snap-device-capabilities") ?? "";
+    const actionEnv: ActionEnv = {
+      index: env.index,
+      ctx: env.ctx,
+      arch: deviceArch(req) ?? "amd64",
+      defaultTracks: caps.split(/[\s,]+/).includes("default-tracks"),
+      contexts: parseContext(body["context"]),
+    };
+    const results: JsonObject[] = [];
+    actions.forEach((a, i) => {
+      const where = `actions[${i}]`;
+      if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
+      const kind = str(a, "action", where);
+      switch (kind) {
+        case "install":
+        case "download":
+          results.push(installOrDownload(a, where, kind, actionEnv));
+          break;
+        case "refresh":
+          results.push(refresh(a, where, actionEnv));
+          break;
+        case "fetch-assertions": {
+          const r = fetchAssertions(a, where, maxFormats, actionEnv);
+          if (r) results.push(r);
+          break;
+        }
+        default:
+          throw new BadRequest(`${where}: unknown action "${kind ?? ""}"`);
+      }
+    });
+    return jsonResponse(200, { results, "error-list": [] });
+  } catch (err) {
+    if (err instanceof BadRequest)
+      return errorResponse(400, "bad-request", `cannot handle snap action request: ${err.message}`);
+    throw err;
+  }
+}
+
+export const refreshRoute: DynamicRoute = {
+  kind: "dynamic",
+  id: "refresh",
+  method: "POST",
+  pattern: "/v2/snaps/refresh",
+  handle: handleRefresh,
+};

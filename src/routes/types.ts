@@ -1,0 +1,89 @@
+/**
+ * Route table types. A static route knows the files it pre-renders into the
+ * tree and how a live request selects one of them (for query-selected files
+ * such as per-architecture info); a dynamic route is a pure handler. The
+ * builder, the shim and the nginx template all read the same table.
+ */
+import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
+import type { RenderContext } from "../wire/snap.js";
+
+/** A file of the tree: rendered bytes, or a stored assertion object copied verbatim. */
+export type TreeFileBody = { readonly text: string } | { readonly object: string };
+
+export interface TreeFile {
+  /** Path relative to the tree root, `/`-separated, portable characters only. */
+  readonly path: string;
+  readonly body: TreeFileBody;
+}
+
+export interface RouteRequest {
+  readonly method: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body?: Buffer;
+}
+
+export interface RouteResponse {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface StaticRoute {
+  readonly kind: "static";
+  readonly id: string;
+  /** polka pattern, e.g. `/v2/snaps/info/:name`. */
+  readonly pattern: string;
+  readonly contentType: string;
+  /** The part of the tree this route's files live in (a directory ending in `/`, or one file). */
+  readonly treePrefix: string;
+  /** Whether rendered files embed the base URL (download URLs). */
+  readonly usesBaseUrl: boolean;
+  files(index: CatalogueIndex, ctx: RenderContext): Iterable<TreeFile>;
+  /** Tree path for a live request, or undefined when nothing can match. */
+  select(req: RouteRequest, index: CatalogueIndex): string | undefined;
+  /** The answer when `select` finds nothing (snapd needs JSON errors, never an empty 404). */
+  notFound(req: RouteRequest): RouteResponse;
+}
+
+export interface DynamicEnv {
+  readonly index: CatalogueIndex;
+  readonly ctx: RenderContext;
+  /** Opaque random token (device nonces and sessions). */
+  readonly token: () => string;
+}
+
+export interface DynamicRoute {
+  readonly kind: "dynamic";
+  readonly id: string;
+  readonly method: "GET" | "POST";
+  readonly pattern: string;
+  handle(req: RouteRequest, env: DynamicEnv): RouteResponse;
+}
+
+export type Route = StaticRoute | DynamicRoute;
+
+export const JSON_TYPE = "application/json";
+export const HAL_TYPE = "application/hal+json";
+export const PROBLEM_TYPE = "application/problem+json";
+export const ASSERTION_TYPE = "application/x.ubuntu.assertion";
+
+export function jsonResponse(status: number, value: unknown, contentType = JSON_TYPE): RouteResponse {
+  return { status, contentType, body: JSON.stringify(value) };
+}
+
+export function errorResponse(status: number, code: string, message: string, contentType = JSON_TYPE): RouteResponse {
+  return jsonResponse(status, { "error-list": [{ code, message }] }, contentType);
+}
+
+export function headerValue(req: RouteRequest, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Device architecture from v2 or v1 header names (snapd sends both, depending on the endpoint). */
+export function deviceArch(req: RouteRequest): string | undefined {
+  return headerValue(req, "snap-device-architecture") ?? headerValue(req, "x-ubuntu-architecture");
+}

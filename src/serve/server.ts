@@ -1,0 +1,243 @@
+/**
+ * serve: sirv over the tree in service and over blobs/, plus a polka shim
+ * for what cannot be static (refresh, find, device sessions) and for
+ * query-selected files (which it maps onto tree files for sirv).
+ *
+ * Everything is loaded once per generation: the catalogue the tree was built
+ * from, the file tables of sirv. Requests only look things up. SIGHUP (or
+ * `reload()`) switches to the generation named by `current`.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import polka from "polka";
+import sirv from "sirv";
+import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
+import { type CatalogueIndex, indexCatalogue } from "../catalogue/build-catalogue.js";
+import type { Catalogue } from "../catalogue/types.js";
+import {
+  BLOBS_PREFIX,
+  contentTypeOfTreePath,
+  DYNAMIC_ROUTES,
+  SNAP_CONTENT_TYPE,
+  STATIC_ROUTES,
+} from "../routes/table.js";
+import { errorResponse, type RouteRequest, type RouteResponse } from "../routes/types.js";
+import { type StoreLayout, treePath } from "../store/layout.js";
+import { readCurrentGeneration } from "../store/state.js";
+import { SnapshelfError } from "../util/errors.js";
+
+/** Announced on every response: find's v1 fallback needs < 20; HEAD's `held` needs >= 55. */
+export const STORE_VERSION = "60";
+/** The largest request body the shim reads (a refresh of thousands of snaps fits easily). */
+export const MAX_BODY = 4 * 1024 * 1024;
+
+type Handler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
+
+interface Generation {
+  readonly generation: number;
+  readonly index: CatalogueIndex;
+  readonly meta: TreeMeta;
+  readonly tree: Handler;
+  readonly blobs: Handler;
+  /** Tree files rendered for this server's base URL when the tree was built for another one. */
+  readonly overlay: ReadonlyMap<string, string>;
+}
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Base URL devices use; default: the tree's own, or the listening address with port 0. */
+  readonly baseUrl?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly server: Server;
+  generation(): number;
+  reload(): void;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, r: RouteResponse): void {
+  const body = Buffer.from(r.body);
+  res.writeHead(r.status, { "Content-Type": r.contentType, "Content-Length": body.length, ...(r.headers ?? {}) });
+  res.end(body);
+}
+
+function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (l: string) => void): Generation {
+  const generation = readCurrentGeneration(layout);
+  if (generation === undefined) {
+    throw new SnapshelfError("nothing-built", `cannot serve ${layout.root}: nothing built yet (run snapshelf build)`);
+  }
+  const dir = treePath(layout, generation);
+  let meta: TreeMeta;
+  let catalogue: Catalogue;
+  try {
+    meta = JSON.parse(readFileSync(`${dir}/${TREE_META}`, "utf8")) as TreeMeta;
+    catalogue = JSON.parse(readFileSync(`${dir}/${TREE_CATALOGUE}`, "utf8")) as Catalogue;
+  } catch (err) {
+    throw new SnapshelfError("tree-corrupt", `cannot serve generation ${generation}: ${(err as Error).message}`);
+  }
+  const index = indexCatalogue(catalogue);
+  const overlay = new Map<string, string>();
+  if (baseUrl !== undefined && baseUrl !== meta.baseUrl) {
+    // same renderers as the build, for this server's URL: done once, here, not per request
+    for (const route of STATIC_ROUTES) {
+      if (!route.usesBaseUrl) continue;
+      for (const f of route.files(index, { baseUrl })) if ("text" in f.body) overlay.set(f.path, f.body.text);
+    }
+    log(`tree was built for ${meta.baseUrl}; serving ${overlay.size} URL-bearing responses rendered for ${baseUrl}`);
+  }
+  const tree = sirv(dir, {
+    dev: false,
+    etag: true,
+    extensions: [],
+    setHeaders: (res: ServerResponse, pathname: string) => {
+      const t = contentTypeOfTreePath(pathname.replace(/^\/+/, ""));
+      if (t) res.setHeader("Content-Type", t);
+    },
+  }) as Handler;
+  const blobs = sirv(layout.blobs, {
+    dev: false,
+    etag: true,
+    extensions: [],
+    setHeaders: (res: ServerResponse) => {
+      res.setHeader("Content-Type", SNAP_CONTENT_TYPE);
+      res.setHeader("Accept-Ranges", "bytes");
+    },
+  }) as Handler;
+  return { generation, index, meta, tree, blobs, overlay };
+}
+
+function toRouteRequest(req: IncomingMessage & { params?: Record<string, string> }, body?: Buffer): RouteRequest {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  return {
+    method: req.method ?? "GET",
+    params: req.params ?? {},
+    query: url.searchParams,
+    headers: req.headers,
+    ...(body !== undefined ? { body } : {}),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (declared > MAX_BODY) {
+      reject(new SnapshelfError("too-large", `cannot read request: body larger than ${MAX_BODY} bytes`, 413));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new SnapshelfError("too-large", `cannot read request: body larger than ${MAX_BODY} bytes`, 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startServer(layout: StoreLayout, opts: ServeOptions): Promise<RunningServer> {
+  const log = opts.log ?? (() => {});
+  let current: Generation | undefined;
+  let effectiveBase = opts.baseUrl;
+
+  const app = polka({
+    onNoMatch: (_req: IncomingMessage, res: ServerResponse) => send(res, errorResponse(404, "not-found", "not found")),
+    onError: (err: unknown, _req: IncomingMessage, res: ServerResponse) => {
+      const e = err instanceof SnapshelfError ? err : undefined;
+      if (!e) log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+      send(res, errorResponse(e?.status ?? 500, e?.code ?? "internal-error", e?.message ?? "internal server error"));
+    },
+  });
+
+  app.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    res.setHeader("Snap-Store-Version", STORE_VERSION);
+    next();
+  });
+
+  for (const route of DYNAMIC_ROUTES) {
+    const handler = async (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
+      const gen = current;
+      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+      const body = route.method === "POST" ? await readBody(req) : undefined;
+      const env = {
+        index: gen.index,
+        ctx: { baseUrl: effectiveBase ?? gen.meta.baseUrl },
+        token: () => randomBytes(24).toString("base64url"),
+      };
+      send(res, route.handle(toRouteRequest(req, body), env));
+    };
+    if (route.method === "POST") app.post(route.pattern, handler);
+    else app.get(route.pattern, handler);
+  }
+
+  for (const route of STATIC_ROUTES) {
+    app.get(route.pattern, (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
+      const gen = current;
+      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+      const rr = toRouteRequest(req);
+      const path = route.select(rr, gen.index);
+      if (path === undefined) return send(res, route.notFound(rr));
+      const inMemory = gen.overlay.get(path);
+      if (inMemory !== undefined) return send(res, { status: 200, contentType: route.contentType, body: inMemory });
+      req.url = "/" + path;
+      gen.tree(req, res, () => send(res, route.notFound(rr)));
+    });
+  }
+
+  app.get(`${BLOBS_PREFIX}*`, (req: IncomingMessage, res: ServerResponse) => {
+    const gen = current;
+    if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+    const name = (req.url ?? "").slice(BLOBS_PREFIX.length).split("?")[0] ?? "";
+    if (!/^[0-9a-f]{96}\.snap$/.test(name)) return send(res, errorResponse(404, "not-found", "not found"));
+    req.url = "/" + name;
+    gen.blobs(req, res, () => send(res, errorResponse(404, "not-found", "not found")));
+  });
+
+  const reload = () => {
+    const next = loadGeneration(layout, effectiveBase, log);
+    current = next;
+    log(`serving generation ${next.generation}`);
+  };
+
+  // fail before listening when nothing is built
+  loadGeneration(layout, undefined, () => {});
+  const server = app.listen(opts.port, opts.host).server as Server;
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) resolve();
+    server.once("listening", () => resolve());
+    server.once("error", reject);
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  // base URL devices use: --base-url; with --port 0 the address just picked; else the tree's own
+  if (effectiveBase === undefined && opts.port === 0) effectiveBase = url;
+  try {
+    reload();
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  return {
+    url,
+    server,
+    generation: () => current?.generation ?? 0,
+    reload,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,320 @@
+/**
+ * import: verified inputs -> content-addressed objects + new records.
+ *
+ * Nothing unverified gets in: every assertion's signature and chain to a
+ * trusted root, every blob's sha3-384 and size against its snap-revision,
+ * the snap-revision's snap-id against a declaration naming the snap that
+ * the blob's meta/snap.yaml declares. Blobs are hashed while copied into a
+ * staging directory; only when everything checks out are objects moved into
+ * place and records.json replaced (the commit point). Any failure leaves the
+ * store exactly as it was.
+ */
+import { createHash } from "node:crypto";
+import { readdir, readFile, rename, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { type Assertion, decodeStream, headerString } from "../assertions/parse.js";
+import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
+import { blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
+import { refKey } from "../catalogue/build-catalogue.js";
+import { releaseArchKeys } from "../model/arch.js";
+import { fullChannelName, parseFullChannel } from "../model/channel.js";
+import type { SnapYamlInfo } from "../model/types.js";
+import { readSnapYaml } from "../snapfile/read.js";
+import { parseSnapYaml } from "../snapfile/snap-yaml.js";
+import { SnapshelfError } from "../util/errors.js";
+import { ensureDir, pathExists, writeFileAtomic } from "../util/fs.js";
+import { assertionObjectPath, type StoreLayout } from "./layout.js";
+import {
+  type AssertionRecord,
+  type Records,
+  type RevisionRecord,
+  withAssertions,
+  withReleases,
+  withRevision,
+  withRoots,
+} from "./records.js";
+import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
+
+export interface ImportOptions {
+  /** Files with extra trusted root assertions (account and account-key). */
+  readonly trustedRoots?: readonly string[];
+  /** Assertion files to use for the snaps (any stream of assertions). */
+  readonly asserts?: readonly string[];
+  /** Channels to release every imported revision to. */
+  readonly release?: readonly string[];
+  readonly now?: Date;
+  readonly log?: (line: string) => void;
+}
+
+export interface ImportResult {
+  readonly assertions: number;
+  readonly revisions: readonly { name: string; revision: number; architectures: readonly string[] }[];
+  readonly releases: number;
+}
+
+export function objectId(raw: Buffer): string {
+  return createHash("sha3-384").update(raw).digest("hex");
+}
+
+/** The top-level string headers of an assertion (for queries; bytes stay on disk). */
+export function stringHeaders(a: Assertion): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(a.headers).sort()) {
+    const v = a.headers[k];
+    if (typeof v === "string") out[k] = v;
+  }
+  return out;
+}
+
+export function toAssertionRecord(a: Assertion): AssertionRecord {
+  return {
+    type: a.type,
+    primaryKey: a.primaryKey,
+    revision: a.revision,
+    format: a.format,
+    object: objectId(a.raw),
+    headers: stringHeaders(a),
+  };
+}
+
+async function readAssertionFile(path: string): Promise<Assertion[]> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (err) {
+    throw new SnapshelfError("bad-input", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return decodeStream(buf, path);
+}
+
+/** Reads every stored assertion (the already verified pool). */
+export async function readStoredAssertions(layout: StoreLayout, records: Records): Promise<Assertion[]> {
+  const out: Assertion[] = [];
+  for (const r of records.assertions) {
+    const p = assertionObjectPath(layout, r.object);
+    out.push(...decodeStream(await readFile(p), p));
+  }
+  return out;
+}
+
+export async function readRoots(layout: StoreLayout, records: Records): Promise<Assertion[]> {
+  const out = canonicalRoots();
+  for (const o of records.roots) {
+    const p = assertionObjectPath(layout, o);
+    out.push(...decodeStream(await readFile(p), p));
+  }
+  return out;
+}
+
+async function expandInputs(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const st = await stat(p).catch(() => undefined);
+    if (!st) throw new SnapshelfError("bad-input", `cannot import ${p}: no such file or directory`);
+    if (st.isDirectory()) {
+      // a directory of snap download output or of assertion files: every visible regular file but manifests
+      for (const n of (await readdir(p)).sort()) {
+        const full = join(p, n);
+        if (n.startsWith(".") || n.endsWith(".json") || !(await stat(full)).isFile()) continue;
+        out.push(full);
+      }
+    } else if (st.isFile()) out.push(p);
+    else throw new SnapshelfError("bad-input", `cannot import ${p}: not a regular file`);
+  }
+  return out;
+}
+
+interface StagedSnap {
+  readonly source: string;
+  readonly staged: string;
+  readonly sha3_384: string;
+  readonly size: number;
+  readonly record: RevisionRecord;
+}
+
+function findLatest(pool: Map<string, Assertion>, type: string, pk: readonly string[]): Assertion | undefined {
+  return pool.get(refKey(type, pk));
+}
+
+function poolOf(assertions: readonly Assertion[]): Map<string, Assertion> {
+  const m = new Map<string, Assertion>();
+  for (const a of assertions) {
+    const k = refKey(a.type, a.primaryKey);
+    const prev = m.get(k);
+    if (!prev || prev.revision < a.revision) m.set(k, a);
+  }
+  return m;
+}
+
+/** Checks a staged blob against the verified assertions; returns its revision record. */
+function crossCheck(
+  source: string,
+  sha3hex: string,
+  size: number,
+  yaml: string,
+  info: SnapYamlInfo,
+  pool: Map<string, Assertion>,
+): RevisionRecord {
+  const digest = digestHexToBase64Url(sha3hex);
+  const provenance = info.provenance ?? "global-upload";
+  const rev = findLatest(pool, "snap-revision", [digest, provenance]);
+  if (!rev) {
+    throw new SnapshelfError(
+      "no-snap-revision",
+      `cannot import ${source}: no snap-revision assertion for sha3-384 ${digest} (give its assertions with --assert or a .assert file beside it)`,
+    );
+  }
+  const snapSize = headerString(rev, "snap-size");
+  if (snapSize !== String(size)) {
+    throw new SnapshelfError(
+      "blob-size-mismatch",
+      `cannot import ${source}: size ${size} does not match snap-revision snap-size ${snapSize ?? "?"}`,
+    );
+  }
+  const snapId = headerString(rev, "snap-id") ?? "";
+  const decl = findLatest(pool, "snap-declaration", ["16", snapId]);
+  if (!decl)
+    throw new SnapshelfError(
+      "no-snap-declaration",
+      `cannot import ${source}: no snap-declaration for snap-id ${snapId}`,
+    );
+  const declName = headerString(decl, "snap-name") ?? "";
+  if (declName === "")
+    throw new SnapshelfError("snap-revoked", `cannot import ${source}: snap-id ${snapId} is revoked (empty snap-name)`);
+  if (declName !== info.name) {
+    throw new SnapshelfError(
+      "snap-name-mismatch",
+      `cannot import ${source}: snap-declaration of ${snapId} names "${declName}" but meta/snap.yaml says "${info.name}"`,
+    );
+  }
+  const revision = Number(headerString(rev, "snap-revision"));
+  return {
+    name: info.name,
+    snapId,
+    revision,
+    sha3_384: sha3hex,
+    size,
+    createdAt: headerString(rev, "timestamp") ?? "",
+    snapYaml: yaml,
+    info,
+  };
+}
+
+/** Imports inputs into the store at `layout`. */
+export async function importInputs(
+  layout: StoreLayout,
+  paths: readonly string[],
+  opts: ImportOptions = {},
+): Promise<ImportResult> {
+  const log = opts.log ?? (() => {});
+  const now = opts.now ?? new Date();
+  return withStoreLock(layout, "import", async () => {
+    let records = await readRecords(layout);
+    const inputs = await expandInputs(paths);
+    const snapFiles = inputs.filter((p) => p.endsWith(".snap"));
+    const assertionFiles = inputs.filter((p) => !p.endsWith(".snap"));
+    for (const s of snapFiles) {
+      const side = join(dirname(s), basename(s, ".snap") + ".assert");
+      if (!assertionFiles.includes(side) && (await pathExists(side))) assertionFiles.push(side);
+    }
+    assertionFiles.push(...(opts.asserts ?? []));
+
+    // trusted roots: the built-in ones, those remembered, and new --trusted-root files
+    const rootInputs: Assertion[] = [];
+    for (const f of opts.trustedRoots ?? []) rootInputs.push(...(await readAssertionFile(f)));
+    const newRoots = rootInputs.length > 0 ? checkTrustedRoots(rootInputs, (opts.trustedRoots ?? []).join(", ")) : [];
+    const roots = [...(await readRoots(layout, records)), ...newRoots];
+    const rootIds = new Set(roots.map((a) => objectId(a.raw)));
+
+    const known = await readStoredAssertions(layout, records);
+    const knownIds = new Set(records.assertions.map((a) => a.object));
+    const candidates: Assertion[] = [];
+    const candidateIds = new Set<string>();
+    for (const f of [...new Set(assertionFiles)]) {
+      for (const a of await readAssertionFile(f)) {
+        const id = objectId(a.raw);
+        if (knownIds.has(id) || candidateIds.has(id) || rootIds.has(id)) continue;
+        candidateIds.add(id);
+        candidates.push(a);
+      }
+    }
+    verifyAssertions(candidates, known, { roots }, now);
+    if (candidates.length > 0) log(`verified ${candidates.length} assertions`);
+    const pool = poolOf([...roots, ...known, ...candidates]);
+
+    // blobs: hash while copying into staging, then cross-check
+    const staging = join(layout.tmp, "blobs");
+    await ensureDir(staging);
+    const staged: StagedSnap[] = [];
+    for (const s of snapFiles) {
+      const blob = await importBlob(staging, s, undefined, { sourceName: s });
+      const yaml = await readSnapYaml(blob.path);
+      const info = parseSnapYaml(yaml, s);
+      const record = crossCheck(s, blob.sha3_384, blob.size, yaml, info, pool);
+      const clash = records.revisions.find((r) => r.name === record.name && r.revision === record.revision);
+      if (clash && clash.sha3_384 !== record.sha3_384) {
+        throw new SnapshelfError(
+          "revision-clash",
+          `cannot import ${s}: ${record.name} revision ${record.revision} is already in the store with another blob`,
+        );
+      }
+      staged.push({ source: s, staged: blob.path, sha3_384: blob.sha3_384, size: blob.size, record });
+      log(
+        `verified ${basename(s)}: ${record.name} revision ${record.revision} (${record.info.architectures.join(", ")})`,
+      );
+    }
+
+    // new records (pure), then releases
+    records = withRoots(
+      records,
+      newRoots.map((a) => objectId(a.raw)),
+    );
+    records = withAssertions(records, candidates.map(toAssertionRecord));
+    for (const s of staged) records = withRevision(records, s.record);
+    const at = now.toISOString();
+    const events = [];
+    for (const ch of opts.release ?? []) {
+      const channel = fullChannelName(parseFullChannel(ch));
+      for (const s of staged) {
+        for (const arch of releaseArchKeys(s.record.info.architectures)) {
+          events.push({ name: s.record.name, channel, arch, revision: s.record.revision, at });
+        }
+      }
+    }
+    records = withReleases(records, events);
+
+    // commit: objects first (content-addressed, harmless if orphaned), records last
+    await ensureDir(layout.blobs);
+    for (const s of staged) {
+      const target = blobPath(layout.blobs, s.sha3_384);
+      if (await pathExists(target)) continue;
+      await rename(s.staged, target);
+    }
+    for (const a of [...newRoots, ...candidates]) {
+      const p = assertionObjectPath(layout, objectId(a.raw));
+      if (await pathExists(p)) continue;
+      await ensureDir(dirname(p));
+      await writeFileAtomic(p, a.raw);
+    }
+    await writeRecords(layout, records);
+    const result: ImportResult = {
+      assertions: candidates.length,
+      revisions: staged.map((s) => ({
+        name: s.record.name,
+        revision: s.record.revision,
+        architectures: s.record.info.architectures,
+      })),
+      releases: events.length,
+    };
+    await appendAudit(layout, {
+      op: "import",
+      detail: {
+        inputs: paths,
+        assertions: result.assertions,
+        revisions: result.revisions.map((r) => `${r.name}=${r.revision}`),
+        release: opts.release ?? [],
+      },
+    });
+    return result;
+  });
+}

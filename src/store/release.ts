@@ -1,0 +1,74 @@
+/**
+ * release: move channel heads like `snapcraft release`, recording the release
+ * history per (snap, channel, arch) that epoch-aware refreshes walk.
+ */
+import { releaseArchKeys, revisionRunsOn } from "../model/arch.js";
+import { fullChannelName, parseFullChannel } from "../model/channel.js";
+import { SnapshelfError } from "../util/errors.js";
+import type { StoreLayout } from "./layout.js";
+import { type ReleaseRecord, replaceSnapMeta, withReleases } from "./records.js";
+import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
+
+export interface ReleaseOptions {
+  /** Restrict the release to one architecture (default: every architecture the revision is built for). */
+  readonly arch?: string;
+  readonly now?: Date;
+}
+
+export async function releaseRevision(
+  layout: StoreLayout,
+  name: string,
+  revision: number,
+  channels: readonly string[],
+  opts: ReleaseOptions = {},
+): Promise<readonly Omit<ReleaseRecord, "seq">[]> {
+  if (channels.length === 0) throw new SnapshelfError("bad-input", "cannot release: no channel given");
+  const parsed = channels.map((c) => fullChannelName(parseFullChannel(c)));
+  return withStoreLock(layout, "release", async () => {
+    const records = await readRecords(layout);
+    const rev = records.revisions.find((r) => r.name === name && r.revision === revision);
+    if (!rev) {
+      const known = records.revisions.some((r) => r.name === name);
+      throw new SnapshelfError(
+        known ? "revision-not-found" : "name-not-found",
+        known
+          ? `cannot release ${name}: no revision ${revision} in the store`
+          : `cannot release ${name}: no such snap in the store`,
+      );
+    }
+    let archKeys = releaseArchKeys(rev.info.architectures);
+    if (opts.arch !== undefined) {
+      if (!revisionRunsOn(rev.info.architectures, opts.arch)) {
+        throw new SnapshelfError(
+          "bad-input",
+          `cannot release ${name} revision ${revision} on ${opts.arch}: it is built for ${rev.info.architectures.join(", ")}`,
+        );
+      }
+      archKeys = [opts.arch];
+    }
+    const at = (opts.now ?? new Date()).toISOString();
+    const events = parsed.flatMap((channel) => archKeys.map((arch) => ({ name, channel, arch, revision, at })));
+    await writeRecords(layout, withReleases(records, events));
+    await appendAudit(layout, { op: "release", detail: { name, revision, channels: parsed, arches: archKeys } });
+    return events;
+  });
+}
+
+/** Sets the track risk-only requests resolve in (store metadata raw imports lack). */
+export async function setDefaultTrack(layout: StoreLayout, name: string, track: string): Promise<void> {
+  if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9._-]*[a-zA-Z0-9])?$/.test(track)) {
+    throw new SnapshelfError("bad-input", `cannot set default track of ${name}: invalid track "${track}"`);
+  }
+  await withStoreLock(layout, "set default track", async () => {
+    const records = await readRecords(layout);
+    if (!records.revisions.some((r) => r.name === name)) {
+      throw new SnapshelfError("name-not-found", `cannot set default track of ${name}: no such snap in the store`);
+    }
+    const { defaultTrack: _old, ...rest } = records.snaps[name] ?? {};
+    await writeRecords(
+      layout,
+      replaceSnapMeta(records, name, track === "latest" ? rest : { ...rest, defaultTrack: track }),
+    );
+    await appendAudit(layout, { op: "default-track", detail: { name, track } });
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * Drives the snapshelf CLI the way an operator would: compiled CLI from
+ * dist/, one process per command.
+ */
+import { join } from "node:path";
+import type { Manifest } from "./realclient.js";
+import { type RunResult, repoRoot, runChecked, runCommand, type StartedProcess, startProcess } from "./realclient.js";
+
+export function cliPath(): string {
+  return join(repoRoot(), "bin", "snapshelf");
+}
+
+/** Runs `snapshelf ARGS` and fails the test on a non-zero exit. */
+export function snapshelf(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+  return runChecked(process.execPath, [cliPath(), ...args], { env, timeoutMs: 120_000 });
+}
+
+/** Runs `snapshelf ARGS` and returns whatever happened. */
+export function snapshelfRaw(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<RunResult> {
+  return runCommand(process.execPath, [cliPath(), ...args], { env, timeoutMs: 120_000 });
+}
+
+/** Starts `snapshelf serve --port 0` and waits for its URL. */
+export function serve(dir: string, extra: readonly string[] = []): Promise<StartedProcess> {
+  return startProcess(process.execPath, [
+    cliPath(),
+    "serve",
+    "--dir",
+    dir,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    ...extra,
+  ]);
+}
+
+/** Release events of a fixture catalogue in an order consistent with every channel's history. */
+export function releaseOrder(m: Manifest): { name: string; revision: number; channel: string; arch: string }[] {
+  const out: { name: string; revision: number; channel: string; arch: string }[] = [];
+  const depth = Math.max(...m.snaps.flatMap((s) => s.channels.map((c) => c.history.length)));
+  for (let i = 0; i < depth; i++) {
+    for (const s of m.snaps) {
+      for (const c of s.channels) {
+        const rev = c.history[i];
+        if (rev !== undefined) out.push({ name: s.name, revision: rev, channel: c.channel, arch: c.arch });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Imports a fixture catalogue into `dir` as an operator would: the trust
+ * roots and all assertions, then the blobs, then each release in each
+ * channel's history order.
+ */
+export async function importFixtures(dir: string, fixtures: string, m: Manifest): Promise<void> {
+  const roots = [m.assertions["root-account"], m.assertions["root-account-key"]].filter(
+    (x): x is string => x !== undefined,
+  );
+  await snapshelf([
+    "import",
+    "--dir",
+    dir,
+    ...roots.flatMap((r) => ["--trusted-root", join(fixtures, r)]),
+    join(fixtures, m["assert-dir"]),
+  ]);
+  const blobs = m.snaps.flatMap((s) => s.revisions.map((r) => join(fixtures, r.file)));
+  await snapshelf(["import", "--dir", dir, ...blobs]);
+  for (const e of releaseOrder(m)) {
+    await snapshelf(["release", "--dir", dir, "--arch", e.arch, e.name, String(e.revision), e.channel]);
+  }
+  for (const s of m.snaps) {
+    if (s["default-track"]) await snapshelf(["default-track", "--dir", dir, s.name, s["default-track"]]);
+  }
+}
