@@ -21,17 +21,21 @@ import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import type { SnapYamlInfo } from "../model/types.js";
 import { readSnapYaml } from "../snapfile/read.js";
 import { parseSnapYaml } from "../snapfile/snap-yaml.js";
+import type { BundleReader, BundleRelease } from "../bundle/contents.js";
+import type { SnapMeta } from "../catalogue/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import { ensureDir, pathExists, writeFileAtomic } from "../util/fs.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import {
   type AssertionRecord,
   type Records,
+  type ReleaseRecord,
   type RevisionRecord,
   withAssertions,
   withReleases,
   withRevision,
   withRoots,
+  withSnapMeta,
 } from "./records.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
@@ -44,6 +48,8 @@ export interface ImportOptions {
   readonly release?: readonly string[];
   readonly now?: Date;
   readonly log?: (line: string) => void;
+  /** How to recognise and unpack bundles (the bundle module); without it, bundles are refused. */
+  readonly bundles?: { readonly isBundle: (path: string) => Promise<boolean>; readonly read: BundleReader };
 }
 
 export interface ImportResult {
@@ -210,7 +216,23 @@ export async function importInputs(
   const now = opts.now ?? new Date();
   return withStoreLock(layout, "import", async () => {
     let records = await readRecords(layout);
-    const inputs = await expandInputs(paths);
+    const bundleReleases: BundleRelease[] = [];
+    const bundleMeta: [string, SnapMeta][] = [];
+    const plainPaths: string[] = [];
+    for (const [i, p] of paths.entries()) {
+      if (!opts.bundles || !(await opts.bundles.isBundle(p))) {
+        plainPaths.push(p);
+        continue;
+      }
+      const staging = join(layout.tmp, `bundle-${i}`);
+      await ensureDir(staging);
+      const contents = await opts.bundles.read(p, staging);
+      plainPaths.push(...contents.snapFiles, ...contents.assertionFiles);
+      bundleReleases.push(...contents.releases);
+      bundleMeta.push(...Object.entries(contents.meta));
+      log(`unpacked bundle ${basename(p)}: ${contents.snapFiles.length} snaps`);
+    }
+    const inputs = await expandInputs(plainPaths);
     const snapFiles = inputs.filter((p) => p.endsWith(".snap"));
     const assertionFiles = inputs.filter((p) => !p.endsWith(".snap"));
     for (const s of snapFiles) {
@@ -272,7 +294,7 @@ export async function importInputs(
     records = withAssertions(records, candidates.map(toAssertionRecord));
     for (const s of staged) records = withRevision(records, s.record);
     const at = now.toISOString();
-    const events = [];
+    const events: Omit<ReleaseRecord, "seq">[] = [];
     for (const ch of opts.release ?? []) {
       const channel = fullChannelName(parseFullChannel(ch));
       for (const s of staged) {
@@ -281,7 +303,17 @@ export async function importInputs(
         }
       }
     }
+    // a bundle's channel map: record what changed, so the history grows with every import
+    for (const b of bundleReleases) {
+      if (!records.revisions.some((r) => r.name === b.name && r.revision === b.revision)) {
+        throw new SnapshelfError("bundle-release", `cannot import: bundle releases ${b.name} revision ${b.revision}, which is neither in it nor in the store`);
+      }
+      const channel = fullChannelName(parseFullChannel(b.channel));
+      const head = [...records.releases, ...events].filter((e) => e.name === b.name && e.channel === channel && e.arch === b.arch).pop();
+      if (head?.revision !== b.revision) events.push({ name: b.name, channel, arch: b.arch, revision: b.revision, at: b.at });
+    }
     records = withReleases(records, events);
+    for (const [name, meta] of bundleMeta) records = withSnapMeta(records, name, meta);
 
     // commit: objects first (content-addressed, harmless if orphaned), records last
     await ensureDir(layout.blobs);
