@@ -289,7 +289,7 @@ export function decodeStream(buf: Buffer, source?: string): Assertion[] {
       if (length > 0) {
         const bodyEnd = sigStart + length;
         if (bodyEnd > buf.length) throw new Invalid("unexpected EOF");
-        if (buf.indexOf(NLNL, bodyEnd) !== bodyEnd) throw new Invalid("missing content/signature separator");
+        if (buf[bodyEnd] !== NL || buf[bodyEnd + 1] !== NL) throw new Invalid("missing content/signature separator");
         contentEnd = bodyEnd;
         sigStart = bodyEnd + 2;
       }

@@ -35,11 +35,11 @@ export function parseRfc3339(s: string): bigint | undefined {
     if (oh > 23 || om > 59) return undefined;
     offsetMinutes = (zone[0] === "-" ? -1 : 1) * (oh * 60 + om);
   }
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000;
   // Date.UTC maps years 0..99 to 1900..1999; such assertions do not exist, reject them.
   if (year < 100) return undefined;
-  const frac = (m[7] ?? "").padEnd(9, "0");
-  return BigInt(ms) * 1_000_000n + BigInt(frac === "" ? 0 : Number(frac));
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000;
+  const nanos = BigInt((m[7] ?? "").padEnd(9, "0"));
+  return BigInt(ms) * 1_000_000n + nanos;
 }
 
 /** A JS `Date` in the nanosecond scale of {@link parseRfc3339}. */

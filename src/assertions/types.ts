@@ -138,11 +138,13 @@ export function reducePrimaryKey(type: string, fullPk: readonly string[]): strin
 }
 
 /**
- * Completes a possibly reduced primary key with the defaults of the missing
- * trailing optional headers; `undefined` if the length is unacceptable.
+ * Completes a possibly reduced primary key (e.g. from a request path) with the
+ * defaults of the missing trailing optional headers; `undefined` for an
+ * unknown type or an unacceptable length.
  */
 export function fullPrimaryKey(type: string, key: readonly string[]): string[] | undefined {
-  const info = requireType(type);
+  const info = ASSERTION_TYPES.get(type);
+  if (info === undefined) return undefined;
   const names = info.primaryKey;
   const nOptional = Object.keys(info.optionalDefaults).length;
   if (key.length > names.length || key.length < names.length - nOptional) return undefined;

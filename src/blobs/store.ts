@@ -12,6 +12,7 @@ import type { FileHandle } from "node:fs/promises";
 import { open, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { SnapshelfError } from "../util/errors.js";
+import { faultPoint } from "../util/fault.js";
 import { ensureDir, fsErrorReason, fsyncDir, tempPathFor, unlinkQuiet } from "../util/fs.js";
 
 export interface BlobInfo {
@@ -168,6 +169,7 @@ export async function importBlob(
         // Marks the rejection handled until it is awaited (no unhandled-rejection crash meanwhile).
         pending.catch(() => undefined);
         opts.onProgress?.(size);
+        faultPoint("blob:chunk");
       }
       await pending;
       await fh.sync();

@@ -20,6 +20,7 @@ import {
   writeSettings,
 } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
+import { faultPoint } from "../util/fault.js";
 import { writeFileAtomic } from "../util/fs.js";
 import type { RenderContext } from "../wire/snap.js";
 
@@ -113,6 +114,7 @@ export async function writeTree(
       if ("text" in f.body) await writeFile(target, f.body.text);
       else await copyFile(assertionObjectPath(layout, f.body.object), target);
       files++;
+      faultPoint("build:tree-file");
     }
   }
   const meta: TreeMeta = { format: TREE_FORMAT, baseUrl: ctx.baseUrl };
@@ -139,8 +141,11 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
     const tmp = join(layout.trees, `.building-${generation}`);
     const files = await writeTree(layout, catalogue, { baseUrl }, tmp);
     const final = treePath(layout, generation);
+    faultPoint("build:before-tree-rename");
     await rename(tmp, final);
+    faultPoint("build:before-current");
     await writeFileAtomic(layout.current, `${generation}\n`);
+    faultPoint("build:after-current");
     if (settings.baseUrl !== baseUrl) await writeSettings(layout, { ...settings, baseUrl });
     await appendAudit(layout, { op: "build", detail: { generation, files, baseUrl } });
     opts.log?.(`built generation ${generation}: ${files} files, base URL ${baseUrl}`);

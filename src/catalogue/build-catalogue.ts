@@ -4,6 +4,7 @@
  */
 import { KNOWN_ARCHES, RISKS } from "../model/types.js";
 import type { AssertionRecord, Records } from "../store/records.js";
+import { overrideReleases } from "./overrides.js";
 import type {
   AssertionEntry,
   Catalogue,
@@ -105,7 +106,8 @@ export function buildCatalogue(records: Records, opts: CatalogueOptions = {}): C
   }
 
   const channelsByName = new Map<string, Map<string, { c: Omit<ChannelReleases, "history">; h: Release[] }>>();
-  for (const ev of records.releases) {
+  // overrides fold in as releases after every imported one: each is its channel's head
+  for (const ev of [...records.releases, ...overrideReleases(records)]) {
     const parts = ev.channel.split("/");
     const [track = "latest", risk = "stable", branch] = parts;
     const key = `${ev.channel}@${ev.arch}`;

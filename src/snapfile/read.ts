@@ -18,6 +18,8 @@ const MAX_OUTPUT = 1 << 20;
 const MAX_STDERR = 64 << 10;
 
 export interface ReadSnapYamlOptions {
+  /** The name errors give the file (e.g. the operator's input when reading a staged copy). */
+  readonly displayName?: string;
   /** The unsquashfs binary (default: `unsquashfs` from PATH). */
   readonly unsquashfs?: string;
   /** Kill unsquashfs after this long (default 60 s). */
@@ -63,7 +65,7 @@ async function checkMagic(snapPath: string, fail: (code: string, reason: string)
  */
 export async function readSnapYaml(snapPath: string, opts: ReadSnapYamlOptions = {}): Promise<string> {
   const fail = (code: string, reason: string): SnapshelfError =>
-    new SnapshelfError(code, `cannot read snap.yaml from ${snapPath}: ${reason}`);
+    new SnapshelfError(code, `cannot read snap.yaml from ${opts.displayName ?? snapPath}: ${reason}`);
   await checkMagic(snapPath, fail);
 
   const bin = opts.unsquashfs ?? "unsquashfs";

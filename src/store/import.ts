@@ -15,15 +15,16 @@ import { basename, dirname, join } from "node:path";
 import { type Assertion, decodeStream, headerString } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
 import { blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
+import type { BundleReader, BundleRelease } from "../bundle/contents.js";
 import { refKey } from "../catalogue/build-catalogue.js";
+import type { SnapMeta } from "../catalogue/types.js";
 import { releaseArchKeys } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import type { SnapYamlInfo } from "../model/types.js";
 import { readSnapYaml } from "../snapfile/read.js";
 import { parseSnapYaml } from "../snapfile/snap-yaml.js";
-import type { BundleReader, BundleRelease } from "../bundle/contents.js";
-import type { SnapMeta } from "../catalogue/types.js";
 import { SnapshelfError } from "../util/errors.js";
+import { faultPoint } from "../util/fault.js";
 import { ensureDir, pathExists, writeFileAtomic } from "../util/fs.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import {
@@ -270,7 +271,8 @@ export async function importInputs(
     const staged: StagedSnap[] = [];
     for (const s of snapFiles) {
       const blob = await importBlob(staging, s, undefined, { sourceName: s });
-      const yaml = await readSnapYaml(blob.path);
+      faultPoint("import:blob-staged");
+      const yaml = await readSnapYaml(blob.path, { displayName: s });
       const info = parseSnapYaml(yaml, s);
       const record = crossCheck(s, blob.sha3_384, blob.size, yaml, info, pool);
       const clash = records.revisions.find((r) => r.name === record.name && r.revision === record.revision);
@@ -306,11 +308,17 @@ export async function importInputs(
     // a bundle's channel map: record what changed, so the history grows with every import
     for (const b of bundleReleases) {
       if (!records.revisions.some((r) => r.name === b.name && r.revision === b.revision)) {
-        throw new SnapshelfError("bundle-release", `cannot import: bundle releases ${b.name} revision ${b.revision}, which is neither in it nor in the store`);
+        throw new SnapshelfError(
+          "bundle-release",
+          `cannot import: bundle releases ${b.name} revision ${b.revision}, which is neither in it nor in the store`,
+        );
       }
       const channel = fullChannelName(parseFullChannel(b.channel));
-      const head = [...records.releases, ...events].filter((e) => e.name === b.name && e.channel === channel && e.arch === b.arch).pop();
-      if (head?.revision !== b.revision) events.push({ name: b.name, channel, arch: b.arch, revision: b.revision, at: b.at });
+      const head = [...records.releases, ...events]
+        .filter((e) => e.name === b.name && e.channel === channel && e.arch === b.arch)
+        .pop();
+      if (head?.revision !== b.revision)
+        events.push({ name: b.name, channel, arch: b.arch, revision: b.revision, at: b.at });
     }
     records = withReleases(records, events);
     for (const [name, meta] of bundleMeta) records = withSnapMeta(records, name, meta);
@@ -320,15 +328,21 @@ export async function importInputs(
     for (const s of staged) {
       const target = blobPath(layout.blobs, s.sha3_384);
       if (await pathExists(target)) continue;
+      faultPoint("import:before-blob-rename");
       await rename(s.staged, target);
+      faultPoint("import:after-blob-rename");
     }
     for (const a of [...newRoots, ...candidates]) {
       const p = assertionObjectPath(layout, objectId(a.raw));
       if (await pathExists(p)) continue;
       await ensureDir(dirname(p));
+      faultPoint("import:before-assertion-write");
       await writeFileAtomic(p, a.raw);
+      faultPoint("import:after-assertion-write");
     }
+    faultPoint("import:before-records");
     await writeRecords(layout, records);
+    faultPoint("import:after-records");
     const result: ImportResult = {
       assertions: candidates.length,
       revisions: staged.map((s) => ({

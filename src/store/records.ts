@@ -41,6 +41,22 @@ export interface ReleaseRecord {
   readonly at: string;
 }
 
+/**
+ * An operator's pin of what a (channel, arch key) serves, kept apart from the
+ * imported release history (which it shadows, never rewrites). Applied in the
+ * catalogue fold by `overrideReleases` (src/catalogue/overrides.ts).
+ */
+export interface OverrideRecord {
+  readonly name: string;
+  /** Full channel name track/risk[/branch]. */
+  readonly channel: string;
+  /** Device architecture or `all`. */
+  readonly arch: string;
+  readonly revision: number;
+  /** When the override was set (shown as the channel's released-at). */
+  readonly at: string;
+}
+
 export interface Records {
   readonly format: number;
   /** Objects (hex) of the trusted root assertions added with --trusted-root. */
@@ -50,6 +66,8 @@ export interface Records {
   readonly releases: readonly ReleaseRecord[];
   /** Store metadata per snap name (from bundles, or set by the operator). */
   readonly snaps: Readonly<Record<string, SnapMeta>>;
+  /** Operator overrides (absent in stores that never had one), sorted by name, channel, arch. */
+  readonly overrides?: readonly OverrideRecord[];
 }
 
 export function emptyRecords(): Records {

@@ -14,6 +14,12 @@ export interface StoreSettings {
   readonly format: number;
   /** Base URL devices reach the store at (download URLs are built from it). */
   readonly baseUrl?: string;
+  /** Retention: revisions kept per channel and arch by gc (absent = keep all); see src/ops/retention.ts. */
+  readonly keepRevisions?: number;
+  /** Also apply `keepRevisions` at every import. */
+  readonly retainOnImport?: boolean;
+  /** Generations gc keeps besides the one in service (absent = 5). */
+  readonly keepGenerations?: number;
 }
 
 export const DEFAULT_BASE_URL = "http://127.0.0.1:8000";

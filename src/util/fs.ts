@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { SnapshelfError } from "./errors.js";
+import { faultPoint } from "./fault.js";
 
 /** True for errno-style errors carrying `code`. */
 export function isErrnoError(err: unknown): err is NodeJS.ErrnoException {
@@ -77,7 +78,9 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
     } finally {
       await fh.close();
     }
+    faultPoint("atomic:before-rename");
     await rename(tmp, path);
+    faultPoint("atomic:after-rename");
   } catch (err) {
     await unlinkQuiet(tmp).catch(() => undefined);
     throw err;

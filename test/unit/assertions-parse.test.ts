@@ -134,7 +134,10 @@ describe("parseAssertion: header grammar", () => {
 
   it("reads maps, nested maps and lists of maps", () => {
     const plugs = h("plugs:\n  content:\n    allow-auto-connection: true\n    x: y\n  network: z", "plugs");
-    assert.deepEqual(JSON.parse(JSON.stringify(plugs)), { content: { "allow-auto-connection": "true", x: "y" }, network: "z" });
+    assert.deepEqual(JSON.parse(JSON.stringify(plugs)), {
+      content: { "allow-auto-connection": "true", x: "y" },
+      network: "z",
+    });
     const snaps = h("snaps:\n  -\n    id: a\n    names:\n      - n1\n      - n2\n  -\n    id: b", "snaps");
     assert.deepEqual(JSON.parse(JSON.stringify(snaps)), [{ id: "a", names: ["n1", "n2"] }, { id: "b" }]);
   });
@@ -173,7 +176,10 @@ describe("parseAssertion: header grammar", () => {
   });
 
   it("rejects a multi-line introduction without indented lines", () => {
-    assert.match(parseError(model("d:\n   three")), /expected 4 chars nesting prefix after multiline introduction "d:"/);
+    assert.match(
+      parseError(model("d:\n   three")),
+      /expected 4 chars nesting prefix after multiline introduction "d:"/,
+    );
   });
 
   it("names the source and the type in errors", () => {
@@ -185,7 +191,10 @@ describe("parseAssertion: header grammar", () => {
       parseError(`type: x\nauthority-id: a\nsign-key-sha3-384: ${KEY_ID}\n\nAQ==\n`),
       `cannot parse assertion: unknown type "x"`,
     );
-    assert.match(parseError(model("").replace("brand-id: brand\n", ""), "m.assert"), /^cannot parse model assertion in m\.assert: "brand-id" header is mandatory$/);
+    assert.match(
+      parseError(model("").replace("brand-id: brand\n", ""), "m.assert"),
+      /^cannot parse model assertion in m\.assert: "brand-id" header is mandatory$/,
+    );
   });
 });
 
@@ -206,12 +215,18 @@ describe("parseAssertion: meta headers and values", () => {
   });
 
   it("checks primary keys", () => {
-    assert.match(parseError(model("").replace("model: box", "model: a/b")), /"model" primary key header cannot contain '\/'/);
+    assert.match(
+      parseError(model("").replace("model: box", "model: a/b")),
+      /"model" primary key header cannot contain '\/'/,
+    );
     assert.match(parseError(model("").replace("model: box", "model: ")), /"model" header should not be empty/);
   });
 
   it("checks the signing key digest and times", () => {
-    assert.match(parseError(model("").replace(KEY_ID, "abc")), /"sign-key-sha3-384" header does not have the expected bit length/);
+    assert.match(
+      parseError(model("").replace(KEY_ID, "abc")),
+      /"sign-key-sha3-384" header does not have the expected bit length/,
+    );
     assert.match(parseError(model("").replace(KEY_ID, `${KEY_ID.slice(0, 63)}!`)), /cannot be decoded/);
     assert.match(parseError(model("").replace("2024-01-01T00:00:00Z", "2024-13-01T00:00:00Z")), /not a RFC3339 date/);
     assert.match(parseError(model("").replace("2024-01-01T00:00:00Z", "2024-01-01 00:00:00Z")), /not a RFC3339 date/);
@@ -228,10 +243,19 @@ describe("parseAssertion: meta headers and values", () => {
   it("checks type-specific headers", () => {
     const rev = fixture("snapd_1.snap-revision").toString();
     assert.match(parseError(rev.replace("snap-size: 20480\n", "")), /"snap-size" header is mandatory/);
-    assert.match(parseError(rev.replace("snap-revision: 1\n", "snap-revision: 0\n")), /"snap-revision" header must be >=1: 0/);
-    assert.match(parseError(rev.replace("provenance: global-upload", "provenance: -bad")), /"provenance" header contains invalid characters/);
+    assert.match(
+      parseError(rev.replace("snap-revision: 1\n", "snap-revision: 0\n")),
+      /"snap-revision" header must be >=1: 0/,
+    );
+    assert.match(
+      parseError(rev.replace("provenance: global-upload", "provenance: -bad")),
+      /"provenance" header contains invalid characters/,
+    );
     const vs = fixture("offline-set-1.validation-set").toString();
-    assert.match(parseError(vs.replace("account-id: testrootorg", "account-id: other")), /authority-id and account-id must match/);
+    assert.match(
+      parseError(vs.replace("account-id: testrootorg", "account-id: other")),
+      /authority-id and account-id must match/,
+    );
     assert.match(parseError(vs.replace("presence: optional", "presence: maybe")), /presence of snap "hello-offline"/);
   });
 
@@ -341,7 +365,15 @@ describe("streams", () => {
 
 describe("types: primary keys and paths", () => {
   it("knows the types", () => {
-    for (const t of ["account", "account-key", "snap-declaration", "snap-revision", "store", "validation-set", "model"]) {
+    for (const t of [
+      "account",
+      "account-key",
+      "snap-declaration",
+      "snap-revision",
+      "store",
+      "validation-set",
+      "model",
+    ]) {
       assert.ok(isKnownType(t), t);
     }
     assert.ok(!isKnownType("authority-delegation"));
@@ -375,6 +407,7 @@ describe("types: primary keys and paths", () => {
     assert.deepEqual(fullPrimaryKey("snap-revision", [DIGEST, "p"]), [DIGEST, "p"]);
     assert.equal(fullPrimaryKey("snap-revision", []), undefined);
     assert.equal(fullPrimaryKey("account", ["a", "b"]), undefined);
+    assert.equal(fullPrimaryKey("nope", ["a"]), undefined);
     assert.deepEqual(sequenceKey("validation-set", ["16", "acc", "name", "3"]), ["16", "acc", "name"]);
     assert.throws(() => sequenceKey("account", ["a"]), /do not form sequences/);
   });
