@@ -9,6 +9,8 @@
  * Older revisions kept for older clients: `P/_.format-N.assert`; the latest
  * sequence of a validation set: `<seq-key path>/latest/_.assert`.
  */
+
+import { assertionPath, assertionType, fullPrimaryKey, reducePrimaryKey } from "../assertions/types.js";
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { AssertionEntry } from "../catalogue/types.js";
 import {
@@ -20,21 +22,15 @@ import {
   type TreeFile,
 } from "./types.js";
 
-/** Types whose last primary key is an optional `provenance` defaulting to `global-upload`. */
-const PROVENANCE_TYPES = new Set(["snap-revision", "snap-resource-revision", "snap-resource-pair"]);
-const SEQUENCE_TYPES = new Set(["validation-set"]);
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@+=-]*$/;
 
-/** Primary key without trailing optional keys equal to their defaults (what snapd puts in URLs). */
-export function reducedKey(type: string, primaryKey: readonly string[]): readonly string[] {
-  if (PROVENANCE_TYPES.has(type) && primaryKey[primaryKey.length - 1] === "global-upload") {
-    return primaryKey.slice(0, -1);
-  }
-  return primaryKey;
+/** The URL path snapd asks for an assertion (trailing default-valued optional keys left out). */
+export function assertionUrlPath(type: string, primaryKey: readonly string[]): string {
+  return `/v2/assertions/${assertionPath(type, primaryKey)}`;
 }
 
-export function assertionUrlPath(type: string, primaryKey: readonly string[]): string {
-  return `/v2/assertions/${type}/${reducedKey(type, primaryKey).join("/")}`;
+function isSequenceForming(type: string): boolean {
+  return assertionType(type)?.sequenceForming === true;
 }
 
 function keyDir(type: string, key: readonly string[]): string {
@@ -49,7 +45,7 @@ function* assertionFiles(index: CatalogueIndex): Iterable<TreeFile> {
   for (const list of index.assertions.values()) {
     const newest = list[0];
     if (!newest) continue;
-    const key = reducedKey(newest.type, newest.primaryKey);
+    const key = reducePrimaryKey(newest.type, newest.primaryKey);
     if (!key.every((k) => SAFE_SEGMENT.test(k))) continue; // never written, never served
     const dir = keyDir(newest.type, key);
     yield { path: `${dir}/_.assert`, body: { object: newest.object } };
@@ -76,23 +72,21 @@ function selectAssertion(req: RouteRequest, index: CatalogueIndex): string | und
   const type = req.params["type"] ?? "";
   const rest = (req.params["*"] ?? req.params["wild"] ?? "").split("/").filter((s) => s !== "");
   if (!SAFE_SEGMENT.test(type) || rest.length === 0 || !rest.every((s) => SAFE_SEGMENT.test(s))) return undefined;
-  let key = rest;
   const seq = req.query.get("sequence");
-  if (seq !== null && SEQUENCE_TYPES.has(type)) {
-    if (seq === "latest") key = [...rest, "latest"];
-    else if (/^[1-9][0-9]*$/.test(seq)) key = [...rest, seq];
-    else return undefined;
+  if (seq !== null && isSequenceForming(type)) {
+    if (seq === "latest") return `${keyDir(type, rest)}/latest/_.assert`;
+    if (!/^[1-9][0-9]*$/.test(seq)) return undefined;
+    rest.push(seq);
   }
-  key = [...reducedKey(type, key)];
-  const full = PROVENANCE_TYPES.has(type) && key.length === 1 ? [...key, "global-upload"] : key;
+  const full = fullPrimaryKey(type, rest);
+  if (!full) return undefined;
+  const dir = keyDir(type, reducePrimaryKey(type, full));
   const maxFormatText = req.query.get("max-format");
-  const maxFormat = maxFormatText !== null && /^[0-9]+$/.test(maxFormatText) ? Number(maxFormatText) : undefined;
-  const dir = keyDir(type, key);
-  if (maxFormat === undefined || key[key.length - 1] === "latest") return `${dir}/_.assert`;
+  if (maxFormatText === null || !/^[0-9]+$/.test(maxFormatText)) return `${dir}/_.assert`;
+  const maxFormat = Number(maxFormatText);
   const list = index.assertions.get(`${type}/${full.join("/")}`);
   const newest = list?.[0];
-  if (!list || !newest) return `${dir}/_.assert`; // not found either way; the file lookup says so
-  if (newest.format <= maxFormat) return `${dir}/_.assert`;
+  if (!list || !newest || newest.format <= maxFormat) return `${dir}/_.assert`;
   const a = newestWithin(list, maxFormat);
   return a ? `${dir}/_.format-${a.format}.assert` : undefined;
 }

@@ -3,13 +3,14 @@
  * refresh and fetch-assertions actions, answered from the catalogue index.
  * Pure: request in, response out.
  */
+import { fullPrimaryKey } from "../assertions/types.js";
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import { type Resolution, resolveSnap } from "../catalogue/resolve.js";
 import type { RevisionEntry, SnapEntry } from "../catalogue/types.js";
 import { parseEpoch } from "../model/epoch.js";
 import type { Epoch } from "../model/types.js";
 import { type RenderContext, toStoreSnap } from "../wire/snap.js";
-import { assertionUrlPath, reducedKey } from "./assertions.js";
+import { assertionUrlPath } from "./assertions.js";
 import {
   type DynamicEnv,
   type DynamicRoute,
@@ -207,11 +208,8 @@ function pickAssertion(
 ): { fullKey?: string[]; checkNewer: boolean } {
   const pk = s["primary-key"];
   if (pk !== undefined && pk !== null) {
-    const key = stringList(pk, `${w}: "primary-key"`);
-    return {
-      fullKey: reducedKey(type, key).length === key.length ? withDefaultProvenance(type, key) : key,
-      checkNewer: true,
-    };
+    const key = fullPrimaryKey(type, stringList(pk, `${w}: "primary-key"`));
+    return key ? { fullKey: key, checkNewer: true } : { checkNewer: false };
   }
   const sk = s["sequence-key"];
   if (sk === undefined || sk === null) throw new BadRequest(`${w}: needs "primary-key" or "sequence-key"`);
@@ -225,10 +223,6 @@ function pickAssertion(
   const atLeast = int(s, "if-sequence-equal-or-newer-than", w);
   if (atLeast !== undefined && latest < atLeast) return { fullKey: [], checkNewer: false }; // nothing newer
   return { fullKey: [...seqKey, String(latest)], checkNewer: atLeast === undefined || latest === atLeast };
-}
-
-function withDefaultProvenance(type: string, key: readonly string[]): string[] {
-  return type === "snap-revision" || type.startsWith("snap-resource-") ? [...key, "global-upload"] : [...key];
 }
 
 function fetchAssertions(a: JsonObject, where: string, maxFormats: JsonObject, env: ActionEnv): JsonObject | undefined {

@@ -94,10 +94,15 @@ async function readAssertionFile(path: string): Promise<Assertion[]> {
   return decodeStream(buf, path);
 }
 
-/** Reads every stored assertion (the already verified pool). */
-export async function readStoredAssertions(layout: StoreLayout, records: Records): Promise<Assertion[]> {
+/** Reads the stored (already verified) assertions that `keep` selects. */
+export async function readStoredAssertions(
+  layout: StoreLayout,
+  records: Records,
+  keep: (r: AssertionRecord) => boolean = () => true,
+): Promise<Assertion[]> {
   const out: Assertion[] = [];
   for (const r of records.assertions) {
+    if (!keep(r)) continue;
     const p = assertionObjectPath(layout, r.object);
     out.push(...decodeStream(await readFile(p), p));
   }
@@ -249,7 +254,9 @@ export async function importInputs(
     const roots = [...(await readRoots(layout, records)), ...newRoots];
     const rootIds = new Set(roots.map((a) => objectId(a.raw)));
 
-    const known = await readStoredAssertions(layout, records);
+    // a snap-revision is nobody's prerequisite: chains need the rest only, which stays small
+    // as the store grows; the snap-revisions of the incoming blobs are looked up below
+    const known = await readStoredAssertions(layout, records, (r) => r.type !== "snap-revision");
     const knownIds = new Set(records.assertions.map((a) => a.object));
     const candidates: Assertion[] = [];
     const candidateIds = new Set<string>();
@@ -264,6 +271,20 @@ export async function importInputs(
     verifyAssertions(candidates, known, { roots }, now);
     if (candidates.length > 0) log(`verified ${candidates.length} assertions`);
     const pool = poolOf([...roots, ...known, ...candidates]);
+    const storedRevisions = new Map<string, AssertionRecord[]>();
+    for (const r of records.assertions) {
+      if (r.type !== "snap-revision") continue;
+      const digest = r.primaryKey[0] ?? "";
+      storedRevisions.set(digest, [...(storedRevisions.get(digest) ?? []), r]);
+    }
+    const addStoredRevisions = async (sha3hex: string): Promise<void> => {
+      const wanted = storedRevisions.get(digestHexToBase64Url(sha3hex)) ?? [];
+      for (const a of await readStoredAssertions(layout, { ...records, assertions: wanted })) {
+        const k = refKey(a.type, a.primaryKey);
+        const prev = pool.get(k);
+        if (!prev || prev.revision < a.revision) pool.set(k, a);
+      }
+    };
 
     // blobs: hash while copying into staging, then cross-check
     const staging = join(layout.tmp, "blobs");
@@ -271,6 +292,7 @@ export async function importInputs(
     const staged: StagedSnap[] = [];
     for (const s of snapFiles) {
       const blob = await importBlob(staging, s, undefined, { sourceName: s });
+      await addStoredRevisions(blob.sha3_384);
       faultPoint("import:blob-staged");
       const yaml = await readSnapYaml(blob.path, { displayName: s });
       const info = parseSnapYaml(yaml, s);
