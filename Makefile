@@ -23,8 +23,11 @@ export REALCLIENT_DIR
 # Debian packages snapshelf itself needs: unsquashfs for `import` (and `demo`).
 # The real-client harness installs its own list in test/realclient/setup.sh.
 SYSTEM_PKGS ?= squashfs-tools
+# Debian packages only the e2e tests drive: nginx in front of the shim, openssl for a
+# throwaway CA (HTTPS tests), headless Chromium for the catalogue page.
+TEST_PKGS ?= nginx openssl chromium
 
-.PHONY: help deps system-deps build lint format realclient test test-unit test-e2e demo bench clean sync-realclient
+.PHONY: help deps system-deps test-deps build lint format realclient test test-unit test-e2e demo bench clean sync-realclient
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +44,9 @@ deps: node_modules/.package-lock.json ## install npm dependencies (npm ci) if no
 system-deps: ## install the Debian packages snapshelf needs (squashfs-tools), only if missing
 	@bash scripts/system-deps.sh $(SYSTEM_PKGS)
 
+test-deps: ## install the Debian packages the e2e tests drive (nginx, openssl, chromium), only if missing
+	@bash scripts/system-deps.sh $(TEST_PKGS)
+
 build: deps ## compile TypeScript (src, test, bench) to dist/
 	$(BIN)/tsc -p tsconfig.json
 
@@ -53,13 +59,13 @@ format: deps ## biome check --write: apply formatting and safe fixes
 realclient: ## build snapd's real clients into $REALCLIENT_DIR (idempotent; ~5 s warm)
 	bash test/realclient/setup.sh
 
-test: deps system-deps build lint realclient ## everything: build, lint, real clients, then unit + golden + e2e tests
+test: deps system-deps test-deps build lint realclient ## everything: build, lint, real clients, then unit + golden + e2e tests
 	bash scripts/run-tests.sh
 
 test-unit: build ## unit + golden tests only (no real clients needed)
 	bash scripts/run-tests.sh unit golden
 
-test-e2e: build system-deps realclient ## e2e tests only (real snapd clients against live servers)
+test-e2e: build system-deps test-deps realclient ## e2e tests only (real snapd clients against live servers)
 	bash scripts/run-tests.sh e2e
 
 demo: deps system-deps build ## make a demo store from embedded data, offline, and serve it

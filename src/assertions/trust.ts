@@ -400,6 +400,8 @@ export function verifyAssertions(
   known: readonly Assertion[],
   trust: TrustConfig,
   now: Date,
+  /** The file each candidate came from, named in errors so the operator knows which input is bad. */
+  sources?: ReadonlyMap<Assertion, string>,
 ): void {
   const v = new Verifier(trust, now);
   v.addKnown(known);
@@ -415,7 +417,9 @@ export function verifyAssertions(
     }
   } catch (err) {
     if (err instanceof ChainFailure) {
-      throw new SnapshelfError(err.code, `cannot verify ${describeAssertion(err.subject)}: ${err.reason}`);
+      const from = sources?.get(err.subject);
+      const what = `${describeAssertion(err.subject)}${from === undefined ? "" : ` from ${from}`}`;
+      throw new SnapshelfError(err.code, `cannot verify ${what}: ${err.reason}`);
     }
     throw err;
   }

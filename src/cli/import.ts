@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { expandBundleDirs, isBundle, readBundle } from "../bundle/read.js";
 import { importInputs } from "../store/import.js";
 import { addDirOption, collect, layoutFrom, note, out } from "./common.js";
 
@@ -13,9 +14,11 @@ export function registerImport(program: Command): void {
           "every blob must match its snap-revision (sha3-384, size) and its snap-declaration\n" +
           "must name the snap its meta/snap.yaml declares. A .snap's assertions come from\n" +
           "NAME_REV.assert beside it (as `snap download` writes), --assert files, or the store.\n" +
+          "Bundles from `snapshelf export` (*.snapshelf.tar, or a directory of them) bring their\n" +
+          "channel map and store metadata too: each import extends the channels' release history.\n" +
           "Nothing is changed unless everything verifies.",
       )
-      .argument("<path...>", ".snap files, assertion files, or directories of them")
+      .argument("<path...>", "bundles, .snap files, assertion files, or directories of them")
       .option(
         "--trusted-root <file>",
         "add a trusted root (account and account-key assertions); remembered",
@@ -26,12 +29,13 @@ export function registerImport(program: Command): void {
       .option("--release <channel>", "release every imported revision to CHANNEL (repeatable)", collect, [])
       .addHelpText(
         "after",
-        "\nExamples:\n  snapshelf import hello_7.snap               # hello_7.assert beside it\n  snapshelf import --release stable ./downloads/\n",
+        "\nExamples:\n  snapshelf import export/                     # the bundles of a `snapshelf export`\n  snapshelf import hello_7.snap               # hello_7.assert beside it\n  snapshelf import --release stable ./downloads/\n",
       ),
   ).action(
     async (paths: string[], opts: { dir?: string; trustedRoot: string[]; assert: string[]; release: string[] }) => {
       const layout = layoutFrom(opts);
-      const res = await importInputs(layout, paths, {
+      const res = await importInputs(layout, await expandBundleDirs(paths), {
+        bundles: { isBundle, read: readBundle },
         trustedRoots: opts.trustedRoot,
         asserts: opts.assert,
         release: opts.release,

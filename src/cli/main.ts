@@ -3,10 +3,23 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerBuild } from "./build.js";
+import { registerClientConfig } from "./client-config.js";
 import { exitCodeFor, reportError } from "./common.js";
+import { registerExport } from "./export.js";
+import { registerGc } from "./gc.js";
+import { registerGenerations } from "./generations.js";
 import { registerImport } from "./import.js";
+import { registerInstallService } from "./install-service.js";
+import { registerList } from "./list.js";
+import { registerLog } from "./log.js";
+import { registerManifest } from "./manifest.js";
+import { registerNginxConfig } from "./nginx-config.js";
+import { registerOverride } from "./override.js";
 import { registerRelease } from "./release.js";
+import { registerRemove } from "./remove.js";
 import { registerServe } from "./serve.js";
+import { registerStatus } from "./status.js";
+import { registerVerify } from "./verify.js";
 
 const program = new Command();
 program
@@ -26,6 +39,19 @@ registerImport(program);
 registerRelease(program);
 registerBuild(program);
 registerServe(program);
+registerNginxConfig(program);
+registerInstallService(program);
+registerClientConfig(program);
+registerList(program);
+registerStatus(program);
+registerOverride(program);
+registerRemove(program);
+registerGc(program);
+registerGenerations(program);
+registerVerify(program);
+registerLog(program);
+registerExport(program);
+registerManifest(program);
 
 try {
   await program.parseAsync(process.argv);

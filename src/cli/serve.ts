@@ -16,7 +16,8 @@ export function registerServe(program: Command): void {
       .description(
         "Serve the generation in service: static files from the tree and blobs, and the\n" +
           "dynamic store endpoints (refresh, find, device sessions). Read-only: no endpoint\n" +
-          "changes the store. SIGHUP switches to the generation a new build put in service.\n" +
+          "changes the store. It follows the generation in service: `current` is checked\n" +
+          "every second (on SIGHUP at once); requests in flight finish where they started.\n" +
           "--port 0 picks a free port; the URL is printed as `serving URL`.",
       )
       .option("--host <host>", "address to listen on", "127.0.0.1")

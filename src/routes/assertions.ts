@@ -21,8 +21,10 @@ import {
   type StaticRoute,
   type TreeFile,
 } from "./types.js";
+import { assertionsWeb } from "./web.js";
 
-const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@+=-]*$/;
+// base64url digests may start with "-" or "_"; only a leading "." (".", "..", dotfiles) is unsafe
+const SAFE_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._@+=-]*$/;
 
 /** The URL path snapd asks for an assertion (trailing default-valued optional keys left out). */
 export function assertionUrlPath(type: string, primaryKey: readonly string[]): string {
@@ -106,6 +108,7 @@ export const assertionsRoute: StaticRoute = {
   files: assertionFiles,
   select: selectAssertion,
   notFound: assertionNotFound,
+  web: assertionsWeb("/v2/assertions/", SAFE_SEGMENT),
 };
 
 /** snapd <= 2.49 asked the v1 path; same files. */
@@ -114,4 +117,5 @@ export const assertionsV1Route: StaticRoute = {
   id: "assertions-v1",
   pattern: "/api/v1/snaps/assertions/:type/*",
   files: () => [],
+  web: assertionsWeb("/api/v1/snaps/assertions/", SAFE_SEGMENT),
 };

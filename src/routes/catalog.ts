@@ -5,6 +5,7 @@
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import { errorResponse, HAL_TYPE, JSON_TYPE, type StaticRoute } from "./types.js";
+import { fixedFileWeb } from "./web.js";
 
 /** Every category used by a snap, plus `featured` (snap find with no query asks for it). */
 export function sectionNames(index: CatalogueIndex): string[] {
@@ -48,6 +49,7 @@ function single(
     usesBaseUrl: false,
     files: (index) => [{ path, body: { text: render(index) } }],
     select: () => path,
+    web: fixedFileWeb(pattern, path),
     notFound: () => errorResponse(404, "not-found", "not found"),
   };
 }

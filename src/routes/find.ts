@@ -1,73 +1,51 @@
 /**
- * GET /v2/snaps/find (store-protocol.md §7): offline search over the
- * catalogue. Ranking: exact name, name prefix, name substring, then title,
- * summary, description; ties by name.
+ * GET /v2/snaps/find (store-protocol.md §7): offline search, answered from
+ * the search index of the catalogue in service (src/routes/search.ts, built
+ * once per generation). Honours `q`, `name` (`foo*` for a prefix),
+ * `category` (`featured` is every snap), `channel` (snapd's narrow scope),
+ * `architecture`, `confinement` and `fields`; `Content-Type` is exactly
+ * `application/json`, as snapd requires.
  */
-import { channelMap } from "../catalogue/resolve.js";
-import type { SnapEntry } from "../catalogue/types.js";
 import { shortChannelName } from "../model/channel.js";
 import { toRevisionLevel, toSnapLevel } from "../wire/snap.js";
-import {
-  type DynamicEnv,
-  type DynamicRoute,
-  deviceArch,
-  errorResponse,
-  jsonResponse,
-  type RouteRequest,
-} from "./types.js";
+import { parseSearchQuery, pickFields, type SearchHit, search, searchIndexOf } from "./search.js";
+import { type DynamicEnv, type DynamicRoute, jsonResponse, type RouteRequest, type RouteResponse } from "./types.js";
 
-const MAX_QUERY = 200;
-
-function score(snap: SnapEntry, q: string): number {
-  if (q === "") return 1;
-  const name = snap.name.toLowerCase();
-  if (name === q) return 100;
-  if (name.startsWith(q)) return 80;
-  if (name.includes(q)) return 60;
-  const title = (snap.meta.title ?? "").toLowerCase();
-  if (title.includes(q)) return 40;
-  const rev = snap.revisions[snap.revisions.length - 1];
-  if ((snap.meta.summary ?? rev?.summary ?? "").toLowerCase().includes(q)) return 30;
-  if ((snap.meta.description ?? rev?.description ?? "").toLowerCase().includes(q)) return 10;
-  if (snap.publisher.username.toLowerCase() === q) return 20;
-  return 0;
+/** One v2 result: snap-level fields, and the shown revision's fields with its channel (§7.2). */
+export function toFindResult(hit: SearchHit, env: DynamicEnv, fields: ReadonlySet<string> | undefined) {
+  const { download, ...rev } = toRevisionLevel(hit.entry.revision, env.ctx);
+  return {
+    name: hit.snap.name,
+    "snap-id": hit.snap.snapId,
+    snap: pickFields(toSnapLevel(hit.snap, hit.entry.revision), fields),
+    revision: pickFields(
+      // search results carry only the size of the download (snapd asks info or refresh for the rest)
+      { ...rev, download: { size: download.size }, channel: shortChannelName(hit.entry.channel) },
+      fields,
+    ),
+  };
 }
 
-export function handleFind(req: RouteRequest, env: DynamicEnv) {
-  const q = (req.query.get("q") ?? "").trim().toLowerCase();
-  const nameQ = (req.query.get("name") ?? "").trim().toLowerCase();
-  const category = req.query.get("category") ?? req.query.get("section") ?? "";
-  const arch = req.query.get("architecture") ?? deviceArch(req) ?? "amd64";
-  const confinements = (req.query.get("confinement") ?? "").split(",").filter((c) => c !== "");
-  if (q.length > MAX_QUERY || nameQ.length > MAX_QUERY)
-    return errorResponse(400, "bad-query", "cannot search: query too long");
-  const hits: { s: number; snap: SnapEntry; json: unknown }[] = [];
-  for (const snap of env.index.catalogue.snaps) {
-    if (category !== "" && category !== "featured" && !(snap.meta.categories ?? []).includes(category)) continue;
-    let s: number;
-    if (nameQ !== "") {
-      const prefix = nameQ.endsWith("*");
-      const stem = prefix ? nameQ.slice(0, -1) : nameQ;
-      s = prefix ? (snap.name.startsWith(stem) ? 1 : 0) : snap.name === stem ? 1 : 0;
-    } else s = score(snap, q);
-    if (s === 0) continue;
-    const entry = channelMap(snap, arch)[0];
-    if (!entry) continue;
-    if (confinements.length > 0 && !confinements.includes(entry.revision.confinement)) continue;
-    const rev = toRevisionLevel(entry.revision, env.ctx);
-    hits.push({
-      s,
-      snap,
-      json: {
-        name: snap.name,
-        "snap-id": snap.snapId,
-        snap: toSnapLevel(snap, entry.revision),
-        revision: { ...rev, download: { size: entry.revision.size }, channel: shortChannelName(entry.channel) },
-      },
-    });
-  }
-  hits.sort((a, b) => b.s - a.s || (a.snap.name < b.snap.name ? -1 : a.snap.name > b.snap.name ? 1 : 0));
-  return jsonResponse(200, { results: hits.map((h) => h.json) });
+export function handleFind(req: RouteRequest, env: DynamicEnv): RouteResponse {
+  const parsed = parseSearchQuery(req, {
+    category: "category",
+    commonId: "common-id",
+    // snapd sends channel=stable unless the scope is wide (then every risk is searched)
+    narrow: (q) => q.get("channel") ?? undefined,
+  });
+  if ("status" in parsed) return parsed;
+  const fieldsText = req.query.get("fields");
+  const fields =
+    fieldsText === null
+      ? undefined
+      : new Set(
+          fieldsText
+            .split(",")
+            .map((f) => f.trim())
+            .filter((f) => f !== ""),
+        );
+  const hits = search(searchIndexOf(env.index), parsed);
+  return jsonResponse(200, { results: hits.map((h) => toFindResult(h, env, fields)) });
 }
 
 export const findRoute: DynamicRoute = {

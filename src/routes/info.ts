@@ -8,6 +8,7 @@ import type { SnapEntry } from "../catalogue/types.js";
 import { shortChannelName } from "../model/channel.js";
 import { type RenderContext, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
 import { deviceArch, errorResponse, JSON_TYPE, type RouteRequest, type StaticRoute, type TreeFile } from "./types.js";
+import { unanchored } from "./web.js";
 
 const NAME = /^[a-z0-9](?:-?[a-z0-9])*$/;
 const ARCH = /^[a-z0-9]+$/;
@@ -65,6 +66,25 @@ export const infoRoute: StaticRoute = {
   usesBaseUrl: true,
   files: infoFiles,
   select: selectInfo,
+  web: {
+    rules: [
+      {
+        path: `^/v2/snaps/info/(?<name>${unanchored(NAME)})$`,
+        values: {
+          arch: {
+            from: [
+              { query: "architecture" },
+              { header: "snap-device-architecture" },
+              { header: "x-ubuntu-architecture" },
+            ],
+            match: unanchored(ARCH),
+            absent: { value: "amd64" },
+          },
+        },
+        file: "v2/snaps/info/{name}/{arch}.json",
+      },
+    ],
+  },
   notFound: (req) =>
     errorResponse(404, "resource-not-found", `No snap named '${req.params["name"] ?? ""}' found in series '16'.`),
 };

@@ -5,21 +5,25 @@
  */
 import { assertionsRoute, assertionsV1Route } from "./assertions.js";
 import { categoriesRoute, namesRoute, sectionsRoute } from "./catalog.js";
+import { cataloguePageRoute } from "./catalogue-page.js";
 import { cohortsRoute, noncesRoute, sessionsRoute } from "./device.js";
 import { findRoute } from "./find.js";
 import { infoRoute } from "./info.js";
 import { refreshRoute } from "./refresh.js";
+import { searchV1Route } from "./search.js";
 import type { DynamicRoute, Route, StaticRoute } from "./types.js";
 
 export const ROUTES: readonly Route[] = [
   refreshRoute,
   infoRoute,
   findRoute,
+  searchV1Route,
   assertionsRoute,
   assertionsV1Route,
   sectionsRoute,
   namesRoute,
   categoriesRoute,
+  cataloguePageRoute,
   noncesRoute,
   sessionsRoute,
   cohortsRoute,

@@ -6,6 +6,7 @@
  */
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { RenderContext } from "../wire/snap.js";
+import type { WebSelect } from "./web.js";
 
 /** A file of the tree: rendered bytes, or a stored assertion object copied verbatim. */
 export type TreeFileBody = { readonly text: string } | { readonly object: string };
@@ -46,6 +47,8 @@ export interface StaticRoute {
   select(req: RouteRequest, index: CatalogueIndex): string | undefined;
   /** The answer when `select` finds nothing (snapd needs JSON errors, never an empty 404). */
   notFound(req: RouteRequest): RouteResponse;
+  /** `select` for web servers without our code (the nginx generator); see src/routes/web.ts. */
+  readonly web?: WebSelect;
 }
 
 export interface DynamicEnv {

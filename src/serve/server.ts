@@ -4,13 +4,16 @@
  * query-selected files (which it maps onto tree files for sirv).
  *
  * Everything is loaded once per generation: the catalogue the tree was built
- * from, the file tables of sirv. Requests only look things up. SIGHUP (or
- * `reload()`) switches to the generation named by `current`.
+ * from, the file tables of sirv. Requests only look things up. A change of
+ * `current` (checked every second), SIGHUP or `reload()` switches to the
+ * generation it names, once it is completely loaded; a request in flight
+ * finishes on the generation it started with.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import polka from "polka";
 import sirv from "sirv";
 import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
@@ -51,6 +54,8 @@ export interface ServeOptions {
   /** Base URL devices use; default: the tree's own, or the listening address with port 0. */
   readonly baseUrl?: string;
   readonly log?: (line: string) => void;
+  /** How often `current` is checked for a generation switched by build or rollback (ms, default 1000). */
+  readonly pollMs?: number;
 }
 
 export interface RunningServer {
@@ -132,18 +137,48 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
       if (size > MAX_BODY) {
+        // stop reading (and buffering); the 413 goes out with `Connection: close`
+        req.off("data", onData);
+        req.pause();
+        chunks.length = 0;
         reject(new SnapshelfError("too-large", `cannot read request: body larger than ${MAX_BODY} bytes`, 413));
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
+    // a client that goes away mid-body is not a server error
+    req.on("error", (err: Error) =>
+      reject(new SnapshelfError("request-aborted", `cannot read request: ${err.message}`, 400)),
+    );
   });
+}
+
+/**
+ * Requests Node's HTTP parser rejects (malformed request line or headers,
+ * oversized headers, timeouts) never reach the app: answer them like every
+ * other error, snapd-style JSON, instead of Node's empty-bodied default.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "headers-too-large", "cannot read request: headers too large"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "request-timeout", "cannot read request: timed out"]
+        : [400, "bad-request", "cannot read request: malformed HTTP"];
+  const body = errorResponse(status, code, message).body;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nSnap-Store-Version: ${STORE_VERSION}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Starts the server; resolves once it listens. */
@@ -157,12 +192,16 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     onError: (err: unknown, _req: IncomingMessage, res: ServerResponse) => {
       const e = err instanceof SnapshelfError ? err : undefined;
       if (!e) log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+      // a body refused for its size is not read: close instead of draining it for keep-alive
+      if (e?.status === 413) res.setHeader("Connection", "close");
       send(res, errorResponse(e?.status ?? 500, e?.code ?? "internal-error", e?.message ?? "internal server error"));
     },
   });
 
   app.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
     res.setHeader("Snap-Store-Version", STORE_VERSION);
+    // the generation this request is answered from (handlers take `current` in this same tick)
+    res.setHeader("Snapshelf-Generation", String(current?.generation ?? 0));
     next();
   });
 
@@ -230,14 +269,29 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     server.close();
     throw err;
   }
+  // follow `current` without a restart: a stat every pollMs (SIGHUP switches at once); a
+  // generation that fails to load leaves the one in service serving
+  const follow = () => {
+    if (readCurrentGeneration(layout) === current?.generation) return;
+    try {
+      reload();
+    } catch (err) {
+      log(`error: cannot switch generation: ${(err as Error).message}`);
+    }
+  };
+  watchFile(layout.current, { interval: opts.pollMs ?? 1000, persistent: false }, follow);
   server.keepAliveTimeout = 30_000;
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
+  server.on("clientError", answerClientError);
   return {
     url,
     server,
     generation: () => current?.generation ?? 0,
     reload,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => {
+      unwatchFile(layout.current, follow);
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

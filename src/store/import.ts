@@ -21,6 +21,7 @@ import type { SnapMeta } from "../catalogue/types.js";
 import { releaseArchKeys } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import type { SnapYamlInfo } from "../model/types.js";
+import { retentionAtImport } from "../ops/retention.js";
 import { readSnapYaml } from "../snapfile/read.js";
 import { parseSnapYaml } from "../snapfile/snap-yaml.js";
 import { SnapshelfError } from "../util/errors.js";
@@ -148,7 +149,7 @@ function findLatest(pool: Map<string, Assertion>, type: string, pk: readonly str
   return pool.get(refKey(type, pk));
 }
 
-function poolOf(assertions: readonly Assertion[]): Map<string, Assertion> {
+export function poolOf(assertions: readonly Assertion[]): Map<string, Assertion> {
   const m = new Map<string, Assertion>();
   for (const a of assertions) {
     const k = refKey(a.type, a.primaryKey);
@@ -159,7 +160,7 @@ function poolOf(assertions: readonly Assertion[]): Map<string, Assertion> {
 }
 
 /** Checks a staged blob against the verified assertions; returns its revision record. */
-function crossCheck(
+export function crossCheck(
   source: string,
   sha3hex: string,
   size: number,
@@ -260,15 +261,17 @@ export async function importInputs(
     const knownIds = new Set(records.assertions.map((a) => a.object));
     const candidates: Assertion[] = [];
     const candidateIds = new Set<string>();
+    const sources = new Map<Assertion, string>();
     for (const f of [...new Set(assertionFiles)]) {
       for (const a of await readAssertionFile(f)) {
         const id = objectId(a.raw);
         if (knownIds.has(id) || candidateIds.has(id) || rootIds.has(id)) continue;
         candidateIds.add(id);
         candidates.push(a);
+        sources.set(a, f);
       }
     }
-    verifyAssertions(candidates, known, { roots }, now);
+    verifyAssertions(candidates, known, { roots }, now, sources);
     if (candidates.length > 0) log(`verified ${candidates.length} assertions`);
     const pool = poolOf([...roots, ...known, ...candidates]);
     const storedRevisions = new Map<string, AssertionRecord[]>();
@@ -344,6 +347,10 @@ export async function importInputs(
     }
     records = withReleases(records, events);
     for (const [name, meta] of bundleMeta) records = withSnapMeta(records, name, meta);
+    // the retention policy, when set to apply at import (`snapshelf retention N --on-import`)
+    const retention = await retentionAtImport(layout, records);
+    records = retention.records;
+    for (const r of retention.removed) log(`retention: dropped ${r.name} revision ${r.revision}`);
 
     // commit: objects first (content-addressed, harmless if orphaned), records last
     await ensureDir(layout.blobs);
@@ -381,6 +388,7 @@ export async function importInputs(
         assertions: result.assertions,
         revisions: result.revisions.map((r) => `${r.name}=${r.revision}`),
         release: opts.release ?? [],
+        ...(retention.removed.length > 0 ? { retention: retention.removed.map((r) => `${r.name}=${r.revision}`) } : {}),
       },
     });
     return result;

@@ -94,6 +94,17 @@ export function parseArmoredPrivateKey(armored: string): SigningKey {
     },
     format: "jwk",
   });
+  return signingKey(privateKey, n, e);
+}
+
+/** A signing key from an RSA private key (e.g. a fresh `generateKeyPairSync("rsa", ...)`). */
+export function signingKeyFrom(privateKey: KeyObject): SigningKey {
+  const jwk = privateKey.export({ format: "jwk" });
+  if (jwk.kty !== "RSA" || !jwk.n || !jwk.e) throw new Error("not an RSA private key");
+  return signingKey(privateKey, Buffer.from(jwk.n, "base64url"), Buffer.from(jwk.e, "base64url"));
+}
+
+function signingKey(privateKey: KeyObject, n: Buffer, e: Buffer): SigningKey {
   const pubBody = Buffer.concat([
     Buffer.from([4]),
     Buffer.from([

@@ -74,7 +74,8 @@ export async function checkStoreConsistency(dir: string, opts: { hashBlobs?: boo
       for (const s of cat.snaps)
         for (const r of s.revisions) {
           const st = await stat(join(dir, "blobs", `${r.sha3_384}.snap`)).catch(() => undefined);
-          if (st?.size !== r.size) problems.push(`tree ${current} names ${s.name} r${r.revision}, whose blob is missing`);
+          if (st?.size !== r.size)
+            problems.push(`tree ${current} names ${s.name} r${r.revision}, whose blob is missing`);
         }
     } catch (err) {
       problems.push(`current names generation ${current}, which is incomplete: ${(err as Error).message}`);
@@ -163,7 +164,8 @@ export async function observeStore(
         } else {
           const b = await get(d.url);
           if (b.status !== 200) problems.push(`${who}: ${d.url} answered ${b.status}`);
-          else if (b.body.length !== d.size) problems.push(`${who}: ${d.url} has ${b.body.length} bytes, not ${d.size}`);
+          else if (b.body.length !== d.size)
+            problems.push(`${who}: ${d.url} has ${b.body.length} bytes, not ${d.size}`);
           else if (createHash("sha3-384").update(b.body).digest("hex") !== d["sha3-384"])
             problems.push(`${who}: ${d.url} has the wrong sha3-384`);
         }

@@ -1,0 +1,404 @@
+/**
+ * The bundle format (README "Bundle format"): one tar per snap, carried
+ * across the air gap from `snapshelf export` to `snapshelf import`.
+ *
+ * ```
+ * bundle.json                      always the first entry
+ * blobs/<name>_<revision>.snap     the revisions the bundle carries
+ * assertions/<type>_<key>.assert   one assertion each, byte for byte
+ * ```
+ *
+ * bundle.json is versioned (`format` + `version`); a reader refuses a version
+ * it does not know. Every other entry must be listed in bundle.json (with its
+ * size and sha3-384), so a truncated or padded archive is always detected.
+ * Pure: parsing and rendering only, no I/O.
+ */
+import { parseFullChannel } from "../model/channel.js";
+import { SnapshelfError } from "../util/errors.js";
+import {
+  asObject,
+  intField,
+  type JsonObject,
+  listField,
+  objectField,
+  optionalIntField,
+  optionalListField,
+  optionalStringField,
+  parseJson,
+  type ShapeFail,
+  stringField,
+  stringList,
+} from "../util/json-shape.js";
+
+export const BUNDLE_FORMAT = "snapshelf-bundle";
+export const BUNDLE_VERSION = 1;
+/** File name suffix of bundles (`hello.snapshelf.tar`). */
+export const BUNDLE_SUFFIX = ".snapshelf.tar";
+export const BUNDLE_JSON = "bundle.json";
+
+/** What a bundle carries: one snap, or only assertions (validation sets). */
+export type BundleKind = "snap" | "assertions";
+
+export interface BundlePublisher {
+  readonly id: string;
+  readonly username: string;
+  readonly displayName: string;
+  readonly validation: string;
+}
+
+export interface BundleMedia {
+  readonly type: string;
+  readonly url: string;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** The public store's metadata of a snap (what `snap info` shows). */
+export interface BundleStoreMeta {
+  readonly title?: string;
+  readonly summary?: string;
+  readonly description?: string;
+  /** Informational: the offline store takes the publisher from the verified account assertion. */
+  readonly publisher?: BundlePublisher;
+  readonly license?: string;
+  readonly contact?: string;
+  readonly website?: string;
+  readonly storeUrl?: string;
+  readonly media: readonly BundleMedia[];
+  readonly categories: readonly string[];
+  /** The track risk-only requests resolve in; `undefined` = `latest`. */
+  readonly defaultTrack?: string;
+}
+
+/** One entry of the public store's channel map at export time. */
+export interface BundleChannelEntry {
+  /** Full channel name `track/risk[/branch]`. */
+  readonly channel: string;
+  /** Device architecture. */
+  readonly arch: string;
+  readonly revision: number;
+  /** RFC 3339. */
+  readonly releasedAt: string;
+}
+
+export interface BundleRevision {
+  readonly revision: number;
+  /** `blobs/<name>_<revision>.snap`. */
+  readonly file: string;
+  /** Lower-case hex. */
+  readonly sha3_384: string;
+  readonly size: number;
+  readonly version?: string;
+  readonly architectures?: readonly string[];
+}
+
+export interface BundleAssertion {
+  /** `assertions/<type>_<key>.assert`. */
+  readonly file: string;
+  readonly type: string;
+  /** The reduced primary key (as in store URLs). */
+  readonly key: readonly string[];
+  readonly revision: number;
+  /** Lower-case hex sha3-384 of the file. */
+  readonly sha3_384: string;
+  readonly size: number;
+}
+
+/** bundle.json, parsed and checked. */
+export interface BundleDoc {
+  readonly kind: BundleKind;
+  /** The snap (kind `snap`). */
+  readonly name?: string;
+  readonly snapId?: string;
+  /** The store it was exported from (informational). */
+  readonly upstream?: string;
+  readonly store?: BundleStoreMeta;
+  readonly channelMap: readonly BundleChannelEntry[];
+  readonly revisions: readonly BundleRevision[];
+  readonly assertions: readonly BundleAssertion[];
+}
+
+/** Limits on what a bundle.json may list (far above anything real, far below memory trouble). */
+export const MAX_LISTED = 10_000;
+
+const SNAP_NAME = /^(?=.*[a-z])[a-z0-9](?:-?[a-z0-9])*$/;
+const SNAP_ID = /^[A-Za-z0-9]{32}$/;
+const HEX384 = /^[0-9a-f]{96}$/;
+const ARCH = /^[a-z0-9]+$/;
+/** A file name inside `blobs/` or `assertions/`: no separators, no leading dot. */
+const ENTRY_NAME = /^[A-Za-z0-9_][A-Za-z0-9._,=+@-]{0,199}$/;
+const KEY_VALUE = /^[A-Za-z0-9._,=+@:-]+$/;
+
+/** `blobs/<name>_<revision>.snap`. */
+export function blobEntryName(name: string, revision: number): string {
+  return `blobs/${name}_${revision}.snap`;
+}
+
+/**
+ * `assertions/<type>_<key values joined by ",">.assert`; keys with other
+ * characters (never seen in practice) fall back to the content digest.
+ */
+export function assertionEntryName(type: string, reducedKey: readonly string[], sha3hex: string): string {
+  const key = reducedKey.join(",");
+  const base = `${type}_${key}`;
+  if (reducedKey.every((k) => KEY_VALUE.test(k)) && ENTRY_NAME.test(`${base}.assert`)) {
+    return `assertions/${base}.assert`;
+  }
+  return `assertions/${type}_${sha3hex.slice(0, 32)}.assert`;
+}
+
+/** Whether `path` is a well-formed entry name under `dir/` (`blobs`, `assertions`). */
+export function isEntryUnder(path: string, dir: string, suffix: string): boolean {
+  if (!path.startsWith(`${dir}/`) || !path.endsWith(suffix)) return false;
+  return ENTRY_NAME.test(path.slice(dir.length + 1));
+}
+
+function bundleFail(source: string): ShapeFail {
+  return (path, reason) =>
+    new SnapshelfError(
+      "bad-bundle",
+      path === ""
+        ? `cannot read bundle ${source}: bundle.json: ${reason}`
+        : `cannot read bundle ${source}: bundle.json field ${path}: ${reason}`,
+    );
+}
+
+function parseStore(o: JsonObject, fail: ShapeFail): BundleStoreMeta {
+  const p = "store";
+  const s = objectField(o, "store", "", fail);
+  const opt = (k: string): string | undefined => optionalStringField(s, k, p, fail);
+  let publisher: BundlePublisher | undefined;
+  if (s["publisher"] !== undefined && s["publisher"] !== null) {
+    const pp = `${p}.publisher`;
+    const po = objectField(s, "publisher", p, fail);
+    publisher = {
+      id: stringField(po, "id", pp, fail),
+      username: stringField(po, "username", pp, fail),
+      displayName: stringField(po, "display-name", pp, fail),
+      validation: stringField(po, "validation", pp, fail),
+    };
+  }
+  const media = optionalListField(s, "media", p, fail).map((m, i): BundleMedia => {
+    const mp = `${p}.media[${i}]`;
+    const mo = asObject(m, mp, fail);
+    const width = optionalIntField(mo, "width", mp, fail);
+    const height = optionalIntField(mo, "height", mp, fail);
+    return {
+      type: stringField(mo, "type", mp, fail),
+      url: stringField(mo, "url", mp, fail),
+      ...(width === undefined ? {} : { width }),
+      ...(height === undefined ? {} : { height }),
+    };
+  });
+  const categories = s["categories"] === undefined ? [] : stringList(s["categories"], `${p}.categories`, fail);
+  const defaultTrack = opt("default-track");
+  if (defaultTrack !== undefined && !/^[a-zA-Z0-9](?:[a-zA-Z0-9._-]*[a-zA-Z0-9])?$/.test(defaultTrack)) {
+    throw fail(`${p}.default-track`, `invalid track ${JSON.stringify(defaultTrack)}`);
+  }
+  const pick = (k: string, as: keyof BundleStoreMeta): Partial<Record<string, string>> => {
+    const v = opt(k);
+    return v === undefined ? {} : { [as]: v };
+  };
+  return {
+    ...pick("title", "title"),
+    ...pick("summary", "summary"),
+    ...pick("description", "description"),
+    ...(publisher === undefined ? {} : { publisher }),
+    ...pick("license", "license"),
+    ...pick("contact", "contact"),
+    ...pick("website", "website"),
+    ...pick("store-url", "storeUrl"),
+    media,
+    categories,
+    ...(defaultTrack === undefined || defaultTrack === "latest" ? {} : { defaultTrack }),
+  };
+}
+
+function checkCount(list: readonly unknown[], path: string, fail: ShapeFail): void {
+  if (list.length > MAX_LISTED) throw fail(path, `more than ${MAX_LISTED} entries`);
+}
+
+/**
+ * Parses and checks bundle.json. Errors name the bundle and the field:
+ * `cannot read bundle X: bundle.json field channel-map[2].revision: missing`.
+ */
+export function parseBundleDoc(text: string, source: string): BundleDoc {
+  const fail = bundleFail(source);
+  const o = asObject(parseJson(text, fail), "", fail);
+  const format = stringField(o, "format", "", fail);
+  if (format !== BUNDLE_FORMAT)
+    throw fail("format", `expected ${JSON.stringify(BUNDLE_FORMAT)}, got ${JSON.stringify(format)}`);
+  const version = intField(o, "version", "", fail, 1);
+  if (version > BUNDLE_VERSION) {
+    throw fail(
+      "version",
+      `version ${version} is newer than this snapshelf understands (${BUNDLE_VERSION}); upgrade snapshelf`,
+    );
+  }
+  const kind = stringField(o, "kind", "", fail);
+  if (kind !== "snap" && kind !== "assertions")
+    throw fail("kind", `expected "snap" or "assertions", got ${JSON.stringify(kind)}`);
+  const upstream = optionalStringField(o, "upstream", "", fail);
+
+  const assertionsList = listField(o, "assertions", "", fail);
+  checkCount(assertionsList, "assertions", fail);
+  const seenFiles = new Set<string>();
+  const noteFile = (file: string, path: string): void => {
+    if (seenFiles.has(file)) throw fail(path, `${JSON.stringify(file)} is listed twice`);
+    seenFiles.add(file);
+  };
+  const assertions = assertionsList.map((a, i): BundleAssertion => {
+    const p = `assertions[${i}]`;
+    const ao = asObject(a, p, fail);
+    const file = stringField(ao, "file", p, fail);
+    if (!isEntryUnder(file, "assertions", ".assert"))
+      throw fail(`${p}.file`, `invalid entry name ${JSON.stringify(file)}`);
+    noteFile(file, `${p}.file`);
+    return {
+      file,
+      type: stringField(ao, "type", p, fail, { pattern: /^[a-z][a-z-]*$/ }),
+      key: stringList(ao["key"], `${p}.key`, fail),
+      revision: intField(ao, "revision", p, fail),
+      sha3_384: stringField(ao, "sha3-384", p, fail, { pattern: HEX384 }),
+      size: intField(ao, "size", p, fail),
+    };
+  });
+
+  if (kind === "assertions") {
+    for (const k of ["name", "snap-id", "store"]) {
+      if (o[k] !== undefined) throw fail(k, `not allowed in an assertions bundle`);
+    }
+    for (const k of ["channel-map", "revisions"]) {
+      if (optionalListField(o, k, "", fail).length > 0) throw fail(k, `must be empty in an assertions bundle`);
+    }
+    return { kind, ...(upstream === undefined ? {} : { upstream }), channelMap: [], revisions: [], assertions };
+  }
+
+  const name = stringField(o, "name", "", fail, { pattern: SNAP_NAME });
+  if (name.length > 40) throw fail("name", "longer than 40 characters");
+  const snapId = stringField(o, "snap-id", "", fail, { pattern: SNAP_ID });
+  const store = parseStore(o, fail);
+
+  const revList = listField(o, "revisions", "", fail);
+  checkCount(revList, "revisions", fail);
+  const revSeen = new Set<number>();
+  const revisions = revList.map((r, i): BundleRevision => {
+    const p = `revisions[${i}]`;
+    const ro = asObject(r, p, fail);
+    const revision = intField(ro, "revision", p, fail, 1);
+    if (revSeen.has(revision)) throw fail(`${p}.revision`, `revision ${revision} is listed twice`);
+    revSeen.add(revision);
+    const file = stringField(ro, "file", p, fail);
+    if (file !== blobEntryName(name, revision)) {
+      throw fail(`${p}.file`, `expected ${JSON.stringify(blobEntryName(name, revision))}, got ${JSON.stringify(file)}`);
+    }
+    noteFile(file, `${p}.file`);
+    const version = optionalStringField(ro, "version", p, fail);
+    const architectures =
+      ro["architectures"] === undefined ? undefined : stringList(ro["architectures"], `${p}.architectures`, fail);
+    return {
+      revision,
+      file,
+      sha3_384: stringField(ro, "sha3-384", p, fail, { pattern: HEX384 }),
+      size: intField(ro, "size", p, fail),
+      ...(version === undefined ? {} : { version }),
+      ...(architectures === undefined ? {} : { architectures }),
+    };
+  });
+
+  const mapList = listField(o, "channel-map", "", fail);
+  checkCount(mapList, "channel-map", fail);
+  const mapSeen = new Set<string>();
+  const channelMap = mapList.map((c, i): BundleChannelEntry => {
+    const p = `channel-map[${i}]`;
+    const co = asObject(c, p, fail);
+    const channel = stringField(co, "channel", p, fail);
+    try {
+      parseFullChannel(channel);
+    } catch (err) {
+      throw fail(`${p}.channel`, (err as Error).message);
+    }
+    const arch = stringField(co, "arch", p, fail, { pattern: ARCH });
+    const key = `${channel}@${arch}`;
+    if (mapSeen.has(key)) throw fail(p, `channel ${channel} on ${arch} is listed twice`);
+    mapSeen.add(key);
+    const releasedAt = stringField(co, "released-at", p, fail, { nonEmpty: true });
+    if (Number.isNaN(Date.parse(releasedAt)))
+      throw fail(`${p}.released-at`, `invalid time ${JSON.stringify(releasedAt)}`);
+    return { channel, arch, revision: intField(co, "revision", p, fail, 1), releasedAt };
+  });
+
+  return {
+    kind,
+    name,
+    snapId,
+    ...(upstream === undefined ? {} : { upstream }),
+    store,
+    channelMap,
+    revisions,
+    assertions,
+  };
+}
+
+function storeJson(s: BundleStoreMeta): Record<string, unknown> {
+  return {
+    title: s.title ?? null,
+    summary: s.summary ?? null,
+    description: s.description ?? null,
+    publisher:
+      s.publisher === undefined
+        ? null
+        : {
+            id: s.publisher.id,
+            username: s.publisher.username,
+            "display-name": s.publisher.displayName,
+            validation: s.publisher.validation,
+          },
+    license: s.license ?? null,
+    contact: s.contact ?? null,
+    website: s.website ?? null,
+    "store-url": s.storeUrl ?? null,
+    media: s.media.map((m) => ({
+      type: m.type,
+      url: m.url,
+      ...(m.width === undefined ? {} : { width: m.width }),
+      ...(m.height === undefined ? {} : { height: m.height }),
+    })),
+    categories: [...s.categories],
+    "default-track": s.defaultTrack ?? null,
+  };
+}
+
+/** Renders bundle.json: fixed key order, lists as given (callers sort them), 2-space indent. */
+export function renderBundleDoc(doc: BundleDoc): string {
+  const out: Record<string, unknown> = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, kind: doc.kind };
+  if (doc.kind === "snap") {
+    out["name"] = doc.name;
+    out["snap-id"] = doc.snapId;
+  }
+  if (doc.upstream !== undefined) out["upstream"] = doc.upstream;
+  if (doc.kind === "snap" && doc.store !== undefined) out["store"] = storeJson(doc.store);
+  out["channel-map"] = doc.channelMap.map((c) => ({
+    channel: c.channel,
+    arch: c.arch,
+    revision: c.revision,
+    "released-at": c.releasedAt,
+  }));
+  out["revisions"] = doc.revisions.map((r) => ({
+    revision: r.revision,
+    file: r.file,
+    "sha3-384": r.sha3_384,
+    size: r.size,
+    ...(r.version === undefined ? {} : { version: r.version }),
+    ...(r.architectures === undefined ? {} : { architectures: [...r.architectures] }),
+  }));
+  out["assertions"] = doc.assertions.map((a) => ({
+    file: a.file,
+    type: a.type,
+    key: [...a.key],
+    revision: a.revision,
+    "sha3-384": a.sha3_384,
+    size: a.size,
+  }));
+  return `${JSON.stringify(out, null, 2)}\n`;
+}

@@ -1,0 +1,131 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { EnvHttpProxyAgent } from "undici";
+import { decodeStream } from "../assertions/parse.js";
+import { canonicalRoots, checkTrustedRoots } from "../assertions/trust.js";
+import { exportSnaps } from "../export/export.js";
+import { readManifestFile } from "../export/manifest.js";
+import { formatBytes, Progress } from "../export/progress.js";
+import { DEFAULT_UPSTREAM, UpstreamClient } from "../upstream/client.js";
+import { SnapshelfError } from "../util/errors.js";
+import { collect, note, out } from "./common.js";
+
+function countArg(v: string): number {
+  if (!/^[1-9][0-9]?$/.test(v)) throw new InvalidArgumentError("a number from 1 to 99");
+  return Number(v);
+}
+
+interface ExportFlags {
+  channel?: string[];
+  arch?: string[];
+  exportDir: string;
+  withDeps?: boolean;
+  since?: string;
+  upstream: string;
+  trustedRoot?: string[];
+  validationSet?: string[];
+  parallel: number;
+  retries: number;
+  quiet?: boolean;
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command("export")
+    .summary("download snaps from the online store into bundles for an offline store")
+    .description(
+      "On a connected machine: fetch snaps from the public store (or --upstream),\n" +
+        "verify every blob (sha3-384, size) and assertion chain exactly as\n" +
+        "`snapshelf import` will, and write one bundle per snap into the export\n" +
+        "directory: <name>.snapshelf.tar with the blobs, the assertions byte for byte\n" +
+        "and the store metadata (title, summary, publisher, media, default track, the\n" +
+        "channel map with release times). Carry the directory across the air gap and\n" +
+        "run `snapshelf import DIR` there. Nothing is written unless all verifies.\n\n" +
+        "Each --channel (default stable) is resolved per --arch (default amd64) as\n" +
+        "the store does: a bare risk is in the snap's default track, an empty risk\n" +
+        "follows the next more stable one, a branch must exist. Devices also need each\n" +
+        "snap's base, the snapd snap (or core) and content providers: --with-deps\n" +
+        "exports them too (from stable); without it, each missing one is a warning.\n\n" +
+        "Updates: run `snapshelf manifest` on the offline store, bring the file back\n" +
+        "and pass it as --since: bundles then leave out every revision and assertion\n" +
+        "the store has (they still carry the channel map, so channels move on).\n" +
+        "An interrupted export resumes where it stopped: partial downloads are kept\n" +
+        "in DIR/.partial, finished ones in DIR/.cache (dropped once bundled).\n" +
+        "HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured.",
+    )
+    .argument("[name...]", "snaps to export")
+    .option("--channel <channel>", "channel to export (repeatable; default stable)", collect)
+    .option("--arch <arch>", "device architecture (repeatable; default amd64)", collect)
+    .option("--export-dir <dir>", "where bundles are written", "export")
+    .option("--with-deps", "also export bases, snapd/core and content providers, transitively")
+    .option("--since <manifest>", "leave out what this `snapshelf manifest` output lists")
+    .option("--upstream <url>", "store API to export from", DEFAULT_UPSTREAM)
+    .option(
+      "--trusted-root <file>",
+      "trust this root (account + account-key assertions) besides Canonical's (repeatable)",
+      collect,
+    )
+    .option(
+      "--validation-set <account/name[=seq]>",
+      "also export this validation set (latest, or SEQ) into an assertions bundle (repeatable)",
+      collect,
+    )
+    .option("--parallel <n>", "downloads at once", countArg, 4)
+    .option("--retries <n>", "tries per request on network errors and 5xx, with exponential backoff", countArg, 5)
+    .option("--quiet", "no progress, only warnings and results")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  snapshelf export firefox --with-deps                      # firefox, gnome, core22, snapd...\n" +
+        "  snapshelf export lxd --channel 5.21/stable --arch amd64 --arch arm64\n" +
+        "  snapshelf export --since have.json --with-deps firefox    # only what the store lacks\n" +
+        "  snapshelf import --dir /srv/snaps export/                  # on the offline side\n",
+    )
+    .action(async (names: string[], flags: ExportFlags) => {
+      const progress = new Progress(process.stderr, flags.quiet ? { quiet: true } : {});
+      const roots = [...canonicalRoots()];
+      for (const f of flags.trustedRoot ?? []) {
+        let buf: Buffer;
+        try {
+          buf = await readFile(f);
+        } catch (err) {
+          throw new SnapshelfError(
+            "bad-input",
+            `cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+          );
+        }
+        roots.push(...checkTrustedRoots(decodeStream(buf, f), f));
+      }
+      // connected machines often reach the store through a proxy (NO_PROXY honoured)
+      const proxied = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"].some((k) => process.env[k]);
+      const client = new UpstreamClient({
+        baseUrl: flags.upstream,
+        ...(proxied ? { dispatcher: new EnvHttpProxyAgent() } : {}),
+        attempts: flags.retries,
+        log: (line) => progress.warn(line),
+      });
+      const res = await exportSnaps({
+        names,
+        ...(flags.channel === undefined ? {} : { channels: flags.channel }),
+        ...(flags.arch === undefined ? {} : { arches: flags.arch }),
+        exportDir: resolve(flags.exportDir),
+        withDeps: flags.withDeps === true,
+        ...(flags.since === undefined ? {} : { since: await readManifestFile(flags.since) }),
+        roots,
+        validationSets: flags.validationSet ?? [],
+        client,
+        parallel: flags.parallel,
+        progress,
+      });
+      for (const b of res.bundles) {
+        const revs = b.revisions.length === 0 ? "no new revisions" : `revisions ${b.revisions.join(", ")}`;
+        out(
+          b.kind === "snap"
+            ? `wrote ${b.path}: ${revs}, ${b.assertions} assertions, ${b.channels} channel entries (${formatBytes(b.size)})`
+            : `wrote ${b.path}: validation set ${b.name}, ${b.assertions} assertions (${formatBytes(b.size)})`,
+        );
+      }
+      if (res.warnings.length > 0) note(`${res.warnings.length} warning${res.warnings.length === 1 ? "" : "s"}`);
+    });
+}

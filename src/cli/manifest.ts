@@ -1,0 +1,30 @@
+import type { Command } from "commander";
+import { buildManifest, renderManifest } from "../export/manifest.js";
+import { readRecords } from "../store/state.js";
+import { SnapshelfError } from "../util/errors.js";
+import { pathExists } from "../util/fs.js";
+import { addDirOption, layoutFrom } from "./common.js";
+
+export function registerManifest(program: Command): void {
+  addDirOption(
+    program
+      .command("manifest")
+      .summary("print what the store holds, for `export --since`")
+      .description(
+        "Print, as JSON on stdout, what this offline store holds: every revision\n" +
+          "with its sha3-384 and size, every assertion (type, key, revision, sha3-384\n" +
+          "of its bytes) and the current channel map. Carry the file to the connected\n" +
+          "machine and pass it to `snapshelf export --since FILE`: the bundles then\n" +
+          "hold only what the store lacks.",
+      )
+      .addHelpText("after", "\nExample:\n  snapshelf manifest --dir /srv/snaps > have.json\n"),
+  ).action(async (opts: { dir?: string }) => {
+    const layout = layoutFrom(opts);
+    // a mistyped --dir must not pass for an empty store (`export --since` would then carry everything)
+    if (!(await pathExists(layout.root))) {
+      throw new SnapshelfError("bad-input", `cannot read store ${layout.root}: no such directory`);
+    }
+    const records = await readRecords(layout);
+    process.stdout.write(renderManifest(buildManifest(records)));
+  });
+}

@@ -1,0 +1,75 @@
+import type { Command } from "commander";
+import { formatTable, toJson } from "../ops/format.js";
+import { deleteOverride, listOverrides, parseChannelRevision, setOverride } from "../ops/overrides.js";
+import { readRecords } from "../store/state.js";
+import { addDirOption, layoutFrom, out } from "./common.js";
+
+export function registerOverride(program: Command): void {
+  addDirOption(
+    program
+      .command("override")
+      .summary("pin the revision a channel serves")
+      .description(
+        "Make CHANNEL of NAME serve REVISION, whatever the imported releases say, until\n" +
+          "`delete-override`. The imported release history is kept untouched. Without --arch the\n" +
+          "override applies to every architecture REVISION is built for. An override is the\n" +
+          "channel's head: a device whose installed epoch REVISION cannot read walks back through\n" +
+          "the imported history (the newest earlier release it can read), as after a release.\n" +
+          "Run `build` to serve it.",
+      )
+      .argument("<name>", "snap name")
+      .argument("<channel=revision>", "e.g. stable=12, 2.x/candidate=30, latest/stable/hotfix=7")
+      .option("--arch <arch>", "only on this architecture")
+      .addHelpText("after", "\nExamples:\n  snapshelf override hello stable=12\n  snapshelf build\n"),
+  ).action(async (name: string, spec: string, opts: { dir?: string; arch?: string }) => {
+    const { channel, revision } = parseChannelRevision(spec);
+    const set = await setOverride(layoutFrom(opts), {
+      name,
+      channel,
+      revision,
+      ...(opts.arch !== undefined ? { arch: opts.arch } : {}),
+    });
+    out(
+      `${name} ${set[0]?.channel ?? channel} now serves revision ${revision} (${set.map((o) => o.arch).join(", ")}); run snapshelf build`,
+    );
+  });
+
+  addDirOption(
+    program
+      .command("list-overrides")
+      .summary("list overrides and the imported release each one shadows")
+      .argument("[name]", "only this snap")
+      .option("--json", "machine-readable output"),
+  ).action(async (name: string | undefined, opts: { dir?: string; json?: boolean }) => {
+    const list = listOverrides(await readRecords(layoutFrom(opts)), name);
+    if (opts.json) return out(toJson(list));
+    if (list.length === 0) return out("no overrides");
+    const rows = list.map((o) => [
+      o.name,
+      o.channel,
+      o.arch,
+      String(o.revision),
+      o.imported === undefined ? "-" : String(o.imported),
+      o.at,
+    ]);
+    for (const l of formatTable([["NAME", "CHANNEL", "ARCH", "REVISION", "IMPORTED", "SINCE"], ...rows])) out(l);
+  });
+
+  addDirOption(
+    program
+      .command("delete-override")
+      .summary("drop an override: the imported release serves again")
+      .description(
+        "Delete the override of CHANNEL of NAME (on every architecture, or --arch only). The\n" +
+          "channel serves its imported release again after the next `build`.",
+      )
+      .argument("<name>", "snap name")
+      .argument("<channel>", "e.g. stable, 2.x/candidate")
+      .option("--arch <arch>", "only on this architecture"),
+  ).action(async (name: string, channel: string, opts: { dir?: string; arch?: string }) => {
+    const deleted = await deleteOverride(layoutFrom(opts), name, channel, opts.arch);
+    out(
+      `deleted override of ${name} ${deleted[0]?.channel ?? channel} (${deleted.map((o) => `${o.arch}: r${o.revision}`).join(", ")}); run snapshelf build`,
+    );
+  });
+}

@@ -1,0 +1,49 @@
+import type { Command } from "commander";
+import { formatBytes, toJson } from "../ops/format.js";
+import { storeStatus } from "../ops/status.js";
+import { addDirOption, layoutFrom, out } from "./common.js";
+
+export function registerStatus(program: Command): void {
+  addDirOption(
+    program
+      .command("status")
+      .summary("what is served, what the store holds, problems found")
+      .description(
+        "Show the generation in service and its base URL, counts (snaps, revisions, releases,\n" +
+          "overrides, assertions, generations), disk use, the trusted roots, the last import and\n" +
+          "change, the retention policy, whether a build is pending, and problems a cheap look\n" +
+          "finds (missing blobs or assertion objects, an unreadable tree). `snapshelf verify`\n" +
+          "re-hashes everything.",
+      )
+      .option("--json", "machine-readable output"),
+  ).action(async (opts: { dir?: string; json?: boolean }) => {
+    const s = await storeStatus(layoutFrom(opts));
+    if (opts.json) return out(toJson(s));
+    out(`store:        ${s.dir}`);
+    out(
+      s.generation === undefined
+        ? "in service:   nothing (run snapshelf build)"
+        : `in service:   generation ${s.generation} for ${s.baseUrl ?? "?"}${s.buildPending ? " (build pending)" : ""}`,
+    );
+    if (s.baseUrl !== undefined && s.baseUrl !== s.configuredBaseUrl) out(`next build:   for ${s.configuredBaseUrl}`);
+    const c = s.counts;
+    out(
+      `holds:        ${c.snaps} snaps, ${c.revisions} revisions, ${c.releases} releases, ${c.overrides} overrides, ${c.assertions} assertions, ${c.generations} generations`,
+    );
+    out(
+      `disk:         ${formatBytes(s.disk.total)} (blobs ${formatBytes(s.disk.blobs)}, trees ${formatBytes(s.disk.trees)}, state ${formatBytes(s.disk.state)})`,
+    );
+    for (const r of s.trustedRoots) {
+      out(`trusted root: ${r.account}${r.builtIn ? " (built in)" : ""}: ${r.keys.join(", ") || "no key"}`);
+    }
+    out(`last import:  ${s.lastImport ? `${s.lastImport.time} by ${s.lastImport.user}` : "never"}`);
+    if (s.lastChange) out(`last change:  ${s.lastChange.time} ${s.lastChange.op} by ${s.lastChange.user}`);
+    const ret = s.retention;
+    out(
+      `retention:    ${ret.keepRevisions === undefined ? "keep every revision" : `keep ${ret.keepRevisions} revisions per channel and arch${ret.onImport ? " (also at import)" : ""}`}; ${ret.keepGenerations} generations besides the one in service`,
+    );
+    for (const n of s.notes) out(`note:         ${n}`);
+    if (s.problems.length === 0) out("problems:     none found (snapshelf verify checks every byte)");
+    else for (const p of s.problems) out(`problem:      ${p}`);
+  });
+}

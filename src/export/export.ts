@@ -1,0 +1,712 @@
+/**
+ * export: select -> fetch via upstream -> verify -> write bundles.
+ *
+ * 1. Plan (metadata only): per snap and device architecture, the channel map
+ *    (`v2/snaps/info`), the revision each requested channel means there
+ *    (following the store: default track, risk fallback; branches asked of
+ *    the store), then a `download` action per chosen revision for its URL,
+ *    digest and snap.yaml. With `--with-deps`, dependencies join the plan,
+ *    transitively; without, each one missing is a warning.
+ * 2. Assertions: snap-declaration and snap-revisions with their chain
+ *    (accounts, account-keys up to a trusted root), verified with the
+ *    importer's `verifyAssertions` before any blob is downloaded.
+ * 3. Blobs in parallel (bounded) into `<export-dir>/.partial/`, resumed with
+ *    Range, hashed while written, then verified into the export's blob cache
+ *    with the importer's own `importBlob`; a blob already in the cache is not
+ *    downloaded again. Each blob is then checked with the importer's
+ *    `crossCheck` (blob vs snap-revision vs snap-declaration vs snap.yaml).
+ * 4. Write one bundle per snap, each temp + rename; only when everything of
+ *    the whole export verified, so a failed export writes no bundle at all.
+ *
+ * `--since MANIFEST` leaves out revisions and assertions the offline store
+ * has; the bundle still carries the channel map and metadata.
+ */
+import { readdir, rm, rmdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type Assertion, decodeStream, headerString } from "../assertions/parse.js";
+import { verifyAssertions } from "../assertions/trust.js";
+import { reducePrimaryKey } from "../assertions/types.js";
+import { blobPath, digestHexToBase64Url, hashFile, importBlob } from "../blobs/store.js";
+import {
+  assertionEntryName,
+  BUNDLE_SUFFIX,
+  type BundleAssertion,
+  type BundleChannelEntry,
+  type BundleDoc,
+  type BundleRevision,
+  type BundleStoreMeta,
+  blobEntryName,
+} from "../bundle/format.js";
+import { type WrittenBundle, writeBundle } from "../bundle/write.js";
+import { revisionRunsOn } from "../model/arch.js";
+import { compareChannels, fullChannelName, parseChannel, parseFullChannel } from "../model/channel.js";
+import type { SnapYamlInfo } from "../model/types.js";
+import { readSnapYaml } from "../snapfile/read.js";
+import { parseSnapYaml } from "../snapfile/snap-yaml.js";
+import { crossCheck, objectId, poolOf } from "../store/import.js";
+import { ActionError, type UpstreamClient } from "../upstream/client.js";
+import type { UpstreamInfo, UpstreamRevision, UpstreamSnapMeta } from "../upstream/wire.js";
+import { SnapshelfError } from "../util/errors.js";
+import { ensureDir, unlinkQuiet } from "../util/fs.js";
+import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
+import { ManifestIndex, type StoreManifest } from "./manifest.js";
+import { Progress } from "./progress.js";
+import { describeReleases, requestedChannel, resolveChannel } from "./select.js";
+
+export interface ExportOptions {
+  readonly names: readonly string[];
+  /** Channels as snapd writes them (default `stable`, in each snap's default track). */
+  readonly channels?: readonly string[];
+  /** Device architectures (default amd64). */
+  readonly arches?: readonly string[];
+  readonly exportDir: string;
+  readonly withDeps?: boolean;
+  /** What the offline store has (`snapshelf manifest`): left out of the bundles. */
+  readonly since?: StoreManifest;
+  /** Trusted root assertions beyond Canonical's (checked by the caller with `checkTrustedRoots`). */
+  readonly roots: readonly Assertion[];
+  /** `ACCOUNT/NAME` or `ACCOUNT/NAME=SEQUENCE`: validation sets to export (one assertions bundle each). */
+  readonly validationSets?: readonly string[];
+  readonly client: UpstreamClient;
+  /** Downloads at once (default 4). */
+  readonly parallel?: number;
+  readonly progress?: Progress;
+  readonly now?: () => Date;
+}
+
+export interface ExportedBundle {
+  readonly kind: "snap" | "assertions";
+  /** Snap name, or `ACCOUNT/NAME` of a validation set. */
+  readonly name: string;
+  readonly path: string;
+  readonly size: number;
+  /** Revisions whose blobs the bundle carries. */
+  readonly revisions: readonly number[];
+  readonly assertions: number;
+  readonly channels: number;
+}
+
+export interface ExportResult {
+  readonly bundles: readonly ExportedBundle[];
+  readonly warnings: readonly string[];
+}
+
+interface PlannedRevision {
+  readonly revision: number;
+  readonly up: UpstreamRevision;
+  /** In the offline store already (--since): not carried. */
+  readonly skip: boolean;
+  /** snap.yaml facts: from the store's snap-yaml while planning, from the blob once downloaded. */
+  info: SnapYamlInfo | undefined;
+  /** The verified blob in the cache (once fetched). */
+  blob?: string;
+}
+
+interface PlannedSnap {
+  readonly name: string;
+  readonly snapId: string;
+  readonly defaultTrack?: string;
+  readonly meta: UpstreamSnapMeta;
+  readonly channelMap: readonly BundleChannelEntry[];
+  readonly revisions: readonly PlannedRevision[];
+  /** The snap that pulled it in (`--with-deps`), if not named by the operator. */
+  readonly neededBy?: string;
+}
+
+const SERIES = "16";
+const MAX_ROUNDS = 20;
+const MAX_CHAIN = 1000;
+
+/** Runs `fn` over `items`, at most `n` at once; the first failure stops new work and is thrown. */
+async function boundedEach<T>(items: readonly T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  let first: unknown;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        if (!failed) first = err;
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  if (failed) throw first;
+}
+
+/** What to fetch after an assertion: its signing key and its prerequisites (assertions.md §4, §9). */
+function refsOf(a: Assertion): [string, string[]][] {
+  const h = (name: string): string => headerString(a, name) ?? "";
+  const out: [string, string[]][] = [["account-key", [a.signKeyId]]];
+  switch (a.type) {
+    case "account-key":
+      out.push(["account", [h("account-id")]]);
+      break;
+    case "snap-declaration":
+      out.push(["account", [h("publisher-id")]]);
+      break;
+    case "snap-revision":
+      out.push(["snap-declaration", [SERIES, h("snap-id")]]);
+      out.push(["account", [h("developer-id")]]);
+      break;
+    case "validation-set":
+      out.push(["account", [h("account-id")]]);
+      break;
+    case "store":
+      out.push(["account", [h("operator-id")]]);
+      break;
+  }
+  return out;
+}
+
+function refKey(type: string, reducedKey: readonly string[]): string {
+  return `${type}/${reducedKey.join("/")}`;
+}
+
+/** Fetches assertions with their chains, once each, stopping at trusted roots. */
+class ChainFetcher {
+  private readonly got = new Map<string, Assertion>();
+  private readonly rootRefs: ReadonlySet<string>;
+
+  constructor(
+    private readonly client: UpstreamClient,
+    roots: readonly Assertion[],
+  ) {
+    this.rootRefs = new Set(roots.map((a) => refKey(a.type, reducePrimaryKey(a.type, a.primaryKey))));
+  }
+
+  all(): Assertion[] {
+    return [...this.got.values()];
+  }
+
+  /** Adds an assertion fetched another way (e.g. by sequence). */
+  add(a: Assertion): void {
+    this.got.set(refKey(a.type, reducePrimaryKey(a.type, a.primaryKey)), a);
+  }
+
+  private async fetchOne(type: string, key: readonly string[]): Promise<Assertion> {
+    const ref = refKey(type, key);
+    const cached = this.got.get(ref);
+    if (cached !== undefined) return cached;
+    const raw = await this.client.assertion(type, key);
+    const a = decodeStream(raw, `${this.client.baseUrl}/v2/assertions/${ref}`)[0];
+    if (a === undefined) {
+      throw new SnapshelfError(
+        "upstream-bad-response",
+        `cannot export: ${this.client.baseUrl} answered ${ref} with no assertion`,
+      );
+    }
+    const gotRef = refKey(a.type, reducePrimaryKey(a.type, a.primaryKey));
+    if (gotRef !== ref) {
+      throw new SnapshelfError(
+        "upstream-bad-response",
+        `cannot export: ${this.client.baseUrl} answered ${ref} with ${gotRef}`,
+      );
+    }
+    this.got.set(ref, a);
+    return a;
+  }
+
+  /** The closure of `start` (reduced keys), trusted roots left out, in discovery order. */
+  async closure(start: readonly [string, readonly string[]][]): Promise<Assertion[]> {
+    const out: Assertion[] = [];
+    const seen = new Set<string>();
+    const queue = [...start];
+    while (queue.length > 0) {
+      const [type, key] = queue.shift()!;
+      const ref = refKey(type, key);
+      if (seen.has(ref) || this.rootRefs.has(ref)) continue;
+      seen.add(ref);
+      if (seen.size > MAX_CHAIN)
+        throw new SnapshelfError("upstream-bad-response", `cannot export: assertion chain longer than ${MAX_CHAIN}`);
+      const a = await this.fetchOne(type, key);
+      out.push(a);
+      for (const [t, k] of refsOf(a)) queue.push([t, reducePrimaryKey(t, k)]);
+    }
+    return out;
+  }
+}
+
+/** The snap.yaml facts of a planned revision from the store's snap-yaml (or its fields when absent). */
+function planInfo(name: string, up: UpstreamRevision): SnapYamlInfo | undefined {
+  if (up.snapYaml === undefined) return undefined;
+  return parseSnapYaml(up.snapYaml, `${name} revision ${up.revision} (as ${up.download.url} describes it)`);
+}
+
+function depsOf(name: string, r: PlannedRevision): Dependency[] {
+  if (r.info !== undefined) {
+    return dependenciesOf({
+      name,
+      type: r.info.type,
+      ...(r.info.base === undefined ? {} : { base: r.info.base }),
+      defaultProviders: r.info.defaultProviders,
+    });
+  }
+  return dependenciesOf({
+    name,
+    type: r.up.type,
+    ...(r.up.base === undefined ? {} : { base: r.up.base }),
+    defaultProviders: [],
+  });
+}
+
+function toStoreMeta(m: UpstreamSnapMeta, defaultTrack: string | undefined): BundleStoreMeta {
+  return {
+    ...(m.title === undefined ? {} : { title: m.title }),
+    ...(m.summary === undefined ? {} : { summary: m.summary }),
+    ...(m.description === undefined ? {} : { description: m.description }),
+    ...(m.publisher === undefined ? {} : { publisher: m.publisher }),
+    ...(m.license === undefined ? {} : { license: m.license }),
+    ...(m.contact === undefined ? {} : { contact: m.contact }),
+    ...(m.website === undefined ? {} : { website: m.website }),
+    ...(m.storeUrl === undefined ? {} : { storeUrl: m.storeUrl }),
+    media: m.media,
+    categories: m.categories,
+    ...(defaultTrack === undefined || defaultTrack === "latest" ? {} : { defaultTrack }),
+  };
+}
+
+function parseValidationSetArg(s: string): { account: string; name: string; sequence?: number } {
+  const m = /^([A-Za-z0-9-]+)\/([a-z0-9](?:-?[a-z0-9])*)(?:=([1-9][0-9]*))?$/.exec(s);
+  if (m === null) {
+    throw new SnapshelfError(
+      "invalid-argument",
+      `cannot export validation set ${JSON.stringify(s)}: expected ACCOUNT/NAME or ACCOUNT/NAME=SEQUENCE`,
+    );
+  }
+  return { account: m[1]!, name: m[2]!, ...(m[3] === undefined ? {} : { sequence: Number(m[3]) }) };
+}
+
+/** Exports NAMES (and their dependencies) from the upstream store into bundles under `exportDir`. */
+export async function exportSnaps(opts: ExportOptions): Promise<ExportResult> {
+  const client = opts.client;
+  const arches = [...new Set(opts.arches ?? ["amd64"])];
+  const channels = [...new Set(opts.channels ?? ["stable"])];
+  const progress = opts.progress ?? new Progress({ write: () => true }, { quiet: true });
+  const nowIso = (opts.now?.() ?? new Date()).toISOString();
+  const since = new ManifestIndex(opts.since);
+  const warnings: string[] = [];
+  const warn = (line: string): void => {
+    warnings.push(line);
+    progress.warn(line);
+  };
+  for (const c of channels) parseChannel(c); // malformed channels fail before any request
+  for (const a of arches) {
+    if (!/^[a-z0-9]+$/.test(a) || a === "all") {
+      throw new SnapshelfError("invalid-argument", `cannot export: invalid architecture ${JSON.stringify(a)}`);
+    }
+  }
+  const validationSets = (opts.validationSets ?? []).map(parseValidationSetArg);
+  if (opts.names.length === 0 && validationSets.length === 0) {
+    throw new SnapshelfError("invalid-argument", "cannot export: no snaps named");
+  }
+
+  const exportDir = opts.exportDir;
+  const cacheDir = join(exportDir, ".cache", "blobs");
+  const partialDir = join(exportDir, ".partial");
+  const stagingRoot = join(exportDir, ".staging");
+  await ensureDir(exportDir);
+  // what a killed run may have left besides resumable downloads: half-written bundles, staging
+  await rm(stagingRoot, { recursive: true, force: true });
+  for (const n of await readdir(exportDir)) {
+    if (n.startsWith(".") && n.includes(`${BUNDLE_SUFFIX}.tmp-`)) await unlinkQuiet(join(exportDir, n));
+  }
+
+  // ---- 1. plan -------------------------------------------------------------
+  const planned = new Map<string, PlannedSnap>();
+
+  const planSnap = async (name: string, wanted: readonly string[], neededBy?: string): Promise<PlannedSnap> => {
+    const subject = neededBy === undefined ? JSON.stringify(name) : `${JSON.stringify(name)} (needed by ${neededBy})`;
+    const infos = new Map<string, UpstreamInfo>();
+    for (const arch of arches) {
+      try {
+        infos.set(arch, await client.info(name, arch));
+      } catch (err) {
+        if (err instanceof SnapshelfError && err.code === "name-not-found") continue;
+        throw err;
+      }
+    }
+    const first = infos.values().next().value;
+    if (first === undefined) {
+      throw new SnapshelfError("name-not-found", `cannot export ${subject}: snap not found in ${client.baseUrl}`);
+    }
+    for (const i of infos.values()) {
+      if (i.snapId !== first.snapId || i.name !== name) {
+        throw new SnapshelfError(
+          "upstream-bad-response",
+          `cannot export ${subject}: the store describes it inconsistently across architectures`,
+        );
+      }
+    }
+    const entries = new Map<string, BundleChannelEntry>();
+    const byChannel = new Map<number, UpstreamRevision>();
+    const misses = new Map<string, string[]>();
+    const miss = (what: string, arch: string): void => {
+      misses.set(what, [...(misses.get(what) ?? []), arch]);
+    };
+    const unavailable: string[] = [];
+    for (const arch of arches) {
+      const info = infos.get(arch);
+      if (info === undefined) {
+        unavailable.push(arch);
+        continue;
+      }
+      for (const want of wanted) {
+        const r = resolveChannel(info.channelMap, arch, want, first.defaultTrack);
+        let entry: BundleChannelEntry | undefined;
+        if (r.kind === "found") {
+          entry = { channel: r.channel, arch, revision: r.revision, releasedAt: r.releasedAt ?? nowIso };
+        } else if (r.kind === "branch") {
+          try {
+            const up = await client.downloadAction(name, arch, { channel: r.channel });
+            byChannel.set(up.revision, up);
+            entry = { channel: r.channel, arch, revision: up.revision, releasedAt: up.releasedAt ?? nowIso };
+          } catch (err) {
+            if (!(err instanceof ActionError && err.code === "revision-not-found")) throw err;
+          }
+        }
+        if (entry === undefined) miss(r.channel, arch);
+        else entries.set(`${entry.channel}@${arch}`, entry);
+      }
+    }
+    if (entries.size === 0) {
+      const released = arches
+        .filter((a) => infos.has(a))
+        .map((a) => `${a}: ${describeReleases(infos.get(a)!.channelMap, a)}`)
+        .join("; ");
+      throw new SnapshelfError(
+        "channel-not-available",
+        `cannot export ${subject}: nothing released in ${wanted.map((w) => fullChannelName(requestedChannel(w, first.defaultTrack))).join(", ")} for ${arches.join(", ")} (released: ${released || "nothing"})`,
+      );
+    }
+    if (unavailable.length > 0) warn(`${name}: not available for ${unavailable.join(", ")}; skipped`);
+    if (misses.size > 0) {
+      const list = [...misses].map(([ch, a]) => `${ch} (${a.join(", ")})`).join(", ");
+      warn(`${name}: nothing released in ${list}; skipped`);
+    }
+
+    const revArch = new Map<number, string>();
+    for (const e of entries.values()) if (!revArch.has(e.revision)) revArch.set(e.revision, e.arch);
+    const revisions: PlannedRevision[] = [];
+    for (const [revision, arch] of [...revArch].sort((a, b) => a[0] - b[0])) {
+      const up = byChannel.get(revision) ?? (await client.downloadAction(name, arch, { revision }));
+      if (up.snapId !== first.snapId) {
+        throw new SnapshelfError(
+          "upstream-bad-response",
+          `cannot export ${subject}: revision ${revision} has snap-id ${up.snapId}, not ${first.snapId}`,
+        );
+      }
+      const have = since.revision(name, revision);
+      if (have !== undefined && have.sha3_384 !== up.download.sha3_384) {
+        throw new SnapshelfError(
+          "revision-clash",
+          `cannot export ${subject}: the offline store has revision ${revision} with another blob (sha3-384 ${have.sha3_384}, upstream ${up.download.sha3_384})`,
+        );
+      }
+      revisions.push({ revision, up, skip: have !== undefined, info: planInfo(name, up) });
+    }
+    const channelMap = [...entries.values()].sort(
+      (a, b) =>
+        compareChannels(parseFullChannel(a.channel), parseFullChannel(b.channel)) ||
+        (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0),
+    );
+    return {
+      name,
+      snapId: first.snapId,
+      ...(first.defaultTrack === undefined ? {} : { defaultTrack: first.defaultTrack }),
+      meta: first.meta,
+      channelMap,
+      revisions,
+      ...(neededBy === undefined ? {} : { neededBy }),
+    };
+  };
+
+  const planQueue = async (
+    queue: { name: string; channels: readonly string[]; neededBy?: string }[],
+  ): Promise<void> => {
+    while (queue.length > 0) {
+      const q = queue.shift()!;
+      if (planned.has(q.name)) continue;
+      progress.note(`resolving ${q.name}${q.neededBy === undefined ? "" : ` (needed by ${q.neededBy})`}`);
+      const p = await planSnap(q.name, q.channels, q.neededBy);
+      planned.set(q.name, p);
+      if (opts.withDeps) {
+        for (const r of p.revisions) {
+          for (const d of depsOf(p.name, r)) {
+            // devices install prerequisites from `stable` (store-protocol.md §4.1)
+            if (!planned.has(d.name)) queue.push({ name: d.name, channels: ["stable"], neededBy: p.name });
+          }
+        }
+      }
+    }
+  };
+
+  // ---- 2. fetch blobs (rounds: a blob's own snap.yaml may name more dependencies) ----
+  const fetchBlob = async (name: string, r: PlannedRevision): Promise<void> => {
+    const { sha3_384: hex, size, url } = r.up.download;
+    const label = `${name}_${r.revision}.snap`;
+    const cached = blobPath(cacheDir, hex);
+    const st = await stat(cached).catch(() => undefined);
+    if (st?.isFile() && st.size === size && (await hashFile(cached)).sha3_384 === hex) {
+      r.blob = cached;
+      progress.blobDone(label, size, "cached");
+      return;
+    }
+    if (st !== undefined) await unlinkQuiet(cached);
+    await ensureDir(partialDir);
+    const partial = join(partialDir, `${hex}.snap.partial`);
+    await client.download(url, partial, { sha3_384: hex, size }, label, (bytes) =>
+      progress.blobProgress(label, bytes, size),
+    );
+    const blob = await importBlob(cacheDir, partial, { sha3_384: hex, size }, { sourceName: `${label} from ${url}` });
+    await unlinkQuiet(partial);
+    r.blob = blob.path;
+    progress.blobDone(label, size, "downloaded");
+  };
+
+  // ---- assertions: fetched and verified (importer's code) before any blob is downloaded ----
+  const fetcher = new ChainFetcher(client, opts.roots);
+  const now = opts.now?.() ?? new Date();
+  const verifyFetched = (): void => {
+    try {
+      verifyAssertions(fetcher.all(), [], { roots: opts.roots }, now);
+    } catch (err) {
+      // the chain ended at a key nobody trusts: say how to trust its root
+      if (err instanceof SnapshelfError && /no matching public key/.test(err.message)) {
+        throw new SnapshelfError(err.code, `${err.message}; is its root trusted? (--trusted-root FILE)`);
+      }
+      throw err;
+    }
+  };
+  const starts = new Map<string, [string, string[]][]>();
+  const fetchChains = async (): Promise<void> => {
+    for (const p of planned.values()) {
+      if (starts.has(p.name)) continue;
+      const s: [string, string[]][] = [["snap-declaration", [SERIES, p.snapId]]];
+      for (const r of p.revisions) {
+        if (r.skip) continue;
+        const digest = digestHexToBase64Url(r.up.download.sha3_384);
+        const prov = r.info?.provenance;
+        s.push(["snap-revision", prov === undefined ? [digest] : [digest, prov]]);
+      }
+      starts.set(p.name, s);
+      await fetcher.closure(s);
+    }
+    verifyFetched();
+  };
+  const vsStarts = new Map<string, Assertion>();
+  for (const vs of validationSets) {
+    const key = [SERIES, vs.account, vs.name];
+    let a: Assertion | undefined;
+    if (vs.sequence !== undefined) {
+      [a] = await fetcher.closure([["validation-set", [...key, String(vs.sequence)]]]);
+    } else {
+      const raw = await client.assertion("validation-set", key, { sequence: "latest" });
+      a = decodeStream(raw, `${client.baseUrl}/v2/assertions/validation-set/${key.join("/")}`)[0];
+      if (a === undefined || a.type !== "validation-set" || a.primaryKey.slice(0, 3).join("/") !== key.join("/")) {
+        throw new SnapshelfError(
+          "upstream-bad-response",
+          `cannot export validation set ${vs.account}/${vs.name}: unexpected answer`,
+        );
+      }
+      fetcher.add(a);
+      await fetcher.closure([[a.type, reducePrimaryKey(a.type, a.primaryKey)]]);
+    }
+    vsStarts.set(`${vs.account}/${vs.name}`, a!);
+  }
+  verifyFetched();
+
+  let queue: { name: string; channels: readonly string[]; neededBy?: string }[] = opts.names.map((name) => ({
+    name,
+    channels,
+  }));
+  for (let round = 0; queue.length > 0; round++) {
+    if (round >= MAX_ROUNDS) throw new SnapshelfError("export-failed", "cannot export: dependencies do not settle");
+    await planQueue(queue);
+    queue = [];
+    await fetchChains();
+    const todo: { name: string; r: PlannedRevision }[] = [];
+    const bySha = new Set<string>();
+    for (const p of planned.values()) {
+      for (const r of p.revisions) {
+        if (r.skip || r.blob !== undefined || bySha.has(r.up.download.sha3_384)) continue;
+        bySha.add(r.up.download.sha3_384);
+        todo.push({ name: p.name, r });
+      }
+    }
+    progress.startDownloads(
+      todo.length,
+      todo.reduce((n, t) => n + t.r.up.download.size, 0),
+    );
+    await boundedEach(todo, opts.parallel ?? 4, (t) => fetchBlob(t.name, t.r));
+    // a blob is downloaded once even if (oddly) two revisions share it
+    for (const p of planned.values()) {
+      for (const r of p.revisions) {
+        if (r.skip || r.blob !== undefined) continue;
+        const same = todo.find((t) => t.r.up.download.sha3_384 === r.up.download.sha3_384);
+        if (same?.r.blob !== undefined) {
+          r.blob = same.r.blob;
+          r.info = same.r.info;
+        }
+      }
+    }
+    // the verified blob's own snap.yaml decides what it needs
+    for (const t of todo) {
+      const label = `${t.name}_${t.r.revision}.snap`;
+      const yaml = await readSnapYaml(t.r.blob!, { displayName: label });
+      t.r.info = parseSnapYaml(yaml, label);
+      if (opts.withDeps) {
+        for (const d of depsOf(t.name, t.r)) {
+          if (!planned.has(d.name)) queue.push({ name: d.name, channels: ["stable"], neededBy: t.name });
+        }
+      }
+    }
+  }
+  progress.finish();
+
+  if (!opts.withDeps) {
+    const told = new Set<string>();
+    for (const p of planned.values()) {
+      for (const r of p.revisions) {
+        for (const d of depsOf(p.name, r)) {
+          const k = `${p.name}\0${d.name}`;
+          if (planned.has(d.name) || since.hasSnap(d.name) || told.has(k)) continue;
+          told.add(k);
+          warn(
+            `${p.name} needs ${describeDependency(d)}, which this export does not include; add it or use --with-deps`,
+          );
+        }
+      }
+    }
+  }
+
+  // ---- 3. verify the blobs with the importer's code ---------------------------------
+  const fetched = fetcher.all();
+  const pool = poolOf([...opts.roots, ...fetched]);
+  for (const p of planned.values()) {
+    for (const r of p.revisions) {
+      if (r.skip) continue;
+      const label = `${p.name}_${r.revision}.snap`;
+      const yaml = await readSnapYaml(r.blob!, { displayName: label });
+      const info = parseSnapYaml(yaml, label);
+      const rec = crossCheck(label, r.up.download.sha3_384, r.up.download.size, yaml, info, pool);
+      if (rec.name !== p.name || rec.snapId !== p.snapId || rec.revision !== r.revision) {
+        throw new SnapshelfError(
+          "upstream-bad-response",
+          `cannot export ${label}: its assertions say ${rec.name} revision ${rec.revision} (snap-id ${rec.snapId})`,
+        );
+      }
+    }
+    for (const e of p.channelMap) {
+      const r = p.revisions.find((x) => x.revision === e.revision);
+      const archs = r?.info?.architectures ?? r?.up.architectures ?? [];
+      if (archs.length > 0 && !revisionRunsOn(archs, e.arch)) {
+        throw new SnapshelfError(
+          "upstream-bad-response",
+          `cannot export ${p.name}: ${e.channel} on ${e.arch} holds revision ${e.revision}, which is built for ${archs.join(", ")}`,
+        );
+      }
+    }
+  }
+
+  // ---- 4. write bundles ----------------------------------------------------------
+  const bundleAssertions = async (
+    start: readonly [string, readonly string[]][],
+  ): Promise<{ entries: BundleAssertion[]; sources: Map<string, Buffer> }> => {
+    const entries: BundleAssertion[] = [];
+    const sources = new Map<string, Buffer>();
+    for (const a of await fetcher.closure(start)) {
+      const hex = objectId(a.raw);
+      if (since.hasAssertion(a.type, a.primaryKey, a.revision, hex)) continue;
+      const key = reducePrimaryKey(a.type, a.primaryKey);
+      const file = assertionEntryName(a.type, key, hex);
+      entries.push({ file, type: a.type, key, revision: a.revision, sha3_384: hex, size: a.raw.length });
+      sources.set(file, a.raw);
+    }
+    entries.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));
+    return { entries, sources };
+  };
+
+  await ensureDir(stagingRoot);
+  const bundles: ExportedBundle[] = [];
+  const names = [...planned.keys()].sort();
+  try {
+    for (const name of names) {
+      const p = planned.get(name)!;
+      const carried = p.revisions.filter((r) => !r.skip);
+      const revisions: BundleRevision[] = carried.map((r) => ({
+        revision: r.revision,
+        file: blobEntryName(name, r.revision),
+        sha3_384: r.up.download.sha3_384,
+        size: r.up.download.size,
+        version: r.info?.version ?? r.up.version,
+        architectures: r.info?.architectures ?? r.up.architectures,
+      }));
+      const { entries, sources } = await bundleAssertions(starts.get(name) ?? []);
+      const doc: BundleDoc = {
+        kind: "snap",
+        name,
+        snapId: p.snapId,
+        upstream: client.baseUrl,
+        store: toStoreMeta(p.meta, p.defaultTrack),
+        channelMap: p.channelMap,
+        revisions,
+        assertions: entries,
+      };
+      const blobs = new Map(carried.map((r) => [blobEntryName(name, r.revision), r.blob!]));
+      const w: WrittenBundle = await writeBundle(
+        join(exportDir, `${name}${BUNDLE_SUFFIX}`),
+        doc,
+        { blobs, assertions: sources },
+        stagingRoot,
+      );
+      bundles.push({
+        kind: "snap",
+        name,
+        path: w.path,
+        size: w.size,
+        revisions: carried.map((r) => r.revision),
+        assertions: entries.length,
+        channels: p.channelMap.length,
+      });
+    }
+    for (const [id, a] of [...vsStarts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+      const { entries, sources } = await bundleAssertions([[a.type, reducePrimaryKey(a.type, a.primaryKey)]]);
+      const doc: BundleDoc = {
+        kind: "assertions",
+        upstream: client.baseUrl,
+        channelMap: [],
+        revisions: [],
+        assertions: entries,
+      };
+      const [account, vsName] = id.split("/");
+      const w = await writeBundle(
+        join(exportDir, `validation-set_${account}_${vsName}${BUNDLE_SUFFIX}`),
+        doc,
+        { blobs: new Map(), assertions: sources },
+        stagingRoot,
+      );
+      bundles.push({
+        kind: "assertions",
+        name: id,
+        path: w.path,
+        size: w.size,
+        revisions: [],
+        assertions: entries.length,
+        channels: 0,
+      });
+    }
+  } finally {
+    await rm(stagingRoot, { recursive: true, force: true });
+  }
+
+  // the bundles hold the blobs now: drop the export's own copies
+  for (const p of planned.values()) for (const r of p.revisions) if (r.blob !== undefined) await unlinkQuiet(r.blob);
+  for (const d of [partialDir, cacheDir, join(exportDir, ".cache")]) {
+    if ((await readdir(d).catch(() => ["?"])).length === 0) await rmdir(d).catch(() => undefined);
+  }
+  return { bundles, warnings };
+}

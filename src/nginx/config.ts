@@ -1,0 +1,504 @@
+/**
+ * The nginx configuration, generated from the route table (ROUTES): every
+ * static route's `web` description becomes regex locations that serve tree
+ * files straight from disk (sendfile, Range, exact content types), its
+ * `notFound` answer becomes a JSON `return`, blobs are served from blobs/,
+ * and only the dynamic routes (plus the few requests a `defer` list names)
+ * are proxied to `snapshelf serve`. Nothing here is written by hand per
+ * endpoint, so nginx and the shim cannot drift apart.
+ *
+ * The configuration names one generation (`root <dir>/trees/<N>`) and the
+ * requests of that generation that need the shim; it is regenerated after
+ * every build and nginx reloaded (the systemd units in templates/ do both).
+ * Pure: the caller reads the store and writes the result.
+ */
+import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
+import { BLOBS_PREFIX, ROUTES, SNAP_CONTENT_TYPE } from "../routes/table.js";
+import { errorResponse, type Route, type RouteRequest, type StaticRoute } from "../routes/types.js";
+import { templateVars, type WebSource, type WebValue } from "../routes/web.js";
+import { MAX_BODY, STORE_VERSION } from "../serve/server.js";
+import { SnapshelfError } from "../util/errors.js";
+
+export interface NginxTls {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface NginxOptions {
+  /** Absolute path of the store directory. */
+  readonly storeDir: string;
+  /** The generation in service (its tree is the root). */
+  readonly generation: number;
+  /** That generation's catalogue (for the per-generation `defer` lists). */
+  readonly index: CatalogueIndex;
+  /** `listen` argument: `PORT`, `ADDR:PORT` or `[V6]:PORT`. */
+  readonly listen: string;
+  readonly serverName: string;
+  /** Path part of the base URL devices use (`""` or `/prefix`): every location lives below it. */
+  readonly pathPrefix: string;
+  /** `http://HOST:PORT` of `snapshelf serve`. */
+  readonly upstream: string;
+  readonly tls?: NginxTls;
+  /** A complete nginx.conf (for `nginx -p DIR -c FILE`), not just the http-level block. */
+  readonly standalone?: { readonly user?: string };
+  /** Prefix of every nginx name this configuration defines (maps, upstream): several stores can share one nginx. */
+  readonly id?: string;
+  /** The route table (default: ROUTES). */
+  readonly routes?: readonly Route[];
+}
+
+const SAFE_PARAM = "[A-Za-z0-9._~@+=-]+";
+const SENTINEL = (name: string) => `@@snapshelf-param:${name}@@`;
+
+function fail(reason: string): never {
+  throw new SnapshelfError("nginx-config", `cannot generate nginx configuration: ${reason}`);
+}
+
+/** A double-quoted nginx string. `$` cannot be escaped there, so it is refused (callers pass variables separately). */
+export function nginxString(s: string, allowVariables = false): string {
+  if (/[\n\r\0]/.test(s)) fail(`${JSON.stringify(s)} contains a line break or NUL`);
+  if (!allowVariables && s.includes("$")) fail(`${JSON.stringify(s)} contains "$", which nginx cannot quote`);
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** A double-quoted regex (`$` is an anchor there, not a variable). */
+function nginxRegexString(s: string): string {
+  return nginxString(s, true);
+}
+
+/** Escapes regex syntax (`-` and `/` need none outside character classes, in PCRE or JS). */
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function ident(s: string): string {
+  return s.replace(/[^A-Za-z0-9]+/g, "_");
+}
+
+/** nginx's variable for a request header: lower case, dashes to underscores. */
+function headerVar(h: string): string {
+  return `http_${h.toLowerCase().replace(/-/g, "_")}`;
+}
+
+/** `listen` value checks: a port, or an address and a port. */
+export function parseListen(listen: string): { host?: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?([0-9]{1,5})$/.exec(listen);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) fail(`bad listen address ${JSON.stringify(listen)} (want PORT or ADDR:PORT)`);
+  return m[1] === undefined ? { port } : { host: m[1], port };
+}
+
+function upstreamServer(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    fail(`bad upstream ${JSON.stringify(url)}: not a URL`);
+  }
+  if (u.protocol !== "http:" || (u.pathname !== "/" && u.pathname !== "") || u.search !== "" || u.hash !== "") {
+    fail(`bad upstream ${JSON.stringify(url)}: want http://HOST:PORT of snapshelf serve`);
+  }
+  return `${u.hostname.includes(":") ? `[${u.hostname.replace(/^\[|\]$/g, "")}]` : u.hostname}:${u.port || "80"}`;
+}
+
+class Writer {
+  private readonly lines: string[] = [];
+  private depth = 0;
+  line(s = ""): this {
+    this.lines.push(s === "" ? "" : "    ".repeat(this.depth) + s);
+    return this;
+  }
+  open(s: string): this {
+    this.line(`${s} {`);
+    this.depth++;
+    return this;
+  }
+  close(): this {
+    this.depth--;
+    return this.line("}");
+  }
+  text(): string {
+    return `${this.lines.join("\n")}\n`;
+  }
+}
+
+interface Names {
+  readonly id: string;
+  query(name: string): string;
+  header(name: string): string;
+  /** A regex capture name (PCRE2 allows 32 characters), the same for the same key. */
+  capture(key: string): string;
+}
+
+/** Maps that expose query parameters and headers as `""` (absent) or `=VALUE` (present). */
+function sourceMaps(w: Writer, n: Names, sources: Iterable<WebSource>): void {
+  const queries = new Set<string>();
+  const headers = new Set<string>();
+  for (const s of sources) {
+    if ("query" in s) queries.add(s.query);
+    else headers.add(s.header.toLowerCase());
+  }
+  for (const q of [...queries].sort()) {
+    const cap = n.capture(`query ${q}`);
+    // $arg_NAME cannot name parameters with a dash (max-format): match $args instead; the first occurrence wins, as URLSearchParams.get
+    w.open(`map $args $${n.query(q)}`);
+    w.line(`${nginxRegexString(`~(?:^|&)${escapeRegex(q)}=(?<${cap}>[^&]*)`)} "=$${cap}";`);
+    w.line(`${nginxRegexString(`~(?:^|&)${escapeRegex(q)}(?:&|$)`)} "=";`);
+    w.line(`default "";`);
+    w.close();
+  }
+  for (const h of [...headers].sort()) {
+    w.open(`map $${headerVar(h)} $${n.header(h)}`);
+    w.line(`"" "";`);
+    w.line(`default "=$${headerVar(h)}";`);
+    w.close();
+  }
+}
+
+function sourceVar(n: Names, s: WebSource): string {
+  return "query" in s ? n.query(s.query) : n.header(s.header);
+}
+
+/**
+ * The maps computing one value of a rule: the first present source, checked
+ * against its regex. The result is the value, the fallback, nothing (an
+ * omitted optional segment) or `.invalid`: no tree path has a segment starting
+ * with a dot, so a template holding it names no file and the request is not found.
+ */
+function valueMaps(w: Writer, n: Names, varName: string, v: WebValue, optional: boolean): void {
+  if (v.from.length === 0) fail(`value ${varName} has no source`);
+  const pre = optional ? "/" : "";
+  // chain_i = source i if present, else chain_{i+1}; a single source needs no chain
+  let first = `$${sourceVar(n, v.from[0] as WebSource)}`;
+  if (v.from.length > 1) {
+    const chain = v.from.map((_s, i) => `${varName}_s${i}`);
+    for (let i = v.from.length - 1; i >= 0; i--) {
+      const own = `$${sourceVar(n, v.from[i] as WebSource)}`;
+      const next = i + 1 < v.from.length ? `$${chain[i + 1]}` : '""';
+      w.open(`map ${own} $${chain[i]}`);
+      w.line(`"" ${next};`);
+      w.line(`default ${own};`);
+      w.close();
+    }
+    first = `$${chain[0]}`;
+  }
+  let absent: string;
+  if (v.absent === "not-found") absent = `${pre}.invalid`;
+  else if (v.absent === "omit") absent = "";
+  else absent = new RegExp(`^(?:${v.match})$`).test(v.absent.value) ? pre + v.absent.value : `${pre}.invalid`;
+  const cap = n.capture(`value ${varName}`);
+  w.open(`map ${first} $${varName}`);
+  w.line(`"" ${nginxString(absent)};`);
+  w.line(`${nginxRegexString(`~^=(?<${cap}>(?:${v.match}))$`)} "${pre}$${cap}";`);
+  w.line(`default ${nginxString(`${pre}.invalid`)};`);
+  w.close();
+}
+
+/** A route pattern (`/v2/snaps/info/:name`, `/v2/assertions/:type/*`) as a regex with named groups. */
+function patternRegex(pattern: string, group: (param: string) => string): string {
+  const parts = pattern.split("/").map((seg) => {
+    if (seg === "*") return ".*";
+    if (seg.startsWith(":")) return `(?<${group(seg.slice(1))}>${SAFE_PARAM})`;
+    return escapeRegex(seg);
+  });
+  return `^${parts.join("/")}$`;
+}
+
+/** Renames named groups `(?<x>` to nginx variable names and anchors the regex below the path prefix. */
+function nginxRegex(source: string, prefix: string, group: (name: string) => string): string {
+  if (!source.startsWith("^")) fail(`route path regex ${source} is not anchored`);
+  return `^${escapeRegex(prefix)}${source.slice(1).replace(/\(\?<([A-Za-z][A-Za-z0-9]*)>/g, (_m, g: string) => `(?<${group(g)}>`)}`;
+}
+
+/** The not-found answer of a route as an nginx `return`, with path parameters as nginx variables. */
+function notFoundReturn(route: StaticRoute, params: readonly string[], paramVar: (p: string) => string): string[] {
+  const req: RouteRequest = {
+    method: "GET",
+    params: Object.fromEntries(params.map((p) => [p, SENTINEL(p)])),
+    query: new URLSearchParams(),
+    headers: {},
+  };
+  const res = route.notFound(req);
+  let body = nginxString(res.body);
+  for (const p of params) body = body.split(SENTINEL(p)).join(`\${${paramVar(p)}}`);
+  if (body.includes("@@snapshelf-param:"))
+    fail(`route ${route.id}: its not-found answer uses a parameter nginx does not capture`);
+  return [`default_type ${nginxString(res.contentType)};`, `return ${res.status} ${body};`];
+}
+
+function errorReturn(status: number, code: string, message: string): string[] {
+  const r = errorResponse(status, code, message);
+  return [`default_type ${nginxString(r.contentType)};`, `return ${status} ${nginxString(r.body)};`];
+}
+
+/** Renders the configuration. */
+export function renderNginxConfig(opts: NginxOptions): string {
+  const id = opts.id ?? "snapshelf";
+  if (!/^[a-z][a-z0-9_]{0,15}$/.test(id)) fail(`bad id ${JSON.stringify(id)} (up to 16 lower case letters, digits, _)`);
+  const prefix = opts.pathPrefix.replace(/\/+$/, "");
+  if (prefix !== "" && !/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) fail(`bad path prefix ${JSON.stringify(prefix)}`);
+  parseListen(opts.listen);
+  const routes = opts.routes ?? ROUTES;
+  const tree = `${opts.storeDir.replace(/\/+$/, "")}/trees/${opts.generation}`;
+  const blobs = `${opts.storeDir.replace(/\/+$/, "")}/blobs`;
+  const captures = new Map<string, string>();
+  const n: Names = {
+    id,
+    query: (q) => `${id}_q_${ident(q)}`,
+    header: (h) => `${id}_h_${ident(h)}`,
+    capture: (key) => {
+      let c = captures.get(key);
+      if (c === undefined) {
+        c = `${id}_c${captures.size}`;
+        captures.set(key, c);
+      }
+      return c;
+    },
+  };
+  const statics = routes.filter((r): r is StaticRoute => r.kind === "static");
+  const dynamics = routes.filter((r) => r.kind === "dynamic");
+  for (const r of statics) if (!r.web) fail(`static route ${r.id} has no web description (src/routes/web.ts)`);
+
+  const w = new Writer();
+  const standalone = opts.standalone !== undefined;
+  w.line(`# Generated by \`snapshelf nginx-config\` from snapshelf's route table. Do not edit:`);
+  w.line(
+    `# regenerate after every \`snapshelf build\` and reload nginx (this file names generation ${opts.generation}).`,
+  );
+  w.line(`# Store: ${opts.storeDir.replace(/[\r\n]/g, " ")}`);
+  if (standalone) {
+    // a complete nginx.conf for `nginx -p PREFIX/ -c FILE -e stderr`: every runtime path is relative to PREFIX
+    if (opts.standalone?.user !== undefined) {
+      if (!/^[A-Za-z0-9._-]+$/.test(opts.standalone.user)) fail(`bad user ${JSON.stringify(opts.standalone.user)}`);
+      w.line(`user ${opts.standalone.user};`);
+    }
+    w.line("worker_processes auto;");
+    w.line("pid nginx.pid;");
+    w.line("error_log stderr notice;");
+    w.open("events").line("worker_connections 1024;").close();
+    w.open("http");
+    // upstream= says which requests reached snapshelf serve ("-": answered by nginx alone)
+    w.line(
+      `log_format ${id} '$remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_user_agent" upstream=$upstream_addr';`,
+    );
+    w.line(`access_log access.log ${id};`);
+    for (const t of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) w.line(`${t}_temp_path ${t}_temp;`);
+    w.line("keepalive_timeout 65;");
+  }
+
+  // ---- http-level: maps and the upstream ------------------------------------
+  const defers = new Map<string, string[]>();
+  for (const r of statics) {
+    const d = r.web?.defer;
+    if (d) defers.set(r.id, [...new Set(d.files(opts.index))].sort());
+  }
+  const longest = Math.max(0, ...[...defers.values()].flat().map((f) => f.length + prefix.length + 8));
+  const entries = [...defers.values()].reduce((a, l) => a + l.length, 0);
+  if (entries > 0) {
+    // long exact keys (assertion paths) need larger hash buckets than the default
+    w.line(`map_hash_bucket_size ${Math.max(128, 2 ** Math.ceil(Math.log2(longest + 16)))};`);
+    w.line(`map_hash_max_size ${Math.max(2048, 2 ** Math.ceil(Math.log2(entries * 2)))};`);
+  }
+  const sources: WebSource[] = [];
+  for (const r of statics) {
+    for (const rule of r.web?.rules ?? []) for (const v of Object.values(rule.values ?? {})) sources.push(...v.from);
+    const dq = r.web?.defer?.query;
+    if (dq !== undefined) sources.push({ query: dq });
+  }
+  sourceMaps(w, n, sources);
+
+  // one variable per distinct value description (the v2 and v1 assertion routes share theirs)
+  const valueVars = new Map<string, string>();
+  const valueKey = (r: StaticRoute, i: number, name: string): string => {
+    const rule = r.web?.rules[i];
+    const optional = templateVars(rule?.file ?? "").find((t) => t.name === name)?.optional ?? false;
+    return JSON.stringify({ v: rule?.values?.[name], optional });
+  };
+  const ruleVar = (r: StaticRoute, i: number, name: string): string => {
+    const key = valueKey(r, i, name);
+    let v = valueVars.get(key);
+    if (v === undefined) {
+      v = `${id}_v${valueVars.size}`;
+      valueVars.set(key, v);
+    }
+    return v;
+  };
+  const groupVar = (r: StaticRoute, g: string) => n.capture(`group ${r.id} ${g}`);
+  const fileVar = (r: StaticRoute) => `${id}_${ident(r.id)}_file`;
+  const deferVar = (r: StaticRoute) => `${id}_${ident(r.id)}_defer`;
+
+  for (const r of statics) {
+    const rules = r.web?.rules ?? [];
+    rules.forEach((rule, i) => {
+      const optional = new Map(templateVars(rule.file).map((t) => [t.name, t.optional]));
+      for (const [name, v] of Object.entries(rule.values ?? {})) {
+        const known = valueVars.has(valueKey(r, i, name));
+        const varName = ruleVar(r, i, name);
+        if (!known) valueMaps(w, n, varName, v, optional.get(name) ?? false);
+      }
+    });
+    const files = defers.get(r.id) ?? [];
+    if (files.length > 0) {
+      const dq = r.web?.defer?.query ?? "";
+      w.open(`map $${n.query(dq)} $${id}_${ident(r.id)}_has_${ident(dq)}`)
+        .line(`"" 0;`)
+        .line("default 1;")
+        .close();
+      w.open(`map "$${id}_${ident(r.id)}_has_${ident(dq)}$${fileVar(r)}" $${deferVar(r)}`);
+      w.line("default 0;");
+      for (const f of files) w.line(`${nginxString(`1/${f}`)} 1;`);
+      w.close();
+    }
+  }
+  w.open(`upstream ${id}_shim`)
+    .line(`server ${upstreamServer(opts.upstream)};`)
+    .line("keepalive 16;")
+    .close();
+
+  // ---- the server ---------------------------------------------------------------
+  w.open("server");
+  const listen = parseListen(opts.listen);
+  const listenArg = listen.host === undefined ? String(listen.port) : `${listen.host}:${listen.port}`;
+  w.line(`listen ${listenArg}${opts.tls ? " ssl" : ""};`);
+  if (!/^[A-Za-z0-9.*_-]+$/.test(opts.serverName)) fail(`bad server name ${JSON.stringify(opts.serverName)}`);
+  w.line(`server_name ${opts.serverName};`);
+  if (opts.tls) {
+    w.line(`ssl_certificate ${nginxString(opts.tls.cert)};`);
+    w.line(`ssl_certificate_key ${nginxString(opts.tls.key)};`);
+    // snapd speaks HTTP/1.1 over TLS 1.2+ (store-protocol.md §1.4)
+    w.line("ssl_protocols TLSv1.2 TLSv1.3;");
+    w.line(`ssl_session_cache shared:${id}_tls:10m;`);
+    w.line("ssl_session_timeout 1h;");
+  }
+  w.line("server_tokens off;");
+  w.line("charset off;");
+  // exact bytes and Content-Length: never compress (snapd hashes blobs; its JSON content types are compared exactly)
+  w.line("gzip off;");
+  w.line("sendfile on;");
+  w.line("tcp_nopush on;");
+  // content types come from the route table (default_type per location), never from file extensions
+  w.line("types { }");
+  w.line(`add_header Snap-Store-Version ${STORE_VERSION} always;`);
+  w.line("add_header X-Content-Type-Options nosniff always;");
+  w.line(`client_max_body_size ${MAX_BODY};`);
+  w.line("recursive_error_pages on;");
+  w.line(`error_page 418 = @${id}_shim;`);
+  w.line(`error_page 400 = @${id}_e400;`);
+  w.line(`error_page 405 = @${id}_e405;`);
+  w.line(`error_page 413 = @${id}_e413;`);
+  w.line(`error_page 414 = @${id}_e414;`);
+  w.line(`error_page 500 502 503 504 = @${id}_e502;`);
+  w.line("proxy_http_version 1.1;");
+  w.line('proxy_set_header Connection "";');
+  w.line("proxy_set_header Host $http_host;");
+  w.line("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
+  w.line("proxy_set_header X-Forwarded-Proto $scheme;");
+  w.line("proxy_hide_header Snap-Store-Version;");
+  w.line("proxy_connect_timeout 5s;");
+  w.line("proxy_read_timeout 60s;");
+  w.line();
+
+  w.line("# dotfiles (.catalogue.json, .snapshelf-tree.json, temporaries) are never served");
+  w.open(`location ~ "(?:^|/)\\."`);
+  for (const l of errorReturn(404, "not-found", "not found")) w.line(l);
+  w.close();
+
+  const rewrite = prefix === "" ? [] : [`rewrite ${nginxRegexString(`^${escapeRegex(prefix)}(/.*)$`)} $1 break;`];
+
+  for (const r of statics) {
+    const web = r.web;
+    if (!web) continue;
+    w.line();
+    w.line(`# ${r.id}: ${r.pattern} -> tree files (${r.contentType})`);
+    const rules = web.rules;
+    rules.forEach((rule, i) => {
+      const file = rule.file.replace(/\{(\/?)([A-Za-z][A-Za-z0-9]*)\}/g, (_m, _slash: string, name: string) => {
+        if (rule.values?.[name]) return `\${${ruleVar(r, i, name)}}`;
+        return `\${${groupVar(r, name)}}`;
+      });
+      w.open(`location ~ ${nginxRegexString(nginxRegex(rule.path, prefix, (g) => groupVar(r, g)))}`);
+      w.line(`root ${nginxString(tree)};`);
+      w.line(`default_type ${nginxString(r.contentType)};`);
+      w.line(`set $${fileVar(r)} ${nginxString(`/${file}`, true)};`);
+      if ((defers.get(r.id) ?? []).length > 0) w.line(`if ($${deferVar(r)}) { return 418; }`);
+      w.line(`try_files $${fileVar(r)} @${id}_nf_${ident(r.id)};`);
+      w.close();
+    });
+    // what the rules do not match but the route's pattern does: the route's own not-found answer
+    const params = [...r.pattern.matchAll(/:([A-Za-z][A-Za-z0-9]*)/g)].map((m) => m[1] ?? "");
+    w.open(
+      `location ~ ${nginxRegexString(
+        nginxRegex(
+          patternRegex(r.pattern, (p) => p),
+          prefix,
+          (g) => groupVar(r, g),
+        ),
+      )}`,
+    );
+    for (const l of notFoundReturn(r, params, (p) => groupVar(r, p))) w.line(l);
+    w.close();
+    w.open(`location @${id}_nf_${ident(r.id)}`);
+    for (const l of notFoundReturn(r, params, (p) => groupVar(r, p))) w.line(l);
+    w.close();
+  }
+
+  w.line();
+  w.line("# blobs, content-addressed: sendfile, Range (206), ETag");
+  w.open(
+    `location ~ ${nginxRegexString(`^${escapeRegex(prefix + BLOBS_PREFIX)}(?<${n.capture("blob")}>[0-9a-f]{96}\\.snap)$`)}`,
+  );
+  w.line(`root ${nginxString(blobs)};`);
+  w.line(`default_type ${nginxString(SNAP_CONTENT_TYPE)};`);
+  w.line("sendfile_max_chunk 2m;");
+  w.line(`try_files /$${n.capture("blob")} @${id}_nf_blob;`);
+  w.close();
+  w.open(`location @${id}_nf_blob`);
+  for (const l of errorReturn(404, "not-found", "not found")) w.line(l);
+  w.close();
+
+  w.line();
+  w.line("# dynamic routes: snapshelf serve");
+  for (const r of dynamics) {
+    if (/[:*]/.test(r.pattern)) {
+      w.open(
+        `location ~ ${nginxRegexString(
+          nginxRegex(
+            patternRegex(r.pattern, (p) => n.capture(`group ${r.id} ${p}`)),
+            prefix,
+            (g) => g,
+          ),
+        )}`,
+      );
+    } else {
+      w.open(`location = ${nginxString(prefix + r.pattern)}`);
+    }
+    for (const l of rewrite) w.line(l);
+    w.line(`proxy_pass http://${id}_shim;`);
+    w.close();
+  }
+  w.open(`location @${id}_shim`);
+  for (const l of rewrite) w.line(l);
+  w.line(`proxy_pass http://${id}_shim;`);
+  w.close();
+
+  w.line();
+  w.line("# everything else: snapd reads JSON error bodies only");
+  w.open("location /");
+  for (const l of errorReturn(404, "not-found", "not found")) w.line(l);
+  w.close();
+  const errors: [string, number, string, string][] = [
+    ["e400", 400, "bad-request", "bad request"],
+    ["e405", 405, "method-not-allowed", "method not allowed"],
+    ["e413", 413, "too-large", `cannot read request: body larger than ${MAX_BODY} bytes`],
+    ["e414", 414, "bad-request", "request URI too long"],
+    ["e502", 502, "store-unavailable", "store temporarily unavailable"],
+  ];
+  for (const [name, status, code, message] of errors) {
+    w.open(`location @${id}_${name}`);
+    for (const l of errorReturn(status, code, message)) w.line(l);
+    w.close();
+  }
+  w.close(); // server
+  if (standalone) w.close(); // http
+  return w.text();
+}

@@ -1,0 +1,80 @@
+/**
+ * Reads what the nginx generator needs from a store directory: the
+ * generation in service, its catalogue and the base URL its files were
+ * rendered for (which gives the defaults: server name, port, path prefix).
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
+import { indexCatalogue } from "../catalogue/build-catalogue.js";
+import type { Catalogue } from "../catalogue/types.js";
+import { type StoreLayout, treePath } from "../store/layout.js";
+import { readCurrentGeneration } from "../store/state.js";
+import { SnapshelfError } from "../util/errors.js";
+import { fsErrorReason } from "../util/fs.js";
+import { type NginxOptions, type NginxTls, parseListen } from "./config.js";
+
+export interface NginxFlags {
+  readonly serverName?: string;
+  readonly listen?: string;
+  readonly upstream?: string;
+  readonly tls?: NginxTls;
+  readonly standalone?: boolean;
+  readonly user?: string;
+  readonly id?: string;
+}
+
+/** Where `snapshelf serve` listens behind nginx unless told otherwise. */
+export const DEFAULT_UPSTREAM = "http://127.0.0.1:8001";
+
+/** The tree in service: its generation, catalogue and metadata. */
+export async function readServedTree(layout: StoreLayout) {
+  const generation = readCurrentGeneration(layout);
+  if (generation === undefined) {
+    throw new SnapshelfError("nothing-built", `cannot read ${layout.root}: nothing built yet (run snapshelf build)`);
+  }
+  const dir = treePath(layout, generation);
+  try {
+    const meta = JSON.parse(await readFile(join(dir, TREE_META), "utf8")) as TreeMeta;
+    const catalogue = JSON.parse(await readFile(join(dir, TREE_CATALOGUE), "utf8")) as Catalogue;
+    return { generation, dir, meta, index: indexCatalogue(catalogue) };
+  } catch (err) {
+    throw new SnapshelfError("tree-corrupt", `cannot read generation ${generation} in ${dir}: ${fsErrorReason(err)}`);
+  }
+}
+
+/** Generator options for the store's tree in service, defaults from its base URL. */
+export async function nginxOptionsFromStore(
+  layout: StoreLayout,
+  flags: NginxFlags,
+  warn: (line: string) => void = () => {},
+): Promise<NginxOptions> {
+  const tree = await readServedTree(layout);
+  const base = new URL(tree.meta.baseUrl);
+  const https = base.protocol === "https:";
+  if (https && flags.tls === undefined && flags.listen === undefined) {
+    warn(
+      `note: the tree was built for ${tree.meta.baseUrl} but no --tls-cert/--tls-key was given: nginx will speak plain HTTP (terminate TLS in front of it, or pass the certificate)`,
+    );
+  }
+  if (!https && flags.tls !== undefined) {
+    warn(
+      `note: serving TLS, but the tree was built for ${tree.meta.baseUrl}: download URLs say http (rebuild with --base-url https://...)`,
+    );
+  }
+  const port = base.port !== "" ? base.port : flags.tls !== undefined || https ? "443" : "80";
+  const listen = flags.listen ?? port;
+  parseListen(listen);
+  return {
+    storeDir: layout.root,
+    generation: tree.generation,
+    index: tree.index,
+    listen,
+    serverName: flags.serverName ?? (base.hostname.startsWith("[") ? "_" : base.hostname),
+    pathPrefix: base.pathname.replace(/\/+$/, ""),
+    upstream: flags.upstream ?? DEFAULT_UPSTREAM,
+    ...(flags.tls !== undefined ? { tls: flags.tls } : {}),
+    ...(flags.standalone ? { standalone: flags.user !== undefined ? { user: flags.user } : {} } : {}),
+    ...(flags.id !== undefined ? { id: flags.id } : {}),
+  };
+}

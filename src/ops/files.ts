@@ -1,0 +1,113 @@
+/**
+ * Reading the store directory for operations: walking trees, sizes, the
+ * generations present, and what a generation's catalogue references.
+ */
+import { lstat, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
+import type { Catalogue } from "../catalogue/types.js";
+import { type StoreLayout, treePath } from "../store/layout.js";
+import { SnapshelfError } from "../util/errors.js";
+import { fsErrorReason, isErrnoError } from "../util/fs.js";
+
+export interface FileEntry {
+  /** Relative to the walked directory, `/`-separated. */
+  readonly path: string;
+  readonly size: number;
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isErrnoError(err) && (err.code === "ENOENT" || err.code === "ENOTDIR")) return [];
+    throw err;
+  }
+}
+
+/** Every regular file under `dir` (symlinks are listed, never followed), sorted by path. */
+export async function walkFiles(dir: string): Promise<FileEntry[]> {
+  const out: FileEntry[] = [];
+  const walk = async (abs: string, rel: string): Promise<void> => {
+    for (const name of (await readdirOrEmpty(abs)).sort()) {
+      const full = join(abs, name);
+      const r = rel === "" ? name : `${rel}/${name}`;
+      const st = await lstat(full);
+      if (st.isDirectory()) await walk(full, r);
+      else out.push({ path: r, size: st.size });
+    }
+  };
+  await walk(dir, "");
+  return out;
+}
+
+/** Apparent size in bytes of everything under `path` (0 if absent). */
+export async function diskUse(path: string): Promise<number> {
+  let st: Awaited<ReturnType<typeof lstat>>;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if (isErrnoError(err) && err.code === "ENOENT") return 0;
+    throw err;
+  }
+  if (!st.isDirectory()) return st.size;
+  let total = 0;
+  for (const name of await readdirOrEmpty(path)) total += await diskUse(join(path, name));
+  return total;
+}
+
+/** The generation numbers under trees/, ascending. */
+export async function generationNumbers(layout: StoreLayout): Promise<number[]> {
+  return (await readdirOrEmpty(layout.trees))
+    .filter((n) => /^[1-9][0-9]*$/.test(n))
+    .map(Number)
+    .filter((n) => Number.isSafeInteger(n))
+    .sort((a, b) => a - b);
+}
+
+export interface GenerationTree {
+  readonly generation: number;
+  readonly dir: string;
+  readonly meta: TreeMeta;
+  readonly catalogue: Catalogue;
+}
+
+/** Reads a generation's metadata and catalogue; throws `tree-corrupt` naming the file. */
+export async function readGeneration(layout: StoreLayout, generation: number): Promise<GenerationTree> {
+  const dir = treePath(layout, generation);
+  const read = async <T>(name: string): Promise<T> => {
+    const p = join(dir, name);
+    let text: string;
+    try {
+      text = await readFile(p, "utf8");
+    } catch (err) {
+      throw new SnapshelfError("tree-corrupt", `cannot read generation ${generation}: ${p}: ${fsErrorReason(err)}`);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new SnapshelfError("tree-corrupt", `cannot read generation ${generation}: ${p}: ${(err as Error).message}`);
+    }
+  };
+  const meta = await read<TreeMeta>(TREE_META);
+  const catalogue = await read<Catalogue>(TREE_CATALOGUE);
+  if (!Array.isArray(catalogue?.snaps) || !Array.isArray(catalogue?.assertions) || typeof meta?.baseUrl !== "string") {
+    throw new SnapshelfError(
+      "tree-corrupt",
+      `cannot read generation ${generation}: ${join(dir, TREE_CATALOGUE)}: not a catalogue`,
+    );
+  }
+  return { generation, dir, meta, catalogue };
+}
+
+/** What a catalogue makes devices fetch: blobs (hex sha3-384) and assertion objects. */
+export interface CatalogueRefs {
+  readonly blobs: ReadonlySet<string>;
+  readonly objects: ReadonlySet<string>;
+}
+
+export function catalogueRefs(catalogue: Catalogue): CatalogueRefs {
+  const blobs = new Set<string>();
+  for (const s of catalogue.snaps) for (const r of s.revisions) blobs.add(r.sha3_384);
+  return { blobs, objects: new Set(catalogue.assertions.map((a) => a.object)) };
+}

@@ -1,0 +1,176 @@
+/**
+ * status: what is served and what the store holds, at a glance, with the
+ * problems a cheap look finds (stat, not hash: `verify` is the deep check).
+ * Read-only, no lock.
+ */
+import { readFileSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { CANONICAL_ROOT_KEY_ID } from "../assertions/canonical.js";
+import { decodeStream, headerString } from "../assertions/parse.js";
+import { blobPath } from "../blobs/store.js";
+import { buildCatalogue } from "../catalogue/build-catalogue.js";
+import { assertionObjectPath, type StoreLayout } from "../store/layout.js";
+import type { Records } from "../store/records.js";
+import { DEFAULT_BASE_URL, readCurrentGeneration, readRecords, readSettings } from "../store/state.js";
+import { fsErrorReason } from "../util/fs.js";
+import { readAuditLog } from "./audit-log.js";
+import { diskUse, generationNumbers, readGeneration } from "./files.js";
+import { DEFAULT_KEEP_GENERATIONS } from "./gc.js";
+
+export interface TrustedRoot {
+  /** Account id the root speaks for. */
+  readonly account: string;
+  /** Root account-key ids (public-key-sha3-384). */
+  readonly keys: readonly string[];
+  readonly builtIn: boolean;
+}
+
+export interface StoreStatus {
+  readonly dir: string;
+  /** Generation in service, if anything was built. */
+  readonly generation?: number;
+  /** Base URL the tree in service was rendered for. */
+  readonly baseUrl?: string;
+  /** Base URL the next build uses. */
+  readonly configuredBaseUrl: string;
+  readonly counts: {
+    readonly snaps: number;
+    readonly revisions: number;
+    readonly releases: number;
+    readonly overrides: number;
+    readonly assertions: number;
+    readonly generations: number;
+  };
+  /** Bytes. */
+  readonly disk: { readonly blobs: number; readonly trees: number; readonly state: number; readonly total: number };
+  readonly trustedRoots: readonly TrustedRoot[];
+  readonly lastImport?: { readonly time: string; readonly user: string };
+  readonly lastChange?: { readonly time: string; readonly user: string; readonly op: string };
+  readonly retention: { readonly keepRevisions?: number; readonly onImport: boolean; readonly keepGenerations: number };
+  /** Records changed since the tree in service was built. */
+  readonly buildPending: boolean;
+  readonly problems: readonly string[];
+  readonly notes: readonly string[];
+}
+
+async function rootsOf(layout: StoreLayout, records: Records, problems: string[]): Promise<TrustedRoot[]> {
+  const byAccount = new Map<string, string[]>();
+  for (const o of records.roots) {
+    const p = assertionObjectPath(layout, o);
+    try {
+      for (const a of decodeStream(await readFile(p), p)) {
+        const account = a.type === "account" ? a.primaryKey[0] : headerString(a, "account-id");
+        if (account === undefined) continue;
+        const keys = byAccount.get(account) ?? [];
+        if (a.type === "account-key" && a.primaryKey[0] !== undefined) keys.push(a.primaryKey[0]);
+        byAccount.set(account, keys);
+      }
+    } catch (err) {
+      problems.push(`trusted root ${p}: ${fsErrorReason(err)}`);
+    }
+  }
+  return [
+    { account: "canonical", keys: [CANONICAL_ROOT_KEY_ID], builtIn: true },
+    ...[...byAccount.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([account, keys]) => ({ account, keys: [...new Set(keys)].sort(), builtIn: false })),
+  ];
+}
+
+function staleLock(layout: StoreLayout): string | undefined {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(layout.lock, "utf8").trim(), 10);
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(pid, 0);
+    return `a change is in progress (process ${pid})`;
+  } catch {
+    return `lock left by process ${pid}, which is gone (an interrupted change; the next change takes it over)`;
+  }
+}
+
+export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const settings = await readSettings(layout);
+  const records = await readRecords(layout);
+
+  const current = readCurrentGeneration(layout);
+  const gens = await generationNumbers(layout);
+  let baseUrl: string | undefined;
+  let buildPending = records.revisions.length > 0;
+  const blobsToCheck = new Map<string, { size: number; who: string }>();
+  for (const r of records.revisions) {
+    blobsToCheck.set(r.sha3_384, { size: r.size, who: `${r.name} revision ${r.revision}` });
+  }
+  if (current === undefined) {
+    if (records.revisions.length > 0) problems.push("nothing in service: run snapshelf build");
+  } else {
+    try {
+      const g = await readGeneration(layout, current);
+      baseUrl = g.meta.baseUrl;
+      buildPending = JSON.stringify(buildCatalogue(records)) !== JSON.stringify(g.catalogue);
+      for (const s of g.catalogue.snaps) {
+        for (const r of s.revisions) {
+          blobsToCheck.set(r.sha3_384, { size: r.size, who: `${s.name} revision ${r.revision} (served)` });
+        }
+      }
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (buildPending && current !== undefined) notes.push("records changed since the last build: run snapshelf build");
+  for (const [hex, want] of blobsToCheck) {
+    const p = blobPath(layout.blobs, hex);
+    const st = await stat(p).catch(() => undefined);
+    if (!st) problems.push(`blob of ${want.who} missing: ${p}`);
+    else if (st.size !== want.size) problems.push(`blob of ${want.who} has size ${st.size}, not ${want.size}: ${p}`);
+  }
+  for (const o of [...records.roots, ...records.assertions.map((a) => a.object)]) {
+    const p = assertionObjectPath(layout, o);
+    if (!(await stat(p).catch(() => undefined))) problems.push(`assertion object missing: ${p}`);
+  }
+  const trustedRoots = await rootsOf(layout, records, problems);
+
+  const audit = await readAuditLog(layout);
+  for (const b of audit.bad) problems.push(`audit log ${layout.audit}: ${b}`);
+  const lastImport = audit.entries.filter((e) => e.op === "import").at(-1);
+  const lastChange = audit.entries.at(-1);
+  const lock = staleLock(layout);
+  if (lock) notes.push(lock);
+
+  const [blobs, trees, state] = await Promise.all([
+    diskUse(layout.blobs),
+    diskUse(layout.trees),
+    diskUse(layout.state),
+  ]);
+  return {
+    dir: layout.root,
+    ...(current !== undefined ? { generation: current } : {}),
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+    configuredBaseUrl: settings.baseUrl ?? DEFAULT_BASE_URL,
+    counts: {
+      snaps: new Set(records.revisions.map((r) => r.name)).size,
+      revisions: records.revisions.length,
+      releases: records.releases.length,
+      overrides: (records.overrides ?? []).length,
+      assertions: records.assertions.length,
+      generations: gens.length,
+    },
+    disk: { blobs, trees, state, total: blobs + trees + state },
+    trustedRoots,
+    ...(lastImport ? { lastImport: { time: lastImport.time, user: lastImport.user } } : {}),
+    ...(lastChange ? { lastChange: { time: lastChange.time, user: lastChange.user, op: lastChange.op } } : {}),
+    retention: {
+      ...(settings.keepRevisions !== undefined ? { keepRevisions: settings.keepRevisions } : {}),
+      onImport: settings.retainOnImport === true,
+      keepGenerations: settings.keepGenerations ?? DEFAULT_KEEP_GENERATIONS,
+    },
+    buildPending,
+    problems,
+    notes,
+  };
+}

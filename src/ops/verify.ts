@@ -1,0 +1,307 @@
+/**
+ * verify: check the whole store from scratch, trusting nothing but the
+ * trusted roots, and name every problem by file:
+ *
+ * - every blob (records and the tree in service) re-hashed: sha3-384 and size;
+ * - every assertion object re-hashed against its content address, parsed, and
+ *   every chain re-verified to the store's trusted roots;
+ * - the tree in service re-rendered from its own `.catalogue.json` for its
+ *   own base URL and compared byte for byte (missing, extra, different
+ *   files); every download URL it hands out names a blob that is there;
+ * - the other generations: every blob they name is there (rollback needs it).
+ *
+ * Read-only (no lock): a concurrent change can make it report a transient
+ * problem, never cause one.
+ */
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { type Assertion, decodeStream } from "../assertions/parse.js";
+import { describeAssertion } from "../assertions/ref.js";
+import { canonicalRoots, verifyAssertions } from "../assertions/trust.js";
+import { blobPath, hashFile } from "../blobs/store.js";
+import { TREE_CATALOGUE, TREE_META } from "../build/build.js";
+import { buildCatalogue, indexCatalogue } from "../catalogue/build-catalogue.js";
+import { STATIC_ROUTES } from "../routes/table.js";
+import type { TreeFileBody } from "../routes/types.js";
+import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
+import type { Records } from "../store/records.js";
+import { readCurrentGeneration, readRecords } from "../store/state.js";
+import { SnapshelfError } from "../util/errors.js";
+import { fsErrorReason } from "../util/fs.js";
+import { type GenerationTree, generationNumbers, readGeneration, walkFiles } from "./files.js";
+
+export interface Problem {
+  /** Relative to the store directory, e.g. `blobs/<sha3>.snap`, `trees/3/v2/snaps/info/x/amd64.json`. */
+  readonly file: string;
+  readonly reason: string;
+}
+
+export interface VerifyReport {
+  readonly problems: readonly Problem[];
+  /** Not problems, but worth knowing (e.g. records changed since the last build). */
+  readonly notes: readonly string[];
+  readonly checked: {
+    readonly blobs: number;
+    readonly assertions: number;
+    readonly generation?: number;
+    readonly treeFiles: number;
+    readonly generations: number;
+  };
+}
+
+export interface VerifyOptions {
+  /** Time assertion keys must be valid at (default now). */
+  readonly now?: Date;
+  readonly log?: (line: string) => void;
+}
+
+function sha3(buf: Buffer): string {
+  return createHash("sha3-384").update(buf).digest("hex");
+}
+
+/** Pure: which expected paths are missing from a tree and which present ones the catalogue does not render. */
+export function diffListing(
+  expected: ReadonlySet<string>,
+  actual: readonly string[],
+): { missing: string[]; extra: string[] } {
+  const present = new Set(actual);
+  return {
+    missing: [...expected].filter((p) => !present.has(p)).sort(),
+    extra: actual.filter((p) => !expected.has(p)).sort(),
+  };
+}
+
+/**
+ * Pure: the assertions a chain failure message names. `verifyAssertions`
+ * names the failing assertion as `cannot verify <type> (<key>)[ from <file>]: ...`.
+ */
+export function failedBy(message: string, candidates: readonly Assertion[]): Assertion[] {
+  return candidates.filter((a) => {
+    const named = `cannot verify ${describeAssertion(a)}`;
+    return message.startsWith(`${named}:`) || message.startsWith(`${named} from `);
+  });
+}
+
+/**
+ * Verifies every chain, reporting each assertion that does not verify (and
+ * then those that needed it): one full pass, and on a failure the failing
+ * assertion is set aside and the pass repeated. Bounded by the count.
+ */
+export function verifyChains(
+  assertions: readonly { readonly a: Assertion; readonly file: string }[],
+  roots: readonly Assertion[],
+  now: Date,
+): Problem[] {
+  const problems: Problem[] = [];
+  let pending = [...assertions];
+  for (let round = 0; round <= assertions.length && pending.length > 0; round++) {
+    try {
+      verifyAssertions(
+        pending.map((p) => p.a),
+        [],
+        { roots },
+        now,
+      );
+      break;
+    } catch (err) {
+      if (!(err instanceof SnapshelfError)) throw err;
+      const bad = new Set(
+        failedBy(
+          err.message,
+          pending.map((p) => p.a),
+        ),
+      );
+      if (bad.size === 0) {
+        problems.push({ file: "state/assertions", reason: err.message });
+        break;
+      }
+      for (const p of pending) if (bad.has(p.a)) problems.push({ file: p.file, reason: err.message });
+      pending = pending.filter((p) => !bad.has(p.a));
+    }
+  }
+  return problems;
+}
+
+/** Verifies the store; never throws for a problem it can name (only for I/O it cannot continue after). */
+export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const log = opts.log ?? (() => {});
+  const now = opts.now ?? new Date();
+  const problems: Problem[] = [];
+  const notes: string[] = [];
+  const rel = (p: string) => relative(layout.root, p);
+
+  let records: Records;
+  try {
+    records = await readRecords(layout);
+  } catch (err) {
+    problems.push({ file: rel(layout.records), reason: (err as Error).message });
+    return { problems, notes, checked: { blobs: 0, assertions: 0, treeFiles: 0, generations: 0 } };
+  }
+
+  // the tree in service, read first: its blobs are checked with the records'
+  const current = readCurrentGeneration(layout);
+  let tree: GenerationTree | undefined;
+  if (current === undefined) {
+    notes.push("nothing built yet: no tree to check (run snapshelf build)");
+  } else {
+    try {
+      tree = await readGeneration(layout, current);
+    } catch (err) {
+      problems.push({ file: rel(treePath(layout, current)), reason: (err as Error).message });
+    }
+  }
+
+  // blobs: re-hash each once
+  const blobs = new Map<string, { size: number; who: string }>();
+  for (const r of records.revisions) blobs.set(r.sha3_384, { size: r.size, who: `${r.name} revision ${r.revision}` });
+  for (const s of tree?.catalogue.snaps ?? []) {
+    for (const r of s.revisions) {
+      if (!blobs.has(r.sha3_384)) blobs.set(r.sha3_384, { size: r.size, who: `${s.name} revision ${r.revision}` });
+    }
+  }
+  log(`verifying ${blobs.size} blobs`);
+  for (const [hex, want] of blobs) {
+    const p = blobPath(layout.blobs, hex);
+    const st = await stat(p).catch(() => undefined);
+    if (!st) {
+      problems.push({ file: rel(p), reason: `missing (blob of ${want.who})` });
+      continue;
+    }
+    const got = await hashFile(p);
+    if (got.size !== want.size) {
+      problems.push({ file: rel(p), reason: `size ${got.size}, expected ${want.size} (blob of ${want.who})` });
+    } else if (got.sha3_384 !== hex) {
+      problems.push({ file: rel(p), reason: `sha3-384 is ${got.sha3_384}, expected ${hex} (blob of ${want.who})` });
+    }
+  }
+
+  // assertion objects: bytes, parse, then chains
+  log(`verifying ${records.assertions.length + records.roots.length} assertions`);
+  const readObject = async (object: string): Promise<Assertion[] | undefined> => {
+    const p = assertionObjectPath(layout, object);
+    let buf: Buffer;
+    try {
+      buf = await readFile(p);
+    } catch (err) {
+      problems.push({ file: rel(p), reason: `cannot read: ${fsErrorReason(err)}` });
+      return undefined;
+    }
+    let parsed: Assertion[] | undefined;
+    let parseError: string | undefined;
+    try {
+      parsed = decodeStream(buf, rel(p));
+    } catch (err) {
+      parseError = (err as Error).message;
+    }
+    if (sha3(buf) !== object) {
+      problems.push({
+        file: rel(p),
+        reason: `damaged: content (${buf.length} bytes) does not match its sha3-384 name${parseError ? `; ${parseError}` : ""}`,
+      });
+      return undefined;
+    }
+    if (parsed === undefined || parsed.length !== 1) {
+      problems.push({ file: rel(p), reason: parseError ?? `holds ${parsed?.length ?? 0} assertions, expected 1` });
+      return undefined;
+    }
+    return parsed;
+  };
+  const roots = canonicalRoots();
+  for (const o of records.roots) roots.push(...((await readObject(o)) ?? []));
+  const stored: { a: Assertion; file: string }[] = [];
+  for (const r of records.assertions) {
+    for (const a of (await readObject(r.object)) ?? [])
+      stored.push({ a, file: rel(assertionObjectPath(layout, r.object)) });
+  }
+  problems.push(...verifyChains(stored, roots, now));
+
+  // the tree in service against its own catalogue
+  let treeFiles = 0;
+  if (tree !== undefined) {
+    log(`verifying generation ${tree.generation}`);
+    const index = indexCatalogue(tree.catalogue);
+    const expected = new Map<string, TreeFileBody>();
+    for (const route of STATIC_ROUTES) {
+      for (const f of route.files(index, { baseUrl: tree.meta.baseUrl })) expected.set(f.path, f.body);
+    }
+    const actual = (await walkFiles(tree.dir))
+      .map((f) => f.path)
+      .filter((p) => p !== TREE_META && p !== TREE_CATALOGUE);
+    const { missing, extra } = diffListing(new Set(expected.keys()), actual);
+    const inTree = (p: string) => rel(join(tree.dir, p));
+    for (const p of missing) problems.push({ file: inTree(p), reason: "missing: the catalogue renders it" });
+    for (const p of extra) problems.push({ file: inTree(p), reason: "not rendered from the catalogue (extra file)" });
+    const absent = new Set(missing);
+    for (const [p, body] of expected) {
+      if (absent.has(p)) continue;
+      treeFiles++;
+      const got = await readFile(join(tree.dir, p));
+      if ("text" in body) {
+        if (!got.equals(Buffer.from(body.text))) {
+          problems.push({ file: inTree(p), reason: "differs from what its catalogue renders" });
+        }
+      } else if (sha3(got) !== body.object) {
+        problems.push({ file: inTree(p), reason: `differs from assertion object ${body.object.slice(0, 12)}…` });
+      }
+    }
+    for (const s of tree.catalogue.snaps) {
+      for (const r of s.revisions) {
+        if (!(await stat(blobPath(layout.blobs, r.sha3_384)).catch(() => undefined))) {
+          problems.push({
+            file: rel(blobPath(layout.blobs, r.sha3_384)),
+            reason: `download URL ${tree.meta.baseUrl}/blobs/${r.sha3_384}.snap of ${s.name} revision ${r.revision} in generation ${tree.generation} would 404`,
+          });
+        }
+      }
+    }
+    if (JSON.stringify(buildCatalogue(records)) !== JSON.stringify(tree.catalogue)) {
+      notes.push(`records changed since generation ${tree.generation} was built (run snapshelf build to serve them)`);
+    }
+  }
+
+  // other generations: rollback targets must not 404
+  const gens = await generationNumbers(layout);
+  for (const g of gens) {
+    if (g === current) continue;
+    let other: GenerationTree;
+    try {
+      other = await readGeneration(layout, g);
+    } catch (err) {
+      problems.push({ file: rel(treePath(layout, g)), reason: (err as Error).message });
+      continue;
+    }
+    for (const s of other.catalogue.snaps) {
+      for (const r of s.revisions) {
+        const st = await stat(blobPath(layout.blobs, r.sha3_384)).catch(() => undefined);
+        if (st?.size !== r.size) {
+          problems.push({
+            file: rel(blobPath(layout.blobs, r.sha3_384)),
+            reason: `missing or damaged: generation ${g} serves it (${s.name} revision ${r.revision}); rollback to it would 404`,
+          });
+        }
+      }
+    }
+  }
+  return {
+    problems: dedupe(problems),
+    notes,
+    checked: {
+      blobs: blobs.size,
+      assertions: records.assertions.length + records.roots.length,
+      ...(tree !== undefined ? { generation: tree.generation } : {}),
+      treeFiles,
+      generations: gens.length,
+    },
+  };
+}
+
+function dedupe(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.file}\0${p.reason}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

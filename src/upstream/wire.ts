@@ -1,0 +1,303 @@
+/**
+ * The public store's JSON, as far as export reads it (store-protocol.md §4,
+ * §6; https://api.snapcraft.io/docs/info.html), and pure, checking
+ * conversions to our types. Unknown keys are ignored; a missing or mistyped
+ * field we need is an error naming it.
+ */
+import { SnapshelfError } from "../util/errors.js";
+import {
+  asObject,
+  intField,
+  type JsonObject,
+  listField,
+  objectField,
+  optionalIntField,
+  optionalListField,
+  optionalStringField,
+  type ShapeFail,
+  stringField,
+  stringList,
+} from "../util/json-shape.js";
+
+/** Fields asked of `v2/snaps/info` (snapd's list without snap-yaml, plus categories). */
+export const INFO_FIELDS = [
+  "architectures",
+  "base",
+  "categories",
+  "confinement",
+  "contact",
+  "created-at",
+  "description",
+  "download",
+  "epoch",
+  "license",
+  "media",
+  "name",
+  "publisher",
+  "revision",
+  "snap-id",
+  "store-url",
+  "summary",
+  "title",
+  "type",
+  "version",
+  "website",
+] as const;
+
+/** Fields asked of `v2/snaps/refresh` (snapd 2.57.6's list plus HEAD's categories). */
+export const REFRESH_FIELDS = [
+  "architectures",
+  "base",
+  "confinement",
+  "contact",
+  "created-at",
+  "description",
+  "download",
+  "epoch",
+  "license",
+  "name",
+  "prices",
+  "private",
+  "publisher",
+  "revision",
+  "snap-id",
+  "snap-yaml",
+  "summary",
+  "title",
+  "type",
+  "version",
+  "website",
+  "store-url",
+  "media",
+  "common-ids",
+  "categories",
+] as const;
+
+export interface UpstreamPublisher {
+  readonly id: string;
+  readonly username: string;
+  readonly displayName: string;
+  readonly validation: string;
+}
+
+export interface UpstreamMedia {
+  readonly type: string;
+  readonly url: string;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** Snap-level metadata (the same for every revision). */
+export interface UpstreamSnapMeta {
+  readonly title?: string;
+  readonly summary?: string;
+  readonly description?: string;
+  readonly license?: string;
+  readonly contact?: string;
+  readonly website?: string;
+  readonly storeUrl?: string;
+  readonly publisher?: UpstreamPublisher;
+  readonly media: readonly UpstreamMedia[];
+  readonly categories: readonly string[];
+}
+
+/** One channel-map entry of `v2/snaps/info` (branches are never listed there). */
+export interface UpstreamChannelEntry {
+  /** The revision's architecture as the store reports it (a device arch, or `all`). */
+  readonly architecture: string;
+  readonly track: string;
+  readonly risk: string;
+  /** RFC 3339, or undefined when the store sent null. */
+  readonly releasedAt?: string;
+  readonly revision: number;
+  readonly version: string;
+}
+
+export interface UpstreamInfo {
+  readonly name: string;
+  readonly snapId: string;
+  readonly defaultTrack?: string;
+  readonly meta: UpstreamSnapMeta;
+  readonly channelMap: readonly UpstreamChannelEntry[];
+}
+
+export interface UpstreamDownload {
+  readonly url: string;
+  /** Lower-case hex. */
+  readonly sha3_384: string;
+  readonly size: number;
+}
+
+/** A revision as a `download` action returns it. */
+export interface UpstreamRevision {
+  readonly name: string;
+  readonly snapId: string;
+  readonly revision: number;
+  readonly version: string;
+  readonly type: string;
+  readonly base?: string;
+  readonly architectures: readonly string[];
+  readonly download: UpstreamDownload;
+  /** meta/snap.yaml as the store has it (used to plan dependencies; the blob's own is checked later). */
+  readonly snapYaml?: string;
+  readonly meta: UpstreamSnapMeta;
+  /** The channel the revision came from, for channel requests. */
+  readonly effectiveChannel?: string;
+  readonly releasedAt?: string;
+}
+
+/** An error result of a refresh action (`result: "error"`). */
+export interface UpstreamActionError {
+  readonly code: string;
+  readonly message: string;
+  /** `extra.releases`: where the snap is released instead. */
+  readonly releases: readonly { readonly architecture: string; readonly channel: string }[];
+}
+
+export function shapeFail(what: string): ShapeFail {
+  return (path, reason) =>
+    new SnapshelfError(
+      "upstream-bad-response",
+      path === "" ? `cannot ${what}: ${reason}` : `cannot ${what}: field ${path}: ${reason}`,
+    );
+}
+
+const HEX384 = /^[0-9a-fA-F]{96}$/;
+
+function parsePublisher(o: JsonObject, path: string, fail: ShapeFail): UpstreamPublisher | undefined {
+  const v = o["publisher"];
+  if (v === undefined || v === null) return undefined;
+  const p = `${path === "" ? "" : `${path}.`}publisher`;
+  const po = asObject(v, p, fail);
+  return {
+    id: stringField(po, "id", p, fail),
+    username: stringField(po, "username", p, fail),
+    displayName: optionalStringField(po, "display-name", p, fail) ?? stringField(po, "username", p, fail),
+    validation: optionalStringField(po, "validation", p, fail) ?? "unproven",
+  };
+}
+
+/** Snap-level metadata from a `snap` object (info's top-level one, or a refresh result's). */
+export function parseSnapMeta(o: JsonObject, path: string, fail: ShapeFail): UpstreamSnapMeta {
+  const s = (k: string): string | undefined => optionalStringField(o, k, path, fail);
+  const pre = path === "" ? "" : `${path}.`;
+  const media = optionalListField(o, "media", path, fail).map((m, i): UpstreamMedia => {
+    const mp = `${pre}media[${i}]`;
+    const mo = asObject(m, mp, fail);
+    const width = optionalIntField(mo, "width", mp, fail);
+    const height = optionalIntField(mo, "height", mp, fail);
+    return {
+      type: stringField(mo, "type", mp, fail),
+      url: stringField(mo, "url", mp, fail),
+      ...(width === undefined ? {} : { width }),
+      ...(height === undefined ? {} : { height }),
+    };
+  });
+  // HEAD: [{name, featured}]; accept plain names too
+  const categories = optionalListField(o, "categories", path, fail).map((c, i) => {
+    if (typeof c === "string") return c;
+    return stringField(asObject(c, `${pre}categories[${i}]`, fail), "name", `${pre}categories[${i}]`, fail);
+  });
+  const publisher = parsePublisher(o, path, fail);
+  const opt = <K extends string>(key: K, v: string | undefined): { [P in K]?: string } =>
+    (v === undefined ? {} : { [key]: v }) as { [P in K]?: string };
+  return {
+    ...opt("title", s("title")),
+    ...opt("summary", s("summary")),
+    ...opt("description", s("description")),
+    ...opt("license", s("license")),
+    ...opt("contact", s("contact")),
+    ...opt("website", s("website")),
+    ...opt("storeUrl", s("store-url")),
+    ...(publisher === undefined ? {} : { publisher }),
+    media,
+    categories: [...new Set(categories)].sort(),
+  };
+}
+
+/** Parses a `v2/snaps/info/NAME` response. */
+export function parseInfo(body: unknown, what: string): UpstreamInfo {
+  const fail = shapeFail(what);
+  const o = asObject(body, "", fail);
+  const name = stringField(o, "name", "", fail, { nonEmpty: true });
+  const snapId = stringField(o, "snap-id", "", fail, { nonEmpty: true });
+  const defaultTrack = optionalStringField(o, "default-track", "", fail);
+  const snap = o["snap"] === undefined ? {} : objectField(o, "snap", "", fail);
+  const meta = parseSnapMeta(snap, "snap", fail);
+  const channelMap = listField(o, "channel-map", "", fail).map((e, i): UpstreamChannelEntry => {
+    const p = `channel-map[${i}]`;
+    const eo = asObject(e, p, fail);
+    const ch = objectField(eo, "channel", p, fail);
+    const cp = `${p}.channel`;
+    const releasedAt = optionalStringField(ch, "released-at", cp, fail);
+    return {
+      architecture: stringField(ch, "architecture", cp, fail, { nonEmpty: true }),
+      track: optionalStringField(ch, "track", cp, fail) || "latest",
+      risk: stringField(ch, "risk", cp, fail, { nonEmpty: true }),
+      ...(releasedAt === undefined ? {} : { releasedAt }),
+      revision: intField(eo, "revision", p, fail, 1),
+      version: optionalStringField(eo, "version", p, fail) ?? "",
+    };
+  });
+  return {
+    name,
+    snapId,
+    ...(defaultTrack === undefined || defaultTrack === "" ? {} : { defaultTrack }),
+    meta,
+    channelMap,
+  };
+}
+
+/** Parses the `snap` object of a refresh result. */
+export function parseActionSnap(result: JsonObject, path: string, fail: ShapeFail): UpstreamRevision {
+  const o = objectField(result, "snap", path, fail);
+  const p = `${path}.snap`;
+  const dl = objectField(o, "download", p, fail);
+  const dp = `${p}.download`;
+  const base = optionalStringField(o, "base", p, fail);
+  const snapYaml = optionalStringField(o, "snap-yaml", p, fail);
+  const effectiveChannel = optionalStringField(result, "effective-channel", path, fail);
+  const releasedAt = optionalStringField(result, "released-at", path, fail);
+  return {
+    name: stringField(o, "name", p, fail, { nonEmpty: true }),
+    snapId: stringField(o, "snap-id", p, fail, { nonEmpty: true }),
+    revision: intField(o, "revision", p, fail, 1),
+    version: optionalStringField(o, "version", p, fail) ?? "",
+    type: optionalStringField(o, "type", p, fail) || "app",
+    ...(base === undefined || base === "" ? {} : { base }),
+    architectures: o["architectures"] === undefined ? [] : stringList(o["architectures"], `${p}.architectures`, fail),
+    download: {
+      url: stringField(dl, "url", dp, fail, { nonEmpty: true }),
+      sha3_384: stringField(dl, "sha3-384", dp, fail, { pattern: HEX384 }).toLowerCase(),
+      size: intField(dl, "size", dp, fail),
+    },
+    ...(snapYaml === undefined ? {} : { snapYaml }),
+    meta: parseSnapMeta(o, p, fail),
+    ...(effectiveChannel === undefined || effectiveChannel === "" ? {} : { effectiveChannel }),
+    ...(releasedAt === undefined ? {} : { releasedAt }),
+  };
+}
+
+/** Parses the `error` object of an error result. */
+export function parseActionError(result: JsonObject, path: string, fail: ShapeFail): UpstreamActionError {
+  const e = objectField(result, "error", path, fail);
+  const ep = `${path}.error`;
+  const extra = e["extra"];
+  const releases: { architecture: string; channel: string }[] = [];
+  if (typeof extra === "object" && extra !== null && !Array.isArray(extra)) {
+    const eo = extra as JsonObject;
+    for (const [i, r] of optionalListField(eo, "releases", `${ep}.extra`, fail).entries()) {
+      const rp = `${ep}.extra.releases[${i}]`;
+      const ro = asObject(r, rp, fail);
+      releases.push({
+        architecture: stringField(ro, "architecture", rp, fail),
+        channel: stringField(ro, "channel", rp, fail),
+      });
+    }
+  }
+  return {
+    code: stringField(e, "code", ep, fail),
+    message: optionalStringField(e, "message", ep, fail) ?? "",
+    releases,
+  };
+}

@@ -1,0 +1,532 @@
+/**
+ * A double of the public Snap Store API for export tests: serves a fixture
+ * catalogue (made by `makeFixtures`) over real HTTP on 127.0.0.1 through the
+ * public API shapes (api.snapcraft.io/docs: info.html, refresh.html;
+ * store-protocol.md §4, §6, §10, §11):
+ *
+ * - `GET v2/snaps/info/NAME[?architecture=A]`: snap metadata, `default-track`
+ *   and the channel map (every architecture unless filtered, `released-at`,
+ *   no branches, like the real store);
+ * - `POST v2/snaps/refresh`: `download`/`install` actions by channel (default
+ *   track, risk fallback, exact branches) or revision, for the architecture of
+ *   `Snap-Device-Architecture`;
+ * - `GET v2/assertions/TYPE/KEY...` (and `?sequence=latest`), JSON 404s;
+ * - `GET api/v1/snaps/download/<snap-id>_<rev>.snap` redirecting to
+ *   `/cdn/<name>_<rev>.snap`, which honours `Range`.
+ *
+ * Time travel: release histories come from the manifest; `setStep(i)` makes
+ * every channel hold `history[min(i, len-1)]`, so successive exports see the
+ * channel map advance the way an operator's monthly exports would.
+ *
+ * Fault knobs: corrupt a blob, cut or stall a blob transfer after N bytes
+ * (once), answer 503 N times on a path prefix; every request is counted and
+ * logged (method, path, Range) so tests can assert "no re-download".
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { join } from "node:path";
+import { list as listTar } from "tar";
+import { decodeStream } from "../../src/assertions/parse.js";
+import { reducePrimaryKey } from "../../src/assertions/types.js";
+import { parseChannel } from "../../src/model/channel.js";
+import { RISKS } from "../../src/model/types.js";
+import { readSnapYaml } from "../../src/snapfile/read.js";
+import type { Manifest, ManifestRevision, ManifestSnap } from "./realclient.js";
+
+export interface RequestLogEntry {
+  readonly method: string;
+  readonly path: string;
+  readonly range?: string;
+  readonly status: number;
+}
+
+export interface UpstreamDouble {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  /** The largest useful step (longest release history - 1). */
+  readonly maxStep: number;
+  /** Serve the catalogue as of history step `i` (default: the last step, i.e. the manifest's current state). */
+  setStep(i: number): void;
+  /** Requests so far to exactly this path (no query). */
+  count(path: string): number;
+  /** Every request so far, in order. */
+  readonly log: readonly RequestLogEntry[];
+  /** The CDN path of a revision's blob: `/cdn/<name>_<rev>.snap`. */
+  blobPath(name: string, revision: number): string;
+  /** Serve this blob with one byte flipped, every time. */
+  corrupt(name: string, revision: number): void;
+  /**
+   * Close the connection after sending N bytes of this blob, the next time
+   * only; `beforeCut` (e.g. "the client has written them") is awaited first.
+   */
+  cutOnce(name: string, revision: number, afterBytes: number, beforeCut?: () => Promise<void>): void;
+  /** Send N bytes of this blob, then hold the connection open (next time only); resolves once stalled. */
+  stallOnce(name: string, revision: number, afterBytes: number): Promise<void>;
+  /** Drop the connections of stalled transfers. */
+  releaseStalls(): void;
+  /** Answer 503 to the next `times` requests whose path starts with `prefix`. */
+  fail503(prefix: string, times: number): void;
+  close(): Promise<void>;
+}
+
+export interface UpstreamDoubleOptions {
+  /** Directory of the fixture catalogue (holds manifest.json, blobs/, asserts/). */
+  readonly fixtures: string;
+  readonly manifest: Manifest;
+  /** Store metadata overrides per snap name (e.g. a default track). */
+  readonly defaultTracks?: Readonly<Record<string, string>>;
+}
+
+/** The time the double says a release at history index `idx` happened. */
+export function releasedAt(idx: number): string {
+  return new Date(Date.UTC(2024, 0, 1, 12) + idx * 7 * 86_400_000).toISOString();
+}
+
+/** Store metadata the double serves (distinct from snap.yaml, so tests can tell where a value came from). */
+export function storeMetaOf(s: ManifestSnap) {
+  const title = s.name
+    .split("-")
+    .map((w) => (w === "" ? w : w[0]!.toUpperCase() + w.slice(1)))
+    .join(" ");
+  return {
+    title,
+    summary: `${s.summary} (store listing)`,
+    description: `Store description of ${s.name}.`,
+    license: "MIT",
+    contact: `mailto:${s.name}@example.org`,
+    website: `https://example.org/${s.name}`,
+    "store-url": `https://snapcraft.io/${s.name}`,
+    media: [{ type: "icon", url: `https://example.org/${s.name}.png`, width: 256, height: 256 }],
+    categories: [{ name: s.type === "app" ? "utilities" : "development", featured: false }],
+  };
+}
+
+function riskIdx(r: string): number {
+  return (RISKS as readonly string[]).indexOf(r);
+}
+
+function json(res: ServerResponse, status: number, body: unknown, type = "application/json"): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<UpstreamDouble> {
+  const m = opts.manifest;
+  const maxStep = Math.max(...m.snaps.flatMap((s) => s.channels.map((c) => c.history.length))) - 1;
+  let step = maxStep;
+
+  // snap.yaml of every blob (the store sends it with refresh results)
+  const yamls = new Map<string, string>();
+  for (const s of m.snaps) {
+    for (const r of s.revisions) yamls.set(`${s.name}_${r.revision}`, await readSnapYaml(join(opts.fixtures, r.file)));
+  }
+  // assertions by `type/reduced key`, and sequences of validation sets
+  const asserts = new Map<string, Buffer>();
+  const sequences = new Map<string, { seq: number; raw: Buffer }[]>();
+  const adir = join(opts.fixtures, m["assert-dir"]);
+  for (const f of (await readdir(adir)).sort()) {
+    for (const a of decodeStream(await readFile(join(adir, f)), f)) {
+      asserts.set(`${a.type}/${reducePrimaryKey(a.type, a.primaryKey).join("/")}`, a.raw);
+      if (a.type === "validation-set") {
+        const k = `${a.type}/${a.primaryKey.slice(0, 3).join("/")}`;
+        const list = sequences.get(k) ?? [];
+        list.push({ seq: Number(a.primaryKey[3]), raw: a.raw });
+        sequences.set(k, list);
+      }
+    }
+  }
+
+  const counts = new Map<string, number>();
+  const log: RequestLogEntry[] = [];
+  const corrupted = new Set<string>();
+  const cuts = new Map<string, { after: number; beforeCut: () => Promise<void> }>();
+  const stalls = new Map<string, { after: number; stalled: () => void }>();
+  const stalledSockets = new Set<Socket>();
+  const fail503s: { prefix: string; left: number }[] = [];
+
+  const snapByName = (n: string): ManifestSnap | undefined => m.snaps.find((s) => s.name === n);
+  const revOf = (s: ManifestSnap, n: number): ManifestRevision | undefined => s.revisions.find((r) => r.revision === n);
+  const runsOn = (r: ManifestRevision, arch: string): boolean =>
+    r.architectures.includes(arch) || r.architectures.includes("all");
+  const defaultTrack = (s: ManifestSnap): string | undefined => opts.defaultTracks?.[s.name] ?? s["default-track"];
+
+  /** Channels of `s` at the current step: [channel entry, revision, history index]. */
+  const current = (s: ManifestSnap) =>
+    s.channels.map((c) => {
+      const idx = Math.min(step, c.history.length - 1);
+      return { c, revision: c.history[idx]!, at: releasedAt(idx) };
+    });
+
+  const snapLevel = (s: ManifestSnap) => ({
+    name: s.name,
+    "snap-id": s["snap-id"],
+    publisher: {
+      id: m.publisher["account-id"],
+      username: m.publisher.username,
+      "display-name": m.publisher["display-name"],
+      validation: "verified",
+    },
+    ...storeMetaOf(s),
+    prices: {},
+    private: false,
+    "common-ids": [],
+  });
+
+  const revisionLevel = (s: ManifestSnap, r: ManifestRevision, base: string) => ({
+    revision: r.revision,
+    version: r.version,
+    type: s.type,
+    base: s.base ?? null,
+    confinement: "strict",
+    architectures: r.architectures,
+    epoch: r["epoch-rw"],
+    "created-at": "2024-01-01T00:00:00.000000+00:00",
+    download: {
+      url: `${base}/api/v1/snaps/download/${s["snap-id"]}_${r.revision}.snap`,
+      "sha3-384": r["sha3-384"],
+      size: r.size,
+      deltas: [],
+    },
+  });
+
+  const shortName = (track: string, risk: string, branch?: string): string =>
+    `${track === "latest" ? "" : `${track}/`}${risk}${branch === undefined ? "" : `/${branch}`}`;
+
+  let baseUrl = "";
+
+  const info = (s: ManifestSnap, arch: string | null, res: ServerResponse): void => {
+    const entries = current(s)
+      .filter((x) => x.c.branch === undefined && (arch === null || x.c.arch === arch))
+      .sort(
+        (a, b) =>
+          (a.c.track === "latest" ? "" : a.c.track).localeCompare(b.c.track === "latest" ? "" : b.c.track) ||
+          riskIdx(a.c.risk) - riskIdx(b.c.risk) ||
+          a.c.arch.localeCompare(b.c.arch),
+      )
+      .map((x) => ({
+        channel: {
+          architecture: x.c.arch,
+          name: shortName(x.c.track, x.c.risk),
+          track: x.c.track,
+          risk: x.c.risk,
+          "released-at": x.at,
+        },
+        ...revisionLevel(s, revOf(s, x.revision)!, baseUrl),
+      }));
+    if (entries.length === 0) {
+      json(res, 404, {
+        "error-list": [{ code: "resource-not-found", message: `No snap named '${s.name}' found in series '16'.` }],
+      });
+      return;
+    }
+    json(res, 200, {
+      name: s.name,
+      "snap-id": s["snap-id"],
+      "default-track": defaultTrack(s) ?? null,
+      snap: snapLevel(s),
+      "channel-map": entries,
+    });
+  };
+
+  type Action = { action?: string; "instance-key"?: string; name?: string; channel?: string; revision?: number };
+  const refreshResult = (a: Action, arch: string): Record<string, unknown> => {
+    const key = a["instance-key"] ?? "";
+    const s = snapByName(a.name ?? "");
+    const error = (code: string, message: string, extra?: unknown) => ({
+      result: "error",
+      "instance-key": key,
+      name: a.name ?? "",
+      ...(s ? { "snap-id": s["snap-id"] } : {}),
+      error: { code, message, ...(extra === undefined ? {} : { extra }) },
+    });
+    if (!s) return error("name-not-found", `No snap named '${a.name ?? ""}' found`);
+    const releases = {
+      releases: current(s).map((x) => ({
+        architecture: x.c.arch,
+        channel: shortName(x.c.track, x.c.risk, x.c.branch),
+      })),
+    };
+    let rev: ManifestRevision | undefined;
+    let effective: string | undefined;
+    let at: string | undefined;
+    if (a.revision !== undefined) {
+      rev = revOf(s, a.revision);
+      if (!rev || !runsOn(rev, arch)) return error("revision-not-found", `No revision ${a.revision} on ${arch}`);
+    } else {
+      let req: ReturnType<typeof parseChannel>;
+      try {
+        req = parseChannel(a.channel ?? "stable");
+      } catch {
+        return error("revision-not-found", `invalid channel ${a.channel}`, releases);
+      }
+      const track = req.track ?? defaultTrack(s) ?? "latest";
+      const here = current(s).filter((x) => x.c.arch === arch && x.c.track === track);
+      let hit: (typeof here)[number] | undefined;
+      if (req.branch !== undefined) {
+        hit = here.find((x) => x.c.risk === req.risk && x.c.branch === req.branch);
+      } else {
+        for (let i = riskIdx(req.risk); i >= 0 && !hit; i--) {
+          hit = here.find((x) => x.c.risk === RISKS[i] && x.c.branch === undefined);
+        }
+      }
+      if (!hit)
+        return error("revision-not-found", `No revision available for channel '${a.channel}' on ${arch}`, releases);
+      rev = revOf(s, hit.revision);
+      effective = shortName(hit.c.track, hit.c.risk, hit.c.branch);
+      at = hit.at;
+    }
+    return {
+      result: a.action === "install" ? "install" : "download",
+      "instance-key": key,
+      "snap-id": s["snap-id"],
+      name: s.name,
+      ...(effective === undefined ? {} : { "effective-channel": effective }),
+      ...(at === undefined ? {} : { "released-at": at }),
+      snap: {
+        ...snapLevel(s),
+        ...revisionLevel(s, rev!, baseUrl),
+        "snap-yaml": yamls.get(`${s.name}_${rev!.revision}`) ?? "",
+      },
+    };
+  };
+
+  const serveBlob = async (req: IncomingMessage, res: ServerResponse, file: string, path: string): Promise<number> => {
+    const found = m.snaps
+      .flatMap((s) => s.revisions.map((r) => ({ s, r })))
+      .find((x) => `${x.s.name}_${x.r.revision}.snap` === file);
+    if (!found) {
+      json(res, 404, { "error-list": [{ code: "not-found", message: "no such blob" }] });
+      return 404;
+    }
+    let data = await readFile(join(opts.fixtures, found.r.file));
+    if (corrupted.has(path)) {
+      data = Buffer.from(data);
+      const at = Math.min(4000, data.length - 1);
+      data[at] = data[at]! ^ 0xff;
+    }
+    let start = 0;
+    let status = 200;
+    const range = req.headers.range;
+    const headers: Record<string, string | number> = {
+      "content-type": "application/octet-stream",
+      "accept-ranges": "bytes",
+    };
+    if (range !== undefined) {
+      const mm = /^bytes=(\d+)-$/.exec(range);
+      if (!mm || Number(mm[1]) >= data.length) {
+        res.writeHead(416, { "content-range": `bytes */${data.length}` });
+        res.end();
+        return 416;
+      }
+      start = Number(mm[1]);
+      status = 206;
+      headers["content-range"] = `bytes ${start}-${data.length - 1}/${data.length}`;
+    }
+    const body = data.subarray(start);
+    headers["content-length"] = body.length;
+    const cut = cuts.get(path);
+    const stall = stalls.get(path);
+    if (cut !== undefined || stall !== undefined) {
+      const n = Math.min(body.length - 1, cut?.after ?? stall!.after);
+      cuts.delete(path);
+      stalls.delete(path);
+      res.writeHead(status, headers);
+      res.write(body.subarray(0, n), () => {
+        if (cut !== undefined) {
+          const socket = res.socket;
+          void cut.beforeCut().finally(() => socket?.destroy());
+        } else {
+          if (res.socket) stalledSockets.add(res.socket);
+          stall!.stalled();
+        }
+      });
+      return status;
+    }
+    res.writeHead(status, headers);
+    res.end(body);
+    return status;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    const u = new URL(req.url ?? "/", "http://double");
+    const path = u.pathname;
+    for (const f of fail503s) {
+      if (f.left > 0 && path.startsWith(f.prefix)) {
+        f.left--;
+        json(res, 503, { "error-list": [{ code: "service-unavailable", message: "try again later" }] });
+        return 503;
+      }
+    }
+    const infoMatch = req.method === "GET" ? /^\/v2\/snaps\/info\/([^/]+)$/.exec(path) : null;
+    if (infoMatch !== null) {
+      if (req.headers["snap-device-series"] !== "16") {
+        json(res, 400, {
+          "error-list": [{ code: "missing-header", message: "Snap-Device-Series header is required" }],
+        });
+        return 400;
+      }
+      const s = snapByName(decodeURIComponent(infoMatch[1]!));
+      if (!s) {
+        json(res, 404, {
+          "error-list": [
+            { code: "resource-not-found", message: `No snap named '${infoMatch[1]}' found in series '16'.` },
+          ],
+        });
+        return 404;
+      }
+      info(s, u.searchParams.get("architecture"), res);
+      return res.statusCode;
+    }
+    if (req.method === "POST" && path === "/v2/snaps/refresh") {
+      const arch = String(req.headers["snap-device-architecture"] ?? "");
+      if (req.headers["snap-device-series"] !== "16" || arch === "") {
+        json(res, 400, {
+          "error-list": [
+            { code: "missing-header", message: "Snap-Device-Series and Snap-Device-Architecture are required" },
+          ],
+        });
+        return 400;
+      }
+      const body = JSON.parse(await readBody(req)) as { actions?: Action[] };
+      const results = (body.actions ?? []).map((a) => refreshResult(a, arch));
+      json(res, 200, { results, "error-list": [] });
+      return 200;
+    }
+    if (req.method === "GET" && path.startsWith("/v2/assertions/")) {
+      const ref = path.slice("/v2/assertions/".length).split("/").map(decodeURIComponent).join("/");
+      let raw = asserts.get(ref);
+      if (u.searchParams.get("sequence") === "latest") {
+        const list = sequences.get(ref) ?? [];
+        raw = [...list].sort((a, b) => b.seq - a.seq)[0]?.raw;
+      }
+      if (raw === undefined) {
+        json(res, 404, { "error-list": [{ code: "not-found", message: "not found" }] });
+        return 404;
+      }
+      res.writeHead(200, { "content-type": "application/x.ubuntu.assertion", "content-length": raw.length });
+      res.end(raw);
+      return 200;
+    }
+    const dlMatch = req.method === "GET" ? /^\/api\/v1\/snaps\/download\/([A-Za-z0-9]+)_(\d+)\.snap$/.exec(path) : null;
+    if (dlMatch !== null) {
+      const s = m.snaps.find((x) => x["snap-id"] === dlMatch[1]);
+      const r = s && revOf(s, Number(dlMatch[2]));
+      if (!s || !r) {
+        json(res, 404, { "error-list": [{ code: "not-found", message: "no such download" }] });
+        return 404;
+      }
+      res.writeHead(302, { location: `/cdn/${s.name}_${r.revision}.snap`, "content-length": 0 });
+      res.end();
+      return 302;
+    }
+    const cdnMatch = req.method === "GET" ? /^\/cdn\/([a-z0-9-]+_\d+\.snap)$/.exec(path) : null;
+    if (cdnMatch !== null) {
+      return serveBlob(req, res, cdnMatch[1]!, path);
+    }
+    json(res, 404, { "error-list": [{ code: "not-found", message: `no route ${req.method} ${path}` }] });
+    return 404;
+  };
+
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://double").pathname;
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+    handle(req, res).then(
+      (status) => {
+        log.push({
+          method: req.method ?? "",
+          path,
+          ...(req.headers.range ? { range: req.headers.range } : {}),
+          status,
+        });
+      },
+      (err: unknown) => {
+        log.push({ method: req.method ?? "", path, status: 500 });
+        if (!res.headersSent) json(res, 500, { "error-list": [{ code: "internal", message: String(err) }] });
+        else res.destroy();
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const addr = server.address();
+  if (addr === null || typeof addr === "string") throw new Error("upstream double: no address");
+  baseUrl = `http://127.0.0.1:${addr.port}`;
+
+  const cdn = (name: string, revision: number): string => `/cdn/${name}_${revision}.snap`;
+  return {
+    url: baseUrl,
+    maxStep,
+    setStep(i: number) {
+      if (!Number.isInteger(i) || i < 0 || i > maxStep)
+        throw new Error(`upstream double: no step ${i} (0..${maxStep})`);
+      step = i;
+    },
+    count: (path) => counts.get(path) ?? 0,
+    log,
+    blobPath: cdn,
+    corrupt: (name, revision) => {
+      corrupted.add(cdn(name, revision));
+    },
+    cutOnce: (name, revision, after, beforeCut) => {
+      cuts.set(cdn(name, revision), { after, beforeCut: beforeCut ?? (() => Promise.resolve()) });
+    },
+    stallOnce: (name, revision, after) =>
+      new Promise<void>((resolve) => {
+        stalls.set(cdn(name, revision), { after, stalled: resolve });
+      }),
+    releaseStalls: () => {
+      for (const s of stalledSockets) s.destroy();
+      stalledSockets.clear();
+    },
+    fail503: (prefix, times) => {
+      fail503s.push({ prefix, left: times });
+    },
+    close: async () => {
+      for (const s of stalledSockets) s.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Size of a fixture blob (for tests waiting on partial files). */
+export async function fileSize(path: string): Promise<number | undefined> {
+  return (await stat(path).catch(() => undefined))?.size;
+}
+
+/** `--trusted-root` arguments for the fixture's root account and account-key. */
+export function rootArgs(fixtures: string, m: Manifest): string[] {
+  return [m.assertions["root-account"], m.assertions["root-account-key"]]
+    .filter((x): x is string => x !== undefined)
+    .flatMap((f) => ["--trusted-root", join(fixtures, f)]);
+}
+
+/** The entries of a tar (path, type, size), in archive order. */
+export async function tarEntries(path: string): Promise<{ path: string; type: string; size: number }[]> {
+  const out: { path: string; type: string; size: number }[] = [];
+  await listTar({ file: path, onReadEntry: (e) => out.push({ path: e.path, type: e.type, size: e.size }) });
+  return out;
+}
+
+/** The parsed bundle.json of a bundle. */
+export async function bundleJson(path: string): Promise<Record<string, unknown>> {
+  let text = "";
+  await listTar({
+    file: path,
+    onReadEntry: (e) => {
+      if (e.path === "bundle.json") e.on("data", (c: Buffer) => (text += c.toString("utf8")));
+      else e.resume();
+    },
+  });
+  return JSON.parse(text) as Record<string, unknown>;
+}
