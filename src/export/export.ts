@@ -21,7 +21,7 @@
  * `--since MANIFEST` leaves out revisions and assertions the offline store
  * has; the bundle still carries the channel map and metadata.
  */
-import { readdir, rm, rmdir, stat } from "node:fs/promises";
+import { open, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Assertion, decodeStream, headerString } from "../assertions/parse.js";
 import { verifyAssertions } from "../assertions/trust.js";
@@ -47,7 +47,7 @@ import { crossCheck, objectId, poolOf } from "../store/import.js";
 import { ActionError, type UpstreamClient } from "../upstream/client.js";
 import type { UpstreamInfo, UpstreamRevision, UpstreamSnapMeta } from "../upstream/wire.js";
 import { SnapshelfError } from "../util/errors.js";
-import { ensureDir, unlinkQuiet } from "../util/fs.js";
+import { ensureDir, isErrnoError, unlinkQuiet } from "../util/fs.js";
 import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
 import { ManifestIndex, type StoreManifest } from "./manifest.js";
 import { Progress } from "./progress.js";
@@ -116,6 +116,15 @@ interface PlannedSnap {
 const SERIES = "16";
 const MAX_ROUNDS = 20;
 const MAX_CHAIN = 1000;
+
+/** A store's `effective-channel` (`stable/hotfix-1`, `2.x/stable`) as a full name; undefined if unusable. */
+function effectiveFull(ch: string): string | undefined {
+  try {
+    return fullChannelName(parseFullChannel(ch));
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs `fn` over `items`, at most `n` at once; the first failure stops new work and is thrown. */
 async function boundedEach<T>(items: readonly T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
@@ -280,8 +289,50 @@ function parseValidationSetArg(s: string): { account: string; name: string; sequ
   return { account: m[1]!, name: m[2]!, ...(m[3] === undefined ? {} : { sequence: Number(m[3]) }) };
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return isErrnoError(err) && err.code === "EPERM";
+  }
+}
+
+/** Runs `fn` holding `<dir>/.lock`; a lock left by a dead process (a killed export) is taken over. */
+async function withExportLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = join(dir, ".lock");
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(lock, "wx");
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      break;
+    } catch (err) {
+      if (!(isErrnoError(err) && err.code === "EEXIST") || attempt > 0) throw err;
+      const holder = Number.parseInt((await readFile(lock, "utf8").catch(() => "")).trim(), 10);
+      if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
+        throw new SnapshelfError(
+          "export-locked",
+          `cannot export into ${dir}: another export is using it (process ${holder})`,
+        );
+      }
+      await unlinkQuiet(lock);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlinkQuiet(lock).catch(() => undefined);
+  }
+}
+
 /** Exports NAMES (and their dependencies) from the upstream store into bundles under `exportDir`. */
 export async function exportSnaps(opts: ExportOptions): Promise<ExportResult> {
+  await ensureDir(opts.exportDir);
+  return withExportLock(opts.exportDir, () => exportLocked(opts));
+}
+
+async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
   const client = opts.client;
   const arches = [...new Set(opts.arches ?? ["amd64"])];
   const channels = [...new Set(opts.channels ?? ["stable"])];
@@ -362,8 +413,12 @@ export async function exportSnaps(opts: ExportOptions): Promise<ExportResult> {
         } else if (r.kind === "branch") {
           try {
             const up = await client.downloadAction(name, arch, { channel: r.channel });
-            byChannel.set(up.revision, up);
-            entry = { channel: r.channel, arch, revision: up.revision, releasedAt: up.releasedAt ?? nowIso };
+            // a branch never follows another channel: anything else is not in the branch
+            const eff = up.effectiveChannel === undefined ? r.channel : effectiveFull(up.effectiveChannel);
+            if (eff === r.channel) {
+              byChannel.set(up.revision, up);
+              entry = { channel: r.channel, arch, revision: up.revision, releasedAt: up.releasedAt ?? nowIso };
+            }
           } catch (err) {
             if (!(err instanceof ActionError && err.code === "revision-not-found")) throw err;
           }

@@ -21,7 +21,8 @@ export function renderInfo(snap: SnapEntry, arch: string, ctx: RenderContext): s
   const doc = {
     name: snap.name,
     "snap-id": snap.snapId,
-    "default-track": snap.meta.defaultTrack ?? null,
+    "default-track":
+      snap.meta.defaultTrack !== undefined && snap.meta.defaultTrack !== "latest" ? snap.meta.defaultTrack : null,
     snap: toSnapLevel(snap, first.revision),
     "channel-map": entries.map((e) => ({
       channel: {

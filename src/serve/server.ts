@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
-import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import polka from "polka";

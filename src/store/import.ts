@@ -33,11 +33,11 @@ import {
   type Records,
   type ReleaseRecord,
   type RevisionRecord,
+  replaceSnapMeta,
   withAssertions,
   withReleases,
   withRevision,
   withRoots,
-  withSnapMeta,
 } from "./records.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
@@ -346,7 +346,8 @@ export async function importInputs(
         events.push({ name: b.name, channel, arch: b.arch, revision: b.revision, at: b.at });
     }
     records = withReleases(records, events);
-    for (const [name, meta] of bundleMeta) records = withSnapMeta(records, name, meta);
+    // a bundle carries the publisher's whole, current store metadata: it replaces what the store had
+    for (const [name, meta] of bundleMeta) records = replaceSnapMeta(records, name, meta);
     // the retention policy, when set to apply at import (`snapshelf retention N --on-import`)
     const retention = await retentionAtImport(layout, records);
     records = retention.records;

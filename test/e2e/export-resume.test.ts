@@ -122,6 +122,10 @@ test("an export killed mid-download resumes without downloading completed blobs 
   // the partial file reaches the bytes the double sent (a bounded wait, not a timing assertion)
   for (let i = 0; i < 200 && (await fileSize(partial)) !== 5000; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await fileSize(partial), 5000);
+  // meanwhile, a second export into the same directory is refused
+  const second = await snapshelfRaw(exportArgs(dir, "core22"));
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /error: cannot export into \S+: another export is using it \(process \d+\)/);
   process.kill(-cli.child.pid!, "SIGKILL");
   await cli.stop();
   double.releaseStalls();
@@ -136,9 +140,8 @@ test("an export killed mid-download resumes without downloading completed blobs 
   const again = double.log.slice(before).filter((l) => l.path === dataCdn);
   assert.deepEqual(again, [{ method: "GET", path: dataCdn, range: "bytes=5000-", status: 206 }]);
   assert.deepEqual(await bundlesIn(dir), ["hello-offline.snapshelf.tar", "tool-data.snapshelf.tar"]);
-  // the bundles hold the blobs now; the export directory's own copies are gone
-  assert.equal(await pathExists(join(dir, ".partial")), false);
-  assert.equal(await pathExists(join(dir, ".cache")), false);
+  // the bundles hold the blobs now: partial files, cache, staging and lock are gone
+  assert.deepEqual((await readdir(dir)).sort(), ["hello-offline.snapshelf.tar", "tool-data.snapshelf.tar"]);
   const store = join(work, "killed-store");
   const imp = await snapshelf(["import", "--dir", store, ...rootArgs(fixtures, manifest), dir]);
   assert.match(imp.stdout, /imported tool-data revision 1/);

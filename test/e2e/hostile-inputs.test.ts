@@ -41,11 +41,9 @@ let populated: string;
 let bare: string;
 let rootAccount: string;
 let rootKey: string;
-let storeAccountKey: string;
 let otherKey: SigningKey;
 /** hello-offline r8: held back from the populated store. */
 let held: ManifestRevision;
-let heldDecl: string;
 let toolData: ManifestRevision;
 let toolDataDecl: string;
 let toolDataSnapId: string;
@@ -167,13 +165,11 @@ before(async () => {
   held = revisionOf("hello-offline", 8);
   toolData = revisionOf("tool-data", 1);
   const snapOf = (n: string) => manifest.snaps.find((s) => s.name === n) ?? assert.fail(`no ${n}`);
-  heldDecl = join(fx, snapOf("hello-offline")["snap-declaration"]);
   toolDataDecl = join(fx, snapOf("tool-data")["snap-declaration"]);
   toolDataSnapId = snapOf("tool-data")["snap-id"];
   helloSnapId = snapOf("hello-offline")["snap-id"];
   rootAccount = join(fx, manifest.assertions["root-account"] ?? assert.fail("no root account"));
   rootKey = join(fx, manifest.assertions["root-account-key"] ?? assert.fail("no root key"));
-  storeAccountKey = join(fx, manifest.assertions["store-account-key"] ?? assert.fail("no store key"));
   const heldAsserts = new Set([
     toolData["snap-revision"],
     held["snap-revision"],

@@ -244,8 +244,9 @@ function mutate(body: Record<string, unknown>, r: () => number): Record<string, 
   const paths: (string | number)[][] = [];
   const walk = (v: unknown, path: (string | number)[]): void => {
     paths.push(path);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
-    else if (typeof v === "object" && v !== null) for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, [...path, i]);
+    } else if (typeof v === "object" && v !== null) for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
   };
   walk(copy, []);
   const target = paths[1 + Math.floor(r() * (paths.length - 1))] ?? ["actions"];

@@ -111,7 +111,9 @@ export function signSnap(s: SnapAssertionSpec): { declaration: Buffer; revision:
   const authority = s.authorityId ?? "testrootorg";
   const publisher = s.publisherId ?? "testrootorg";
   const snapId = s.snapId ?? snapIdFor(s.name);
-  const ts = rfc3339(s.timestamp ?? new Date());
+  // the signature's creation time too: the same inputs give the same bytes (no conflicting duplicates)
+  const at = s.timestamp ?? new Date();
+  const ts = rfc3339(at);
   return {
     declaration: signAssertion(
       "snap-declaration",
@@ -124,6 +126,7 @@ export function signSnap(s: SnapAssertionSpec): { declaration: Buffer; revision:
         timestamp: ts,
       },
       key,
+      { at },
     ),
     revision: signAssertion(
       "snap-revision",
@@ -137,6 +140,7 @@ export function signSnap(s: SnapAssertionSpec): { declaration: Buffer; revision:
         timestamp: ts,
       },
       key,
+      { at },
     ),
   };
 }

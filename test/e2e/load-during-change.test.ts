@@ -1,0 +1,225 @@
+/**
+ * Serving during change: `snapshelf serve` answers a steady load of real
+ * device requests (snapd-shaped refresh-all and install bodies, then the
+ * download of every blob named, checked against its sha3-384) while the
+ * operator imports new snaps, moves releases and builds new generations,
+ * SIGHUPping the server after each build. Snapd's own client (the probe)
+ * refreshes and verifies downloads in between. Zero failed requests: every
+ * answer is 200, every download URL resolves to the advertised bytes, no
+ * connection is dropped, whichever generation answered.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { buildStore } from "../../src/build/build.js";
+import { importInputs } from "../../src/store/import.js";
+import { storeLayout } from "../../src/store/layout.js";
+import { releaseRevision } from "../../src/store/release.js";
+import {
+  type Manifest,
+  makeFixtures,
+  runProbe,
+  type StartedProcess,
+  startProcess,
+  tmpWorkDir,
+} from "../support/realclient.js";
+import { installBody, refreshAllBody, snapdHeaders } from "../support/snapd-request.js";
+import { cliPath, releaseOrder, snapshelf } from "../support/snapshelf.js";
+import { fileDigest, packSnap, signSnap, snapYamlText } from "../support/synthetic-snap.js";
+
+/** How many changes (import + release + build + SIGHUP) happen under load. */
+const CHANGES = 8;
+const WORKERS = 6;
+
+let work: string;
+let fixtures: string;
+let manifest: Manifest;
+let store: string;
+let server: StartedProcess;
+let url: string;
+let installedFile: string;
+
+interface WireResult {
+  result: string;
+  name?: string;
+  error?: { code: string };
+  snap?: { name: string; revision: number; download: { url: string; "sha3-384": string; size: number } };
+}
+
+before(async () => {
+  work = await tmpWorkDir("load-during-change");
+  fixtures = join(work, "fixtures");
+  manifest = await makeFixtures(fixtures);
+  store = join(work, "store");
+  const layout = storeLayout(store);
+  const roots = [manifest.assertions["root-account"], manifest.assertions["root-account-key"]].filter(
+    (x): x is string => x !== undefined,
+  );
+  await importInputs(layout, [join(fixtures, manifest["assert-dir"])], {
+    trustedRoots: roots.map((r) => join(fixtures, r)),
+  });
+  await importInputs(
+    layout,
+    manifest.snaps.flatMap((s) => s.revisions.map((r) => join(fixtures, r.file))),
+  );
+  for (const e of releaseOrder(manifest)) {
+    await releaseRevision(layout, e.name, e.revision, [e.channel], { arch: e.arch });
+  }
+  await buildStore(layout);
+  server = await startProcess(process.execPath, [
+    cliPath(),
+    "serve",
+    "--dir",
+    store,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+  ]);
+  url = server.url ?? assert.fail("serve printed no URL");
+  installedFile = join(work, "installed.json");
+  await writeFile(
+    installedFile,
+    JSON.stringify(
+      manifest.snaps.map((s) => ({
+        name: s.name,
+        "snap-id": s["snap-id"],
+        revision: s.revisions[0]?.revision ?? 1,
+        channel: "latest/stable",
+        epoch: s.revisions[0]?.epoch ?? "0",
+      })),
+    ),
+  );
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+test("devices are served without a single failure while imports and builds happen", {
+  timeout: 300_000,
+}, async (t) => {
+  const failures: string[] = [];
+  const stats = { refreshes: 0, installs: 0, downloads: 0, bytes: 0, probes: 0 };
+  const newNames = Array.from({ length: CHANGES }, (_, i) => `load-snap-${i}`);
+  let stop = false;
+
+  const fetchChecked = async (what: string, input: string, init: RequestInit = {}): Promise<Response | undefined> => {
+    try {
+      const res = await fetch(input, { ...init, signal: AbortSignal.timeout(15_000) });
+      if (res.status !== 200) {
+        failures.push(`${what}: status ${res.status}: ${(await res.text()).slice(0, 200)}`);
+        return undefined;
+      }
+      return res;
+    } catch (e) {
+      failures.push(`${what}: ${(e as Error).message} ${String((e as Error).cause ?? "")}`);
+      return undefined;
+    }
+  };
+
+  const download = async (r: WireResult): Promise<void> => {
+    const d = r.snap?.download;
+    if (!d) return;
+    const res = await fetchChecked(`download ${r.snap?.name} r${r.snap?.revision}`, d.url);
+    if (!res) return;
+    const body = Buffer.from(await res.arrayBuffer());
+    stats.downloads++;
+    stats.bytes += body.length;
+    if (body.length !== d.size || createHash("sha3-384").update(body).digest("hex") !== d["sha3-384"]) {
+      failures.push(`download ${d.url}: ${body.length} bytes, not the advertised blob`);
+    }
+  };
+
+  const post = async (what: string, body: string, arch: string): Promise<WireResult[]> => {
+    const res = await fetchChecked(what, `${url}/v2/snaps/refresh`, {
+      method: "POST",
+      headers: snapdHeaders(arch, { auto: true }),
+      body,
+    });
+    if (!res) return [];
+    const v = (await res.json()) as { results?: WireResult[] };
+    if (!Array.isArray(v.results)) failures.push(`${what}: no results`);
+    return v.results ?? [];
+  };
+
+  const worker = async (w: number): Promise<void> => {
+    const arch = w % 2 === 0 ? "amd64" : "arm64";
+    const refreshBody = refreshAllBody(manifest.snaps.map((s) => ({ snapId: s["snap-id"], revision: 1 })));
+    while (!stop) {
+      for (const r of await post("refresh-all", refreshBody, arch)) {
+        // refresh of every fixture snap: each answers a revision (or the device's own), never an error
+        if (r.result === "error" && r.error?.code !== "revision-not-found")
+          failures.push(`refresh-all ${r.name}: ${r.error?.code}`);
+        await download(r);
+      }
+      stats.refreshes++;
+      for (const r of await post("install", installBody(["hello-offline", "tool-a", ...newNames]), arch)) {
+        // the new snaps appear as they are imported: not found before, installable after
+        if (r.result === "error" && r.error?.code !== "name-not-found" && r.error?.code !== "revision-not-found")
+          failures.push(`install ${r.name}: ${r.error?.code}`);
+        await download(r);
+      }
+      stats.installs++;
+    }
+  };
+
+  const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+  const started = Date.now();
+  const generations: number[] = [];
+  try {
+    const hello = manifest.snaps.find((s) => s.name === "hello-offline");
+    const amd64Revs = hello?.revisions.filter((r) => r.architectures.includes("amd64")).map((r) => r.revision) ?? [];
+    for (let i = 0; i < CHANGES; i++) {
+      // a new snap, signed by the test store, imported and released
+      const name = newNames[i] ?? "x";
+      const blob = join(work, `${name}_1.snap`);
+      await packSnap(blob, snapYamlText({ name, version: `1.${i}`, architectures: i % 2 ? ["all"] : ["amd64"] }), {
+        staging: join(work, `staging-${i}`),
+      });
+      const dg = await fileDigest(blob);
+      const signed = signSnap({ name, revision: 1, ...dg });
+      await writeFile(
+        join(work, `${name}_1.assert`),
+        Buffer.concat([signed.declaration, Buffer.from("\n"), signed.revision]),
+      );
+      await snapshelf(["import", "--dir", store, "--release", "stable", blob]);
+      // and a release moved: hello-offline's stable walks through its amd64 revisions
+      const rev = amd64Revs[i % amd64Revs.length] ?? 1;
+      await snapshelf(["release", "--dir", store, "--arch", "amd64", "hello-offline", String(rev), "stable"]);
+      const out = await snapshelf(["build", "--dir", store]);
+      generations.push(Number(/generation (\d+)/.exec(out.stdout)?.[1] ?? 0));
+      process.kill(server.child.pid ?? 0, "SIGHUP");
+      // snapd's own client, mid-load: refresh everything and verify every download
+      const probe = await runProbe(url, [
+        "-arch",
+        "amd64",
+        "action",
+        "-installed",
+        installedFile,
+        "-action",
+        "refresh-all",
+        "-download",
+        join(work, `probe-${i}`),
+      ]);
+      stats.probes++;
+      if (probe["ok"] !== true) failures.push(`probe refresh-all after change ${i}: ${JSON.stringify(probe)}`);
+    }
+    // the last change is visible to devices: the newest snap installs
+    const last = await post("install", installBody([newNames[CHANGES - 1] ?? ""]), "amd64");
+    assert.equal(last[0]?.snap?.name, newNames[CHANGES - 1], JSON.stringify(last));
+  } finally {
+    stop = true;
+    await load;
+  }
+  t.diagnostic(
+    `${CHANGES} changes (generations ${generations.join(", ")}) in ${Date.now() - started} ms under load: ` +
+      `${stats.refreshes} refresh-alls, ${stats.installs} installs, ${stats.downloads} downloads ` +
+      `(${Math.round(stats.bytes / 1024)} KiB), ${stats.probes} probe refreshes`,
+  );
+  assert.deepEqual(failures.slice(0, 20), [], `${failures.length} failed requests`);
+  assert.ok(stats.refreshes > CHANGES && stats.downloads > 0, "the load ran throughout");
+  assert.ok(server.alive(), "the server is alive");
+});
