@@ -18,6 +18,8 @@ import { rssOf, startSnapshelf } from "./lib/servers.js";
 import { addSyntheticRevision, writeSyntheticStore } from "./lib/synthetic-store.js";
 
 const MiB = 1024 * 1024;
+/** The URL the scale trees are built for and served as (no re-rendering at start-up). */
+const BASE_URL = "http://127.0.0.1:8000";
 
 interface ScaleResult {
   readonly revisions: number;
@@ -37,7 +39,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
 
 async function build(dir: string): Promise<[number, number]> {
   const [s, res] = await timed(() =>
-    runChecked(process.execPath, [cliPath(), "build", "--dir", dir, "--base-url", "http://127.0.0.1:8000"], {
+    runChecked(process.execPath, [cliPath(), "build", "--dir", dir, "--base-url", BASE_URL], {
       timeoutMs: 900_000,
     }),
   );
@@ -53,7 +55,7 @@ async function measure(ctx: BenchContext, revisions: number): Promise<ScaleResul
   await addSyntheticRevision(dir, records);
   ctx.log(`scale: incremental build of ${revisions} + 1 revisions`);
   const [incrementalS] = await build(dir);
-  const [startupS, srv] = await timed(() => startSnapshelf(dir, join(ctx.work, `scale-${revisions}-serve.log`)));
+  const [startupS, srv] = await timed(() => startSnapshelf(dir, join(ctx.work, `scale-${revisions}-serve.log`), BASE_URL));
   let rss: number;
   try {
     const names = records.revisions.slice(0, 20 * 40).filter((_, i) => i % 40 === 0);

@@ -17,10 +17,25 @@ import {
 } from "../../test/support/realclient.js";
 import { cliPath } from "../../test/support/snapshelf.js";
 
-export async function startSnapshelf(dir: string, logFile: string): Promise<StartedProcess> {
+/**
+ * `snapshelf serve` on a free port. With `baseUrl` (the URL the tree was built
+ * for, as an operator runs it) nothing is re-rendered at start-up; without,
+ * the URL-bearing responses are rendered once for the picked port.
+ */
+export async function startSnapshelf(dir: string, logFile: string, baseUrl?: string): Promise<StartedProcess> {
   return startProcess(
     process.execPath,
-    [cliPath(), "serve", "--dir", dir, "--host", "127.0.0.1", "--port", "0"],
+    [
+      cliPath(),
+      "serve",
+      "--dir",
+      dir,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...(baseUrl ? ["--base-url", baseUrl] : []),
+    ],
     { logFile, timeoutMs: 60_000 },
   );
 }

@@ -15,7 +15,6 @@ import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import polka from "polka";
-import sirv from "sirv";
 import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
 import { type CatalogueIndex, indexCatalogue } from "../catalogue/build-catalogue.js";
 import type { Catalogue } from "../catalogue/types.js";
@@ -30,13 +29,14 @@ import { errorResponse, type RouteRequest, type RouteResponse } from "../routes/
 import { type StoreLayout, treePath } from "../store/layout.js";
 import { readCurrentGeneration } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
+import { fileServer } from "./files.js";
 
 /** Announced on every response: find's v1 fallback needs < 20; HEAD's `held` needs >= 55. */
 export const STORE_VERSION = "60";
 /** The largest request body the shim reads (a refresh of thousands of snaps fits easily). */
 export const MAX_BODY = 4 * 1024 * 1024;
 
-type Handler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
+type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
 interface Generation {
   readonly generation: number;
@@ -96,24 +96,9 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
     }
     log(`tree was built for ${meta.baseUrl}; serving ${overlay.size} URL-bearing responses rendered for ${baseUrl}`);
   }
-  const tree = sirv(dir, {
-    dev: false,
-    etag: true,
-    extensions: [],
-    setHeaders: (res: ServerResponse, pathname: string) => {
-      const t = contentTypeOfTreePath(pathname.replace(/^\/+/, ""));
-      if (t) res.setHeader("Content-Type", t);
-    },
-  }) as Handler;
-  const blobs = sirv(layout.blobs, {
-    dev: false,
-    etag: true,
-    extensions: [],
-    setHeaders: (res: ServerResponse) => {
-      res.setHeader("Content-Type", SNAP_CONTENT_TYPE);
-      res.setHeader("Accept-Ranges", "bytes");
-    },
-  }) as Handler;
+  // files are looked up when asked for: no walk of the tree or blobs/ at start-up (src/serve/files.ts)
+  const tree = fileServer({ root: dir, contentType: contentTypeOfTreePath });
+  const blobs = fileServer({ root: layout.blobs, contentType: () => SNAP_CONTENT_TYPE, highWaterMark: 1 << 20 });
   return { generation, index, meta, tree, blobs, overlay };
 }
 
@@ -193,7 +178,12 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       const e = err instanceof SnapshelfError ? err : undefined;
       if (!e) log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
       // a body refused for its size is not read: close instead of draining it for keep-alive
-      if (e?.status === 413) res.setHeader("Connection", "close");
+      if (e?.status === 413 && !res.headersSent) res.setHeader("Connection", "close");
+      // a failure after the headers went out cannot be answered: end the connection instead
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       send(res, errorResponse(e?.status ?? 500, e?.code ?? "internal-error", e?.message ?? "internal server error"));
     },
   });
@@ -250,8 +240,9 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     log(`serving generation ${next.generation}`);
   };
 
-  // fail before listening when nothing is built
-  loadGeneration(layout, undefined, () => {});
+  // fail before listening when nothing is built; loaded once: kept unless the base URL is only known
+  // after listening (--port 0), where the URL-bearing responses must be rendered for it
+  const first = loadGeneration(layout, effectiveBase, log);
   const server = app.listen(opts.port, opts.host).server as Server;
   await new Promise<void>((resolve, reject) => {
     if (server.listening) resolve();
@@ -264,7 +255,10 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
   // base URL devices use: --base-url; with --port 0 the address just picked; else the tree's own
   if (effectiveBase === undefined && opts.port === 0) effectiveBase = url;
   try {
-    reload();
+    if (effectiveBase === opts.baseUrl) {
+      current = first;
+      log(`serving generation ${first.generation}`);
+    } else reload();
   } catch (err) {
     server.close();
     throw err;
