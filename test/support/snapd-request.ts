@@ -5,6 +5,8 @@
  * requests without spawning a client per request.
  */
 
+import { REFRESH_FIELDS } from "../../src/upstream/wire.js";
+
 /** The headers snapd sends with POST /v2/snaps/refresh (captured from the probe). */
 export function snapdHeaders(arch: string, opts: { auto?: boolean } = {}): Record<string, string> {
   return {
@@ -19,33 +21,8 @@ export function snapdHeaders(arch: string, opts: { auto?: boolean } = {}): Recor
   };
 }
 
-/** The `fields` snapd asks for. */
-export const SNAPD_FIELDS = [
-  "architectures",
-  "base",
-  "confinement",
-  "contact",
-  "created-at",
-  "description",
-  "download",
-  "epoch",
-  "license",
-  "name",
-  "prices",
-  "private",
-  "publisher",
-  "revision",
-  "snap-id",
-  "snap-yaml",
-  "summary",
-  "title",
-  "type",
-  "version",
-  "website",
-  "store-url",
-  "media",
-  "common-ids",
-];
+/** The `fields` snapd 2.57.6 asks for: the exporter's list without HEAD's `categories`. */
+export const SNAPD_FIELDS: string[] = REFRESH_FIELDS.filter((f) => f !== "categories");
 
 export interface InstalledSnap {
   readonly snapId: string;
