@@ -74,8 +74,12 @@ test-e2e: build system-deps test-deps realclient ## e2e tests only (real snapd c
 demo: deps system-deps build ## make a demo store from embedded data, offline, and serve it
 	bash scripts/demo.sh
 
-bench: build ## run the benchmark (dist/bench/run.js) if there is one
-	@if [ -f dist/bench/run.js ]; then $(NODE) dist/bench/run.js; else echo "bench: no dist/bench/run.js yet"; fi
+# What the bench compares with: wrk (load generator), nginx (static ceiling), openssl (hash limit).
+BENCH_PKGS ?= wrk nginx openssl squashfs-tools
+
+bench: build realclient ## measure against nginx, snapd's fakestore and openssl; prints one table (BENCH_* settings: bench/run.ts)
+	@bash scripts/system-deps.sh $(BENCH_PKGS)
+	$(NODE) dist/bench/run.js
 
 sync-realclient: ## refresh test/realclient from ../shared/realclient (CHECK=1: only report drift)
 	bash scripts/sync-realclient.sh

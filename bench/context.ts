@@ -4,6 +4,8 @@ export interface BenchContext {
   readonly work: string;
   /** testrootorg's account and root account-key (from the fixture generator): the trusted root. */
   readonly roots: readonly string[];
+  /** The test store's account-key (signed by the root): it signs the synthetic snaps. */
+  readonly storeKey: string;
   /** Seconds per load-generator run. */
   readonly seconds: number;
   /** Total size of the import set (BENCH_IMPORT_MB). */

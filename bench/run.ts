@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { makeFixtures, tmpWorkDir } from "../test/support/realclient.js";
 import type { BenchContext } from "./context.js";
 import { benchImport } from "./import-throughput.js";
-import { machine, renderTable, type Row } from "./lib/report.js";
+import { machine, type Row, renderTable } from "./lib/report.js";
 import { benchScale } from "./scale.js";
 import { benchServing } from "./serving.js";
 
@@ -45,11 +45,15 @@ async function main(): Promise<void> {
   const ctx: BenchContext = {
     work,
     roots,
+    storeKey: join(fixtures, m.assertions["store-account-key"] ?? "missing-store-account-key"),
     seconds: num("BENCH_SECONDS", 5),
     importMiB: num("BENCH_IMPORT_MB", 512),
     blobMiB: num("BENCH_BLOB_MB", 256),
     refreshSnapMiB: num("BENCH_REFRESH_SNAP_MB", 1),
-    scale: (process.env["BENCH_SCALE"] ?? "1000,20000").split(",").map(Number).filter((n) => n > 0),
+    scale: (process.env["BENCH_SCALE"] ?? "1000,20000")
+      .split(",")
+      .map(Number)
+      .filter((n) => n > 0),
     log,
   };
   const rows: Row[] = [];

@@ -55,7 +55,9 @@ async function measure(ctx: BenchContext, revisions: number): Promise<ScaleResul
   await addSyntheticRevision(dir, records);
   ctx.log(`scale: incremental build of ${revisions} + 1 revisions`);
   const [incrementalS] = await build(dir);
-  const [startupS, srv] = await timed(() => startSnapshelf(dir, join(ctx.work, `scale-${revisions}-serve.log`), BASE_URL));
+  const [startupS, srv] = await timed(() =>
+    startSnapshelf(dir, join(ctx.work, `scale-${revisions}-serve.log`), BASE_URL),
+  );
   let rss: number;
   try {
     const names = records.revisions.slice(0, 20 * 40).filter((_, i) => i % 40 === 0);

@@ -32,7 +32,9 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
   const dir = join(ctx.work, "serving");
   const snapsDir = join(dir, "snaps");
   await mkdir(snapsDir, { recursive: true });
-  ctx.log(`serving: packing and signing ${SNAPS} snaps x 2 revisions of ${ctx.refreshSnapMiB} MiB, and a ${ctx.blobMiB} MiB blob`);
+  ctx.log(
+    `serving: packing and signing ${SNAPS} snaps x 2 revisions of ${ctx.refreshSnapMiB} MiB, and a ${ctx.blobMiB} MiB blob`,
+  );
   const specs = Array.from({ length: SNAPS }, (_, i) => i).flatMap((i) =>
     [1, 2].map((revision) => ({
       name: `bench-app-${String(i).padStart(2, "0")}`,
@@ -42,21 +44,40 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
     })),
   );
   const snaps = await makeSignedSnaps(snapsDir, specs);
-  const [big] = await makeSignedSnaps(snapsDir, [{ name: "bench-big-blob", revision: 1, payloadBytes: ctx.blobMiB * MiB }]);
+  const [big] = await makeSignedSnaps(snapsDir, [
+    { name: "bench-big-blob", revision: 1, payloadBytes: ctx.blobMiB * MiB },
+  ]);
   assert.ok(big);
 
   // snapshelf: roots, then r1s, then r2s, released to stable (stable history r1 -> r2), built
   const store = join(dir, "store");
-  await cli(["import", "--dir", store, ...ctx.roots.flatMap((r) => ["--trusted-root", r]), ...ctx.roots]);
-  await cli(["import", "--dir", store, "--release", "stable", ...snaps.filter((s) => s.revision === 1).map((s) => s.file)]);
-  await cli(["import", "--dir", store, "--release", "stable", ...snaps.filter((s) => s.revision === 2).map((s) => s.file), big.file]);
+  await cli(["import", "--dir", store, ...ctx.roots.flatMap((r) => ["--trusted-root", r]), ctx.storeKey]);
+  await cli([
+    "import",
+    "--dir",
+    store,
+    "--release",
+    "stable",
+    ...snaps.filter((s) => s.revision === 1).map((s) => s.file),
+  ]);
+  await cli([
+    "import",
+    "--dir",
+    store,
+    "--release",
+    "stable",
+    ...snaps.filter((s) => s.revision === 2).map((s) => s.file),
+    big.file,
+  ]);
   await cli(["build", "--dir", store]);
 
   // fakestore: the current blob per snap in its top dir, one assertion per file in asserts/
   const fake = join(dir, "fakestore");
   await mkdir(join(fake, "asserts"), { recursive: true });
   for (const s of snaps.filter((x) => x.revision === 2)) {
-    await link(s.file, join(fake, `${s.name}_${s.revision}.snap`)).catch(() => copyFile(s.file, join(fake, `${s.name}_${s.revision}.snap`)));
+    await link(s.file, join(fake, `${s.name}_${s.revision}.snap`)).catch(() =>
+      copyFile(s.file, join(fake, `${s.name}_${s.revision}.snap`)),
+    );
     await writeFile(join(fake, "asserts", `${s.name}.snap-declaration`), s.declaration);
     await writeFile(join(fake, "asserts", `${s.name}_${s.revision}.snap-revision`), s.revisionAssertion);
   }
@@ -81,7 +102,10 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
       assert.equal(res.status, 200, `${url}: ${buf.toString().slice(0, 300)}`);
       const v = JSON.parse(buf.toString()) as { results: { snap?: { revision: number } }[] };
       assert.equal(v.results.length, SNAPS, `${url} answers every snap`);
-      assert.ok(v.results.every((r) => r.snap?.revision === 2), `${url} offers r2 for every snap`);
+      assert.ok(
+        v.results.every((r) => r.snap?.revision === 2),
+        `${url} offers r2 for every snap`,
+      );
       return buf;
     };
     const answer = await ask(shelfUrl);
@@ -99,10 +123,29 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
 
     const rows: Row[] = [];
     const post = { method: "POST" as const, bodyFile, headers };
+    // fakestore is CPU-bound (every request re-reads and hashes every blob): more connections only
+    // queue (at 32, none of them completes within 10 s), so its best case is one connection
+    ctx.log("serving: fakestore refresh-all, 1 connection");
+    const fakeSeconds = Math.max(10, ctx.seconds * 2);
+    const f = await runWrk({
+      url: `${fk.url}/v2/snaps/refresh`,
+      connections: 1,
+      seconds: fakeSeconds,
+      work: dir,
+      timeoutS: 60,
+      ...post,
+    });
+    // none completed: count it as one, an upper bound that flatters fakestore
+    const fakeRps = f.requests > 0 ? f.rps : 1 / fakeSeconds;
     for (const c of [32, 256]) {
       ctx.log(`serving: refresh-all at ${c} connections`);
-      const s = await runWrk({ url: `${shelfUrl}/v2/snaps/refresh`, connections: c, seconds: ctx.seconds, work: dir, ...post });
-      const f = await runWrk({ url: `${fk.url}/v2/snaps/refresh`, connections: c, seconds: ctx.seconds, work: dir, timeoutS: 30, ...post });
+      const s = await runWrk({
+        url: `${shelfUrl}/v2/snaps/refresh`,
+        connections: c,
+        seconds: ctx.seconds,
+        work: dir,
+        ...post,
+      });
       const n = await runWrk({ url: `${ngx.url}/refresh.json`, connections: c, seconds: ctx.seconds, work: dir });
       checkClean("snapshelf", s);
       checkClean("nginx", n);
@@ -110,12 +153,16 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
         {
           figure: `refresh-all req/s @${c} conns vs fakestore`,
           snapshelf: s.rps,
-          baseline: f.rps,
+          baseline: fakeRps,
           baselineName: "fakestore",
-          ratio: s.rps / f.rps,
+          ratio: s.rps / fakeRps,
           target: ">= 1000x",
-          met: s.rps / f.rps >= 1000,
-          note: `fakestore ${f.requests} requests in ${f.seconds.toFixed(1)} s (${f.errors} errors), p50 ${f.p50ms.toFixed(0)} ms`,
+          met: s.rps / fakeRps >= 1000,
+          ...(c === 32
+            ? {
+                note: `fakestore at its best, 1 connection: ${f.requests} requests in ${f.seconds.toFixed(1)} s (${f.errors} errors), p50 ${f.p50ms.toFixed(0)} ms`,
+              }
+            : {}),
         },
         {
           figure: `refresh-all req/s @${c} conns vs nginx static`,
@@ -149,7 +196,13 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
     ctx.log(`serving: ${ctx.blobMiB} MiB blob downloads`);
     const blobUrl = `${shelfUrl}/blobs/${big.sha3_384}.snap`;
     const sb = await runWrk({ url: blobUrl, connections: 4, seconds: ctx.seconds, work: dir, timeoutS: 60 });
-    const nb = await runWrk({ url: `${ngx.url}/big.snap`, connections: 4, seconds: ctx.seconds, work: dir, timeoutS: 60 });
+    const nb = await runWrk({
+      url: `${ngx.url}/big.snap`,
+      connections: 4,
+      seconds: ctx.seconds,
+      work: dir,
+      timeoutS: 60,
+    });
     checkClean("snapshelf blobs", sb);
     checkClean("nginx blobs", nb);
     rows.push({

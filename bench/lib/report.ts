@@ -47,8 +47,7 @@ export function renderTable(rows: readonly Row[]): string {
     r.met ? "met" : "MISSED",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.figure}: ${r.note}`);
   return [
     line(head),

@@ -43,10 +43,14 @@ export async function startSnapshelf(dir: string, logFile: string, baseUrl?: str
 export async function startFakestore(dir: string, logFile: string): Promise<{ url: string; proc: StartedProcess }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = await startProcess(join(realclientDir(), "fakestore"), ["run", "--dir", dir, "--addr", `127.0.0.1:${port}`], {
-    ready: null,
-    logFile,
-  });
+  const proc = await startProcess(
+    join(realclientDir(), "fakestore"),
+    ["run", "--dir", dir, "--addr", `127.0.0.1:${port}`],
+    {
+      ready: null,
+      logFile,
+    },
+  );
   await waitForHttp(`${url}/`, { proc, timeoutMs: 15_000 });
   return { url, proc };
 }
@@ -148,7 +152,14 @@ export async function runWrk(opts: {
   );
   const m = /WRK-JSON (\{.*\})/.exec(res.stdout);
   if (!m?.[1]) throw new Error(`wrk printed no summary (exit ${res.code}):\n${res.stdout}${res.stderr}`);
-  const v = JSON.parse(m[1]) as { requests: number; us: number; bytes: number; p50: number; p99: number; errors: number };
+  const v = JSON.parse(m[1]) as {
+    requests: number;
+    us: number;
+    bytes: number;
+    p50: number;
+    p99: number;
+    errors: number;
+  };
   const seconds = v.us / 1e6;
   return {
     requests: v.requests,

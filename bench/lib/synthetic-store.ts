@@ -101,7 +101,13 @@ export async function syntheticRevision(layout: StoreLayout, snap: number, rev: 
 }
 
 /** The release event a synthetic revision gets: a track and risk from its number. */
-export function releaseOf(r: SyntheticRevision): { name: string; channel: string; arch: string; revision: number; at: string } {
+export function releaseOf(r: SyntheticRevision): {
+  name: string;
+  channel: string;
+  arch: string;
+  revision: number;
+  at: string;
+} {
   const n = r.revision.revision;
   return {
     name: r.revision.name,
@@ -113,7 +119,10 @@ export function releaseOf(r: SyntheticRevision): { name: string; channel: string
 }
 
 /** Writes a store of `revisions` revisions into `dir` (which should not exist). */
-export async function writeSyntheticStore(dir: string, revisions: number): Promise<{ snaps: number; records: Records }> {
+export async function writeSyntheticStore(
+  dir: string,
+  revisions: number,
+): Promise<{ snaps: number; records: Records }> {
   const layout = storeLayout(dir);
   await mkdir(layout.blobs, { recursive: true });
   const snaps = Math.max(1, Math.round(revisions / REVISIONS_PER_SNAP));
@@ -150,7 +159,10 @@ export async function writeSyntheticStore(dir: string, revisions: number): Promi
     }
   }
   let records = withAssertions(emptyRecords(), assertions);
-  records = { ...records, revisions: [...revs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.revision - b.revision)) };
+  records = {
+    ...records,
+    revisions: [...revs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.revision - b.revision)),
+  };
   records = withReleases(records, events);
   await writeRecords(layout, records);
   return { snaps, records };

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { ensureDir, fsErrorReason, fsyncDir, tempPathFor, unlinkQuiet } from "../util/fs.js";
+import { threadedSha3 } from "./hash-thread.js";
 
 export interface BlobInfo {
   /** sha3-384 of the content, 96 lowercase hex digits. */
@@ -38,6 +39,8 @@ export interface ImportBlobOptions {
   readonly sourceName?: string;
 }
 
+/** Blobs at least this large are hashed on a worker thread (src/blobs/hash-thread.ts). */
+const THREAD_HASH_MIN = 16 * 1024 * 1024;
 /** Read/write chunk size: large buffers for throughput on multi-GiB snaps. */
 const CHUNK_SIZE = 1 << 20;
 const HEX_RE = /^[0-9a-f]{96}$/;
@@ -118,6 +121,8 @@ export async function importBlob(
   checkCount(wantSize, "expected size");
   checkCount(maxSize, "maximum size");
 
+  // the size when known up front (a file): large blobs are hashed on a worker thread
+  let knownSize: number | undefined;
   if (typeof src === "string") {
     // Fail fast (before any temporary exists) on a missing file or a size
     // that is already known to be wrong; the copy re-checks every byte.
@@ -136,6 +141,7 @@ export async function importBlob(
     if (maxSize !== undefined && size > maxSize) {
       throw fail("blob-too-large", `size is ${size} bytes, more than the maximum of ${maxSize}`);
     }
+    knownSize = size;
   }
 
   try {
@@ -144,8 +150,10 @@ export async function importBlob(
     throw new SnapshelfError("blob-write-failed", `cannot create blob store ${root}: ${fsErrorReason(err)}`);
   }
   const tmp = tempPathFor(join(root, "blob"));
+  const threaded = knownSize !== undefined && knownSize >= THREAD_HASH_MIN ? threadedSha3() : undefined;
   const hash = createHash("sha3-384");
   let size = 0;
+  let hex: string;
   try {
     const fh = await open(tmp, "wx", 0o644);
     // One write in flight while the next chunk is hashed: hashing (main
@@ -163,7 +171,8 @@ export async function importBlob(
         if (maxSize !== undefined && size > maxSize) {
           throw fail("blob-too-large", `more than the maximum of ${maxSize} bytes`);
         }
-        hash.update(chunk);
+        if (threaded) await threaded.update(chunk);
+        else hash.update(chunk);
         await pending;
         pending = writeAll(fh, chunk);
         // Marks the rejection handled until it is awaited (no unhandled-rejection crash meanwhile).
@@ -173,18 +182,19 @@ export async function importBlob(
       }
       await pending;
       await fh.sync();
+      hex = threaded ? await threaded.digest() : hash.digest("hex");
     } finally {
       // Never close under a write still in flight (its error, if any, is already handled above).
       await pending.catch(() => undefined);
       await fh.close();
     }
   } catch (err) {
+    threaded?.release();
     await unlinkQuiet(tmp).catch(() => undefined);
     if (err instanceof SnapshelfError) throw err;
     throw fail("blob-import-failed", fsErrorReason(err));
   }
 
-  const hex = hash.digest("hex");
   try {
     if (wantSize !== undefined && size !== wantSize) {
       throw fail("blob-size-mismatch", `size is ${size} bytes, expected ${wantSize}`);

@@ -17,7 +17,7 @@ import {
   deviceArch,
   errorResponse,
   headerValue,
-  jsonResponse,
+  JSON_TYPE,
   type RouteRequest,
   type RouteResponse,
 } from "./types.js";
@@ -90,23 +90,48 @@ function releasesExtra(res: Resolution) {
     : { extra: { releases: res.releases.map((r) => ({ architecture: r.architecture, channel: r.channel })) } };
 }
 
+/** A result already serialized (successes, whose `snap` object comes from the cache below). */
+class Serialized {
+  constructor(readonly json: string) {}
+}
+
+type Result = JsonObject | Serialized;
+
+/**
+ * The serialized `snap` object of each catalogue revision, per base URL. A catalogue is immutable
+ * for the generation it belongs to, so a revision always renders the same: render it once, not on
+ * every refresh (it was most of a refresh's CPU time). Weak: entries go with their generation.
+ */
+const snapJsonCache = new WeakMap<RevisionEntry, Map<string, string>>();
+
+function snapJson(snap: SnapEntry, rev: RevisionEntry, ctx: RenderContext): string {
+  let byBase = snapJsonCache.get(rev);
+  if (byBase === undefined) {
+    byBase = new Map();
+    snapJsonCache.set(rev, byBase);
+  }
+  let json = byBase.get(ctx.baseUrl);
+  if (json === undefined) {
+    json = JSON.stringify(toStoreSnap(snap, rev, ctx));
+    byBase.set(ctx.baseUrl, json);
+  }
+  return json;
+}
+
 function success(
   action: string,
   instanceKey: string,
   snap: SnapEntry,
   res: { revision: RevisionEntry; effectiveChannel?: string; redirectChannel?: string; releasedAt?: string },
   ctx: RenderContext,
-): JsonObject {
-  return {
-    result: action,
-    "instance-key": instanceKey,
-    "snap-id": snap.snapId,
-    name: snap.name,
-    ...(res.effectiveChannel !== undefined ? { "effective-channel": res.effectiveChannel } : {}),
-    ...(res.redirectChannel !== undefined ? { "redirect-channel": res.redirectChannel } : {}),
-    ...(res.releasedAt !== undefined ? { "released-at": res.releasedAt } : {}),
-    snap: toStoreSnap(snap, res.revision, ctx) as unknown as JsonObject,
-  };
+): Serialized {
+  // the bytes JSON.stringify gives for the object with these keys in this order, `snap` last
+  const q = JSON.stringify;
+  let json = `{"result":${q(action)},"instance-key":${q(instanceKey)},"snap-id":${q(snap.snapId)},"name":${q(snap.name)}`;
+  if (res.effectiveChannel !== undefined) json += `,"effective-channel":${q(res.effectiveChannel)}`;
+  if (res.redirectChannel !== undefined) json += `,"redirect-channel":${q(res.redirectChannel)}`;
+  if (res.releasedAt !== undefined) json += `,"released-at":${q(res.releasedAt)}`;
+  return new Serialized(`${json},"snap":${snapJson(snap, res.revision, ctx)}}`);
 }
 
 function notFoundByName(instanceKey: string, name: string): JsonObject {
@@ -126,7 +151,7 @@ interface ActionEnv {
   readonly contexts: Map<string, Context>;
 }
 
-function installOrDownload(a: JsonObject, where: string, kind: string, env: ActionEnv): JsonObject {
+function installOrDownload(a: JsonObject, where: string, kind: string, env: ActionEnv): Result {
   const instanceKey = str(a, "instance-key", where) ?? "";
   const name = str(a, "name", where);
   const snapId = str(a, "snap-id", where);
@@ -155,7 +180,7 @@ function installOrDownload(a: JsonObject, where: string, kind: string, env: Acti
   return success(kind, instanceKey, snap, res, env.ctx);
 }
 
-function refresh(a: JsonObject, where: string, env: ActionEnv): JsonObject {
+function refresh(a: JsonObject, where: string, env: ActionEnv): Result {
   const instanceKey = str(a, "instance-key", where) ?? "";
   const snapId = str(a, "snap-id", where) ?? env.contexts.get(instanceKey)?.snapId ?? "";
   const snap = env.index.bySnapId.get(snapId);
@@ -286,7 +311,10 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       defaultTracks: caps.split(/[\s,]+/).includes("default-tracks"),
       contexts: parseContext(body["context"]),
     };
-    const results: JsonObject[] = [];
+    const results: string[] = [];
+    const push = (r: Result): void => {
+      results.push(r instanceof Serialized ? r.json : JSON.stringify(r));
+    };
     actions.forEach((a, i) => {
       const where = `actions[${i}]`;
       if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
@@ -294,21 +322,22 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       switch (kind) {
         case "install":
         case "download":
-          results.push(installOrDownload(a, where, kind, actionEnv));
+          push(installOrDownload(a, where, kind, actionEnv));
           break;
         case "refresh":
-          results.push(refresh(a, where, actionEnv));
+          push(refresh(a, where, actionEnv));
           break;
         case "fetch-assertions": {
           const r = fetchAssertions(a, where, maxFormats, actionEnv);
-          if (r) results.push(r);
+          if (r) push(r);
           break;
         }
         default:
           throw new BadRequest(`${where}: unknown action "${kind ?? ""}"`);
       }
     });
-    return jsonResponse(200, { results, "error-list": [] });
+    // byte for byte what jsonResponse(200, { results, "error-list": [] }) would give
+    return { status: 200, contentType: JSON_TYPE, body: `{"results":[${results.join(",")}],"error-list":[]}` };
   } catch (err) {
     if (err instanceof BadRequest)
       return errorResponse(400, "bad-request", `cannot handle snap action request: ${err.message}`);

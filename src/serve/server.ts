@@ -1,10 +1,10 @@
 /**
- * serve: sirv over the tree in service and over blobs/, plus a polka shim
- * for what cannot be static (refresh, find, device sessions) and for
- * query-selected files (which it maps onto tree files for sirv).
+ * serve: static files from the tree in service and from blobs/ (files.ts),
+ * plus a polka shim for what cannot be static (refresh, find, device
+ * sessions) and for query-selected files (which it maps onto tree files).
  *
  * Everything is loaded once per generation: the catalogue the tree was built
- * from, the file tables of sirv. Requests only look things up. A change of
+ * from and its index. Requests only look things up. A change of
  * `current` (checked every second), SIGHUP or `reload()` switches to the
  * generation it names, once it is completely loaded; a request in flight
  * finishes on the generation it started with.
