@@ -8,19 +8,19 @@
  * server is then stopped, and `snap install` still works: every daemon
  * request now goes to the URL in the store assertion.
  */
+
 import assert from "node:assert/strict";
-import { access, constants, mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, constants, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { runDaemonSteps, snapClient } from "../support/daemon.js";
 import {
   currentRevision,
   freePort,
-  harnessDir,
   type Manifest,
   makeFixtures,
   realclientDir,
   removeWorkDir,
-  runCommand,
   type StartedProcess,
   tmpWorkDir,
 } from "../support/realclient.js";
@@ -106,31 +106,14 @@ test("a device following client-config --store-id installs through proxy.store",
   const steps = out.stdout.split("\n").filter((l) => /^snap (known|ack|set core proxy\.store)/.test(l));
   assert.equal(steps.length, 7, out.stdout);
   const sb = join(work, "daemon");
-  await mkdir(sb, { recursive: true });
-  const rc = realclientDir();
-  const snap = join(rc, "snap-testkeys");
-  const res = await runCommand(
-    "unshare",
-    [
-      "-m",
-      "--propagation",
-      "private",
-      join(harnessDir(), "daemon", "in-namespace.sh"),
-      sb,
-      `${first.url}/`,
-      join(rc, "snapd-testkeys"),
-      snap,
-      join(harnessDir(), "daemon", "shim"),
-      ...steps.map((s) => `!${snap}${s.slice("snap".length)}`),
-      // the server SNAPPY_FORCE_API_URL names goes away: only proxy.store can reach the store now
-      `!kill ${first.child.pid}`,
-      "install hello-offline",
-      `!${snap} list >${join(sb, "list.txt")}`,
-    ],
-    { timeoutMs: 240_000 },
-  );
-  const log = `${res.stdout}${res.stderr}`;
-  await writeFile(join(sb, "run.log"), log);
+  const snap = snapClient();
+  const { log } = await runDaemonSteps(sb, first.url, [
+    ...steps.map((s) => `!${snap}${s.slice("snap".length)}`),
+    // the server SNAPPY_FORCE_API_URL names goes away: only proxy.store can reach the store now
+    `!kill ${first.child.pid}`,
+    "install hello-offline",
+    `!${snap} list >${join(sb, "list.txt")}`,
+  ]);
   for (const s of steps) {
     const at = log.indexOf(`+ ${snap}${s.slice("snap".length)}`);
     assert.ok(at >= 0, `step ran: ${s}\n${log.slice(-3000)}`);

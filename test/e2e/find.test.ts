@@ -4,18 +4,16 @@
  * shape, and `snap find` / `snap info` through the real snapd daemon (root
  * only: it runs in a private mount namespace, as check.sh's daemon scenarios).
  */
+
 import assert from "node:assert/strict";
-import { access, constants, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { canRunDaemon, runDaemonSteps } from "../support/daemon.js";
 import {
-  harnessDir,
   hostArch,
   type Manifest,
   makeFixtures,
-  realclientDir,
   removeWorkDir,
-  runCommand,
   runProbe,
   type StartedProcess,
   tmpWorkDir,
@@ -94,17 +92,6 @@ test("find over HTTP: name prefix, fields, exact content types, v1 fallback", as
   assert.equal(long.headers.get("content-type"), "application/json");
 });
 
-async function canRunDaemon(): Promise<boolean> {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    await access(join(realclientDir(), "snapd-testkeys"), constants.X_OK);
-    await access("/usr/bin/unshare", constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The output of step `snap ARGS` in in-namespace.sh's log, and its exit status. */
 function stepOutput(log: string, args: string): { out: string; rc: string } {
   const start = log.indexOf(`+ snap ${args}\n`);
@@ -121,30 +108,13 @@ test("snap find and snap info through the real snapd daemon", { timeout: 300_000
     return;
   }
   assert.ok(server?.url);
-  const sb = join(work, "daemon");
-  await mkdir(sb, { recursive: true });
-  const rc = realclientDir();
-  const res = await runCommand(
-    "unshare",
-    [
-      "-m",
-      "--propagation",
-      "private",
-      join(harnessDir(), "daemon", "in-namespace.sh"),
-      sb,
-      `${server.url}/`,
-      join(rc, "snapd-testkeys"),
-      join(rc, "snap-testkeys"),
-      join(harnessDir(), "daemon", "shim"),
-      "find hello",
-      "find tool",
-      "find",
-      "find zzzz-nothing",
-      "info hello-offline",
-    ],
-    { timeoutMs: 240_000 },
-  );
-  const log = `${res.stdout}${res.stderr}`;
+  const { log } = await runDaemonSteps(join(work, "daemon"), server.url, [
+    "find hello",
+    "find tool",
+    "find",
+    "find zzzz-nothing",
+    "info hello-offline",
+  ]);
   const hello = stepOutput(log, "find hello");
   assert.equal(hello.rc, "0", hello.out);
   // the daemon runs with SNAPD_DEBUG=1, which the client echoes: keep the table only
@@ -162,5 +132,4 @@ test("snap find and snap info through the real snapd daemon", { timeout: 300_000
   assert.equal(info.rc, "0", info.out);
   assert.match(info.out, /^channels:/m);
   assert.match(info.out, /latest\/stable:/);
-  await readFile(join(sb, "snapd.log"), "utf8").catch(() => "");
 });

@@ -13,9 +13,9 @@
  * serving others; and snapd's own client gets exactly the same answers right
  * after as before.
  */
+
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
@@ -23,7 +23,7 @@ import { after, before, test } from "node:test";
 import { buildStore } from "../../src/build/build.js";
 import { committedManifest, makeFixtureStore } from "../support/fixture-store.js";
 import { runProbe, type StartedProcess, startProcess, tmpWorkDir, verbose } from "../support/realclient.js";
-import { snapdHeaders } from "../support/snapd-request.js";
+import { snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
 import { cliPath } from "../support/snapshelf.js";
 
 /** A bound on the memory the server may grow by: up to 4 heavy requests (5,000 actions, ~4 MB answers) at once. */
@@ -572,18 +572,7 @@ before(async () => {
   host = u.hostname;
   port = Number(u.port);
   installedFile = join(work, "installed.json");
-  await writeFile(
-    installedFile,
-    JSON.stringify(
-      manifest.snaps.map((s) => ({
-        name: s.name,
-        "snap-id": s["snap-id"],
-        revision: s.revisions[0]?.revision ?? 1,
-        channel: "latest/stable",
-        epoch: s.revisions[0]?.epoch ?? "0",
-      })),
-    ),
-  );
+  await writeInstalledOldest(installedFile, manifest);
 });
 
 after(async () => {

@@ -11,15 +11,16 @@
  * check.sh itself only accepts http://127.* URLs (its loopback guard), so
  * this file drives the probe and snap-testkeys directly.
  */
+
 import assert from "node:assert/strict";
-import { access, constants, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { canRunDaemon, runDaemonSteps, snapClient } from "../support/daemon.js";
 import { type StartedNginx, startNginx } from "../support/nginx.js";
 import {
   currentRevision,
   freePort,
-  harnessDir,
   hostArch,
   type Manifest,
   makeFixtures,
@@ -150,38 +151,17 @@ test("snap download (snap-testkeys) over https: the blob and its assertions", as
   ]);
 });
 
-async function canRunDaemon(): Promise<boolean> {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    await access(join(realclientDir(), "snapd-testkeys"), constants.X_OK);
-    await access("/dev/loop-control", constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test("the real snapd daemon installs over https once the CA is in store-certs", { timeout: 300_000 }, async (t) => {
   if (!(await canRunDaemon())) {
     t.skip("needs root, loop devices and snapd-testkeys (make realclient)");
     return;
   }
   const sb = join(work, "daemon");
-  await mkdir(sb, { recursive: true });
-  const rc = realclientDir();
-  const snap = join(rc, "snap-testkeys");
-  const res = await runCommand(
-    "unshare",
+  const snap = snapClient();
+  const { log } = await runDaemonSteps(
+    sb,
+    url,
     [
-      "-m",
-      "--propagation",
-      "private",
-      join(harnessDir(), "daemon", "in-namespace.sh"),
-      sb,
-      `${url}/`,
-      join(rc, "snapd-testkeys"),
-      snap,
-      join(harnessDir(), "daemon", "shim"),
       // not trusted yet: the store is refused
       "install hello-offline",
       // the device side, as the README says: trust the private CA, then use the store
@@ -190,10 +170,8 @@ test("the real snapd daemon installs over https once the CA is in store-certs", 
       "install hello-offline",
       `!${snap} list >${join(sb, "list.txt")}`,
     ],
-    { timeoutMs: 240_000, env: { SSL_CERT_FILE: undefined } },
+    { env: { SSL_CERT_FILE: undefined } },
   );
-  const log = `${res.stdout}${res.stderr}`;
-  await writeFile(join(sb, "run.log"), log);
   const first = log.indexOf("+ snap install hello-offline");
   const refused = log.slice(first, log.indexOf(`+ ${snap} set system`, first));
   assert.match(refused, /x509|certificate/i, `refused before the CA is trusted:\n${log.slice(-3000)}`);

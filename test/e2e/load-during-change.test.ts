@@ -8,6 +8,7 @@
  * answer is 200, every download URL resolves to the advertised bytes, no
  * connection is dropped, whichever generation answered.
  */
+
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
@@ -25,7 +26,7 @@ import {
   startProcess,
   tmpWorkDir,
 } from "../support/realclient.js";
-import { installBody, refreshAllBody, snapdHeaders } from "../support/snapd-request.js";
+import { installBody, refreshAllBody, snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
 import { cliPath, releaseOrder, snapshelf } from "../support/snapshelf.js";
 import { fileDigest, packSnap, signSnap, snapYamlText } from "../support/synthetic-snap.js";
 
@@ -80,18 +81,7 @@ before(async () => {
   ]);
   url = server.url ?? assert.fail("serve printed no URL");
   installedFile = join(work, "installed.json");
-  await writeFile(
-    installedFile,
-    JSON.stringify(
-      manifest.snaps.map((s) => ({
-        name: s.name,
-        "snap-id": s["snap-id"],
-        revision: s.revisions[0]?.revision ?? 1,
-        channel: "latest/stable",
-        epoch: s.revisions[0]?.epoch ?? "0",
-      })),
-    ),
-  );
+  await writeInstalledOldest(installedFile, manifest);
 });
 
 after(async () => {

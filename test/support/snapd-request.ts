@@ -5,7 +5,9 @@
  * requests without spawning a client per request.
  */
 
+import { writeFile } from "node:fs/promises";
 import { REFRESH_FIELDS } from "../../src/upstream/wire.js";
+import type { Manifest } from "./realclient.js";
 
 /** The headers snapd sends with POST /v2/snaps/refresh (captured from the probe). */
 export function snapdHeaders(arch: string, opts: { auto?: boolean } = {}): Record<string, string> {
@@ -60,4 +62,16 @@ export function installBody(names: readonly string[], channel = "stable"): strin
     actions: names.map((name, i) => ({ action: "install", "instance-key": `install-${i}`, name, channel })),
     fields: SNAPD_FIELDS,
   });
+}
+
+/** A probe `-installed` file: every snap of the catalogue at its oldest revision, tracking latest/stable. */
+export async function writeInstalledOldest(path: string, manifest: Manifest): Promise<void> {
+  const installed = manifest.snaps.map((s) => ({
+    name: s.name,
+    "snap-id": s["snap-id"],
+    revision: s.revisions[0]?.revision ?? 1,
+    channel: "latest/stable",
+    epoch: s.revisions[0]?.epoch ?? "0",
+  }));
+  await writeFile(path, JSON.stringify(installed));
 }
