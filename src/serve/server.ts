@@ -18,6 +18,7 @@ import polka from "polka";
 import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
 import { type CatalogueIndex, indexCatalogue } from "../catalogue/build-catalogue.js";
 import type { Catalogue } from "../catalogue/types.js";
+import { searchIndexOf } from "../routes/search.js";
 import {
   BLOBS_PREFIX,
   contentTypeOfTreePath,
@@ -87,6 +88,8 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
     throw new SnapshelfError("tree-corrupt", `cannot serve generation ${generation}: ${(err as Error).message}`);
   }
   const index = indexCatalogue(catalogue);
+  // the search index too is built here, once per generation, before it serves a request
+  searchIndexOf(index);
   const overlay = new Map<string, string>();
   if (baseUrl !== undefined && baseUrl !== meta.baseUrl) {
     // same renderers as the build, for this server's URL: done once, here, not per request
