@@ -5,6 +5,7 @@
  * (including the real snapd daemon's install and refresh when run as root).
  */
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
@@ -12,6 +13,7 @@ import {
   makeFixtures,
   removeWorkDir,
   runCheck,
+  runProbe,
   type StartedProcess,
   tmpWorkDir,
 } from "../support/realclient.js";
@@ -22,6 +24,7 @@ let fixtures: string;
 let manifest: Manifest;
 let store: string;
 let server: StartedProcess | undefined;
+let checkWork: string | undefined;
 
 before(async () => {
   work = await tmpWorkDir("core-store");
@@ -41,6 +44,7 @@ after(async () => {
 test("check.sh: every real-client scenario passes against snapshelf serve", { timeout: 900_000 }, async () => {
   assert.ok(server?.url, "serve printed its URL");
   const res = await runCheck(server.url, join(fixtures, "manifest.json"));
+  checkWork = res.work;
   const failures = res.scenarios.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`);
   assert.deepEqual(failures, [], `failed scenarios (log ${res.logFile})`);
   assert.equal(res.failed, 0);
@@ -48,4 +52,45 @@ test("check.sh: every real-client scenario passes against snapshelf serve", { ti
   const daemon = res.scenarios.some((s) => s.name.startsWith("daemon-"));
   assert.equal(res.passed, daemon ? 49 : 47, res.lines.join("\n"));
   if (process.getuid?.() === 0) assert.ok(daemon, "as root, the real daemon scenarios must run");
+});
+
+test("what `snap download` wrote (NAME_REV.snap + NAME_REV.assert) imports into a fresh store", async () => {
+  assert.ok(checkWork, "check.sh ran first");
+  // check.sh's real `snap download hello-offline` left the pair in its scenario directory
+  const dir = join(checkWork, "download-default-hello-offline");
+  const snaps = (await readdir(dir)).filter((f) => f.endsWith(".snap"));
+  assert.equal(snaps.length, 1, `one .snap in ${dir}`);
+  const snap = join(dir, snaps[0] ?? "");
+  const fresh = join(work, "fresh");
+  const roots = [manifest.assertions["root-account"], manifest.assertions["root-account-key"]].map((r) =>
+    join(fixtures, r ?? ""),
+  );
+  const res = await snapshelf([
+    "import",
+    "--dir",
+    fresh,
+    ...roots.flatMap((r) => ["--trusted-root", r]),
+    "--release",
+    "stable",
+    snap,
+  ]);
+  assert.match(res.stdout, /imported hello-offline revision \d+ \(amd64\)/);
+  await snapshelf(["build", "--dir", fresh]);
+  const second = await serve(fresh);
+  try {
+    const probe = await runProbe(second.url ?? "", [
+      "-arch",
+      "amd64",
+      "action",
+      "-action",
+      "install",
+      "-name",
+      "hello-offline",
+      "-download",
+      join(work, "fresh-dl"),
+    ]);
+    assert.equal(probe["ok"], true, JSON.stringify(probe));
+  } finally {
+    await second.stop();
+  }
 });
