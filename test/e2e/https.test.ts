@@ -8,8 +8,8 @@
  * through `snap set system store-certs.NAME="$(cat ca.pem)"` (what the README
  * tells device owners). Without the CA, the clients refuse the store.
  *
- * check.sh itself only accepts http://127.* URLs (its loopback guard), so
- * this file drives the probe and snap-testkeys directly.
+ * check.sh runs over https as well (our copy's loopback guard admits
+ * https://127.*), with the Go clients trusting the CA through SSL_CERT_FILE.
  */
 
 import assert from "node:assert/strict";
@@ -26,6 +26,7 @@ import {
   makeFixtures,
   realclientDir,
   removeWorkDir,
+  runCheck,
   runChecked,
   runCommand,
   runProbe,
@@ -183,4 +184,12 @@ test("the real snapd daemon installs over https once the CA is in store-certs", 
     new RegExp(`^hello-offline\\s+\\S+\\s+${want?.revision}\\s`, "m"),
     `snap list:\n${list}\n${log.slice(-3000)}`,
   );
+});
+
+test("check.sh: every real-client scenario passes over https", { timeout: 600_000 }, async () => {
+  const res = await runCheck(url, join(work, "fixtures", "manifest.json"), { env: { SSL_CERT_FILE: ca } });
+  const failures = res.scenarios.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`);
+  assert.deepEqual(failures, [], `failed scenarios (log ${res.logFile})`);
+  const daemon = res.scenarios.some((s) => s.name.startsWith("daemon-"));
+  assert.equal(res.passed, daemon ? 49 : 47, res.lines.join("\n"));
 });
