@@ -15,7 +15,7 @@ import {
   startProcess,
   waitForHttp,
 } from "../../test/support/realclient.js";
-import { cliPath } from "../../test/support/snapshelf.js";
+import { serve } from "../../test/support/snapshelf.js";
 
 /**
  * `snapshelf serve` on a free port. With `baseUrl` (the URL the tree was built
@@ -23,21 +23,7 @@ import { cliPath } from "../../test/support/snapshelf.js";
  * the URL-bearing responses are rendered once for the picked port.
  */
 export async function startSnapshelf(dir: string, logFile: string, baseUrl?: string): Promise<StartedProcess> {
-  return startProcess(
-    process.execPath,
-    [
-      cliPath(),
-      "serve",
-      "--dir",
-      dir,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      ...(baseUrl ? ["--base-url", baseUrl] : []),
-    ],
-    { logFile, timeoutMs: 60_000 },
-  );
+  return serve(dir, baseUrl ? ["--base-url", baseUrl] : [], { logFile, timeoutMs: 60_000 });
 }
 
 export async function startFakestore(dir: string, logFile: string): Promise<{ url: string; proc: StartedProcess }> {

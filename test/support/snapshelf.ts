@@ -24,18 +24,19 @@ export function snapshelfRaw(
 }
 
 /** Starts `snapshelf serve --port 0` and waits for its URL. */
-export function serve(dir: string, extra: readonly string[] = []): Promise<StartedProcess> {
-  return startProcess(process.execPath, [
-    cliPath(),
-    "serve",
-    "--dir",
-    dir,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    ...extra,
-  ]);
+export function serve(
+  dir: string,
+  extra: readonly string[] = [],
+  opts: { logFile?: string; timeoutMs?: number } = {},
+): Promise<StartedProcess> {
+  return startProcess(
+    process.execPath,
+    [cliPath(), "serve", "--dir", dir, "--host", "127.0.0.1", "--port", "0", ...extra],
+    {
+      ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    },
+  );
 }
 
 /** Release events of a fixture catalogue in an order consistent with every channel's history. */
