@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { ensureDir, fsErrorReason, fsyncDir, tempPathFor, unlinkQuiet } from "../util/fs.js";
-import { threadedSha3 } from "./hash-thread.js";
+import { type CopyLimits, copyOnThread } from "./copy-thread.js";
 
 export interface BlobInfo {
   /** sha3-384 of the content, 96 lowercase hex digits. */
@@ -39,8 +39,8 @@ export interface ImportBlobOptions {
   readonly sourceName?: string;
 }
 
-/** Blobs at least this large are hashed on a worker thread (src/blobs/hash-thread.ts). */
-const THREAD_HASH_MIN = 16 * 1024 * 1024;
+/** Files at least this large are copied and hashed on a worker thread (src/blobs/copy-thread.ts). */
+const THREAD_COPY_MIN = 16 * 1024 * 1024;
 /** Read/write chunk size: large buffers for throughput on multi-GiB snaps. */
 const CHUNK_SIZE = 1 << 20;
 const HEX_RE = /^[0-9a-f]{96}$/;
@@ -96,6 +96,53 @@ async function writeAll(fh: FileHandle, chunk: Buffer): Promise<void> {
 }
 
 /**
+ * The copy on this thread (streams, small files, or every copy thread busy):
+ * one write in flight while the next chunk is hashed, so hashing (here) and
+ * writing (thread pool) overlap and memory stays bounded. Returns [hex, size].
+ */
+async function copyHere(
+  src: string | NodeJS.ReadableStream,
+  tmp: string,
+  limits: CopyLimits,
+  fail: (code: string, reason: string) => SnapshelfError,
+  onProgress: ((bytes: number) => void) | undefined,
+): Promise<[string, number]> {
+  const { wantSize, maxSize } = limits;
+  const hash = createHash("sha3-384");
+  let size = 0;
+  const fh = await open(tmp, "wx", 0o644);
+  let pending: Promise<void> = Promise.resolve();
+  try {
+    // Opened only now, so no early failure leaks a file descriptor.
+    const input = typeof src === "string" ? createReadStream(src, { highWaterMark: CHUNK_SIZE }) : src;
+    for await (const piece of input) {
+      const chunk = typeof piece === "string" ? Buffer.from(piece) : piece;
+      size += chunk.length;
+      if (wantSize !== undefined && size > wantSize) {
+        throw fail("blob-size-mismatch", `more than the expected ${wantSize} bytes`);
+      }
+      if (maxSize !== undefined && size > maxSize) {
+        throw fail("blob-too-large", `more than the maximum of ${maxSize} bytes`);
+      }
+      hash.update(chunk);
+      await pending;
+      pending = writeAll(fh, chunk);
+      // Marks the rejection handled until it is awaited (no unhandled-rejection crash meanwhile).
+      pending.catch(() => undefined);
+      onProgress?.(size);
+      faultPoint("blob:chunk");
+    }
+    await pending;
+    await fh.sync();
+    return [hash.digest("hex"), size];
+  } finally {
+    // Never close under a write still in flight (its error, if any, is already handled above).
+    await pending.catch(() => undefined);
+    await fh.close();
+  }
+}
+
+/**
  * Copies `src` (a file path or a stream) into the store while hashing it, in
  * one pass: temporary name in `root`, fsync, rename to `<root>/<hex>.snap`.
  *
@@ -121,7 +168,7 @@ export async function importBlob(
   checkCount(wantSize, "expected size");
   checkCount(maxSize, "maximum size");
 
-  // the size when known up front (a file): large blobs are hashed on a worker thread
+  // the size when known up front (a file): large blobs are copied on a worker thread
   let knownSize: number | undefined;
   if (typeof src === "string") {
     // Fail fast (before any temporary exists) on a missing file or a size
@@ -150,46 +197,29 @@ export async function importBlob(
     throw new SnapshelfError("blob-write-failed", `cannot create blob store ${root}: ${fsErrorReason(err)}`);
   }
   const tmp = tempPathFor(join(root, "blob"));
-  const threaded = knownSize !== undefined && knownSize >= THREAD_HASH_MIN ? threadedSha3() : undefined;
-  const hash = createHash("sha3-384");
   let size = 0;
   let hex: string;
   try {
-    const fh = await open(tmp, "wx", 0o644);
-    // One write in flight while the next chunk is hashed: hashing (main
-    // thread) and writing (thread pool) overlap, memory stays bounded.
-    let pending: Promise<void> = Promise.resolve();
-    try {
-      // Opened only now, so no early failure leaks a file descriptor.
-      const input = typeof src === "string" ? createReadStream(src, { highWaterMark: CHUNK_SIZE }) : src;
-      for await (const piece of input) {
-        const chunk = typeof piece === "string" ? Buffer.from(piece) : piece;
-        size += chunk.length;
-        if (wantSize !== undefined && size > wantSize) {
-          throw fail("blob-size-mismatch", `more than the expected ${wantSize} bytes`);
-        }
-        if (maxSize !== undefined && size > maxSize) {
-          throw fail("blob-too-large", `more than the maximum of ${maxSize} bytes`);
-        }
-        if (threaded) await threaded.update(chunk);
-        else hash.update(chunk);
-        await pending;
-        pending = writeAll(fh, chunk);
-        // Marks the rejection handled until it is awaited (no unhandled-rejection crash meanwhile).
-        pending.catch(() => undefined);
-        opts.onProgress?.(size);
-        faultPoint("blob:chunk");
+    const onThread =
+      typeof src === "string" && knownSize !== undefined && knownSize >= THREAD_COPY_MIN
+        ? copyOnThread(src, tmp, { wantSize, maxSize }, (n) => {
+            opts.onProgress?.(n);
+            faultPoint("blob:chunk");
+          })
+        : undefined;
+    if (onThread !== undefined) {
+      const out = await onThread;
+      size = out.size;
+      if ("limit" in out) {
+        throw out.limit === "want"
+          ? fail("blob-size-mismatch", `more than the expected ${wantSize} bytes`)
+          : fail("blob-too-large", `more than the maximum of ${maxSize} bytes`);
       }
-      await pending;
-      await fh.sync();
-      hex = threaded ? await threaded.digest() : hash.digest("hex");
-    } finally {
-      // Never close under a write still in flight (its error, if any, is already handled above).
-      await pending.catch(() => undefined);
-      await fh.close();
+      hex = out.hex;
+    } else {
+      [hex, size] = await copyHere(src, tmp, { wantSize, maxSize }, fail, opts.onProgress);
     }
   } catch (err) {
-    threaded?.release();
     await unlinkQuiet(tmp).catch(() => undefined);
     if (err instanceof SnapshelfError) throw err;
     throw fail("blob-import-failed", fsErrorReason(err));

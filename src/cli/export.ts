@@ -1,13 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { EnvHttpProxyAgent } from "undici";
 import { decodeStream } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots } from "../assertions/trust.js";
-import { exportSnaps } from "../export/export.js";
 import { readManifestFile } from "../export/manifest.js";
 import { formatBytes, Progress } from "../export/progress.js";
-import { DEFAULT_UPSTREAM, UpstreamClient } from "../upstream/client.js";
+import { DEFAULT_UPSTREAM } from "../upstream/endpoint.js";
 import { SnapshelfError } from "../util/errors.js";
 import { collect, note, out } from "./common.js";
 
@@ -97,6 +95,13 @@ export function registerExport(program: Command): void {
         }
         roots.push(...checkTrustedRoots(decodeStream(buf, f), f));
       }
+      // undici and the export pipeline load with this verb only: undici alone is a quarter of
+      // every other command's start-up
+      const [{ EnvHttpProxyAgent }, { exportSnaps }, { UpstreamClient }] = await Promise.all([
+        import("undici"),
+        import("../export/export.js"),
+        import("../upstream/client.js"),
+      ]);
       // connected machines often reach the store through a proxy (NO_PROXY honoured)
       const proxied = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"].some((k) => process.env[k]);
       const client = new UpstreamClient({

@@ -14,6 +14,7 @@ import { readdir, readFile, rename, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type Assertion, decodeStream, headerString } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
+import { copyThreads } from "../blobs/copy-thread.js";
 import { blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
 import type { BundleReader, BundleRelease } from "../bundle/contents.js";
 import { refKey } from "../catalogue/build-catalogue.js";
@@ -27,6 +28,7 @@ import { parseSnapYaml } from "../snapfile/snap-yaml.js";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { ensureDir, pathExists, writeFileAtomic } from "../util/fs.js";
+import { mapOrdered } from "../util/ordered.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import {
   type AssertionRecord,
@@ -292,26 +294,32 @@ export async function importInputs(
     // blobs: hash while copying into staging, then cross-check
     const staging = join(layout.tmp, "blobs");
     await ensureDir(staging);
-    const staged: StagedSnap[] = [];
-    for (const s of snapFiles) {
-      const blob = await importBlob(staging, s, undefined, { sourceName: s });
-      await addStoredRevisions(blob.sha3_384);
-      faultPoint("import:blob-staged");
-      const yaml = await readSnapYaml(blob.path, { displayName: s });
-      const info = parseSnapYaml(yaml, s);
-      const record = crossCheck(s, blob.sha3_384, blob.size, yaml, info, pool);
-      const clash = records.revisions.find((r) => r.name === record.name && r.revision === record.revision);
-      if (clash && clash.sha3_384 !== record.sha3_384) {
-        throw new SnapshelfError(
-          "revision-clash",
-          `cannot import ${s}: ${record.name} revision ${record.revision} is already in the store with another blob`,
-        );
-      }
-      staged.push({ source: s, staged: blob.path, sha3_384: blob.sha3_384, size: blob.size, record });
-      log(
-        `verified ${basename(s)}: ${record.name} revision ${record.revision} (${record.info.architectures.join(", ")})`,
-      );
-    }
+    // several blobs at once, one per hashing thread: hashing is the limit, and a second blob's copy,
+    // fsync and snap.yaml read overlap the first's; records stay in input order, errors as in a loop
+    const staged = await mapOrdered(
+      snapFiles,
+      copyThreads(),
+      async (s): Promise<StagedSnap> => {
+        const blob = await importBlob(staging, s, undefined, { sourceName: s });
+        await addStoredRevisions(blob.sha3_384);
+        faultPoint("import:blob-staged");
+        const yaml = await readSnapYaml(blob.path, { displayName: s });
+        const info = parseSnapYaml(yaml, s);
+        const record = crossCheck(s, blob.sha3_384, blob.size, yaml, info, pool);
+        const clash = records.revisions.find((r) => r.name === record.name && r.revision === record.revision);
+        if (clash && clash.sha3_384 !== record.sha3_384) {
+          throw new SnapshelfError(
+            "revision-clash",
+            `cannot import ${s}: ${record.name} revision ${record.revision} is already in the store with another blob`,
+          );
+        }
+        return { source: s, staged: blob.path, sha3_384: blob.sha3_384, size: blob.size, record };
+      },
+      ({ source, record }) =>
+        log(
+          `verified ${basename(source)}: ${record.name} revision ${record.revision} (${record.info.architectures.join(", ")})`,
+        ),
+    );
 
     // new records (pure), then releases
     records = withRoots(

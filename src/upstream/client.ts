@@ -17,6 +17,7 @@ import { assertionType } from "../assertions/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason, isErrnoError, unlinkQuiet } from "../util/fs.js";
 import { asObject, listField, parseJson, stringField } from "../util/json-shape.js";
+import { DEFAULT_UPSTREAM } from "./endpoint.js";
 import {
   INFO_FIELDS,
   parseActionError,
@@ -28,7 +29,8 @@ import {
   type UpstreamRevision,
 } from "./wire.js";
 
-export const DEFAULT_UPSTREAM = "https://api.snapcraft.io";
+export { DEFAULT_UPSTREAM };
+
 const USER_AGENT = "snapshelf/0.1.0 (export; series 16)";
 const MAX_JSON = 64 * 1024 * 1024;
 const MAX_ASSERTION = 16 * 1024 * 1024;

@@ -1,8 +1,8 @@
 /**
- * Large blobs are hashed on a worker thread (src/blobs/hash-thread.ts): the
+ * Large blobs are copied and hashed on worker threads (src/blobs/copy-thread.ts): the
  * digest is the same as inline hashing, a failed copy leaves the worker
- * clean for the next blob, and concurrent imports (one on the worker, one
- * inline) both get their own digest.
+ * clean for the next blob, and concurrent imports (on the workers, and
+ * inline when every worker is busy) each get their own digest.
  */
 import assert from "node:assert/strict";
 import { createHash, randomFillSync } from "node:crypto";

@@ -1,0 +1,187 @@
+/**
+ * Copy-and-hash of large blob files on worker threads. A worker reads the
+ * input and hashes each chunk with sha3-384 while the previous chunk is being
+ * written to the temporary file, then fsyncs: a chunk never crosses a thread
+ * boundary of ours (no copies through postMessage). Import runs
+ * several of these at once (one per CPU), which is what lifts it to the
+ * hashing limit of the machine: on the main thread, the copy's reads and
+ * writes took turns with hashing (import ran at ~0.57x of `openssl dgst
+ * -sha3-384`).
+ *
+ * A small pool: one worker per CPU (at most `MAX_WORKERS`), each started on
+ * first use and referenced only while it copies (the pool never keeps the
+ * process alive). One blob per worker at a time: when every worker is busy,
+ * `copyOnThread` returns undefined and the caller copies on the main thread.
+ * Progress is reported per chunk, so callers keep their progress lines and
+ * fault points (the crash tests kill the process there).
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+
+/** Hashing threads at most. */
+const MAX_WORKERS = 4;
+const CHUNK_SIZE = 1 << 20;
+
+// CommonJS, evaluated in the worker: one job at a time; every reply names its job. Two buffers: chunk
+// n+1 is read and hashed here while chunk n is written by the thread pool.
+const SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const { createHash } = require("node:crypto");
+const fs = require("node:fs");
+const bufs = [Buffer.allocUnsafe(${CHUNK_SIZE}), Buffer.allocUnsafe(${CHUNK_SIZE})];
+const writeAll = (fd, b) =>
+  new Promise((resolve, reject) => {
+    let off = 0;
+    const step = () =>
+      fs.write(fd, b, off, b.length - off, null, (err, n) => {
+        if (err) return reject(err);
+        off += n;
+        if (off < b.length) step();
+        else resolve();
+      });
+    step();
+  });
+async function copy({ src, dst, wantSize, maxSize }, post) {
+  let fin, fout;
+  let pending = Promise.resolve();
+  try {
+    const hash = createHash("sha3-384");
+    fin = fs.openSync(src, "r");
+    fout = fs.openSync(dst, "wx", 0o644);
+    let size = 0;
+    for (let i = 0; ; i++) {
+      const buf = bufs[i % 2];
+      const n = fs.readSync(fin, buf, 0, buf.length, null);
+      if (n === 0) break;
+      size += n;
+      if (wantSize !== undefined && size > wantSize) return { limit: "want", size };
+      if (maxSize !== undefined && size > maxSize) return { limit: "max", size };
+      const piece = buf.subarray(0, n);
+      hash.update(piece);
+      await pending;
+      pending = writeAll(fout, piece);
+      pending.catch(() => undefined);
+      post({ progress: size });
+    }
+    await pending;
+    fs.fsyncSync(fout);
+    return { hex: hash.digest("hex"), size };
+  } catch (e) {
+    return { error: { message: String(e && e.message), code: e && e.code } };
+  } finally {
+    await pending.catch(() => undefined);
+    if (fin !== undefined) fs.closeSync(fin);
+    if (fout !== undefined) fs.closeSync(fout);
+  }
+}
+parentPort.on("message", (job) => {
+  const post = (m) => parentPort.postMessage({ id: job.id, ...m });
+  copy(job, post).then(post);
+});
+`;
+
+export interface CopyLimits {
+  /** More bytes than this: stop (`limit: "want"`). */
+  readonly wantSize?: number | undefined;
+  /** More bytes than this: stop (`limit: "max"`). */
+  readonly maxSize?: number | undefined;
+}
+
+export type CopyOutcome =
+  | { readonly hex: string; readonly size: number }
+  /** The input had more bytes than a limit allowed; `dst` holds a partial copy. */
+  | { readonly limit: "want" | "max"; readonly size: number };
+
+interface Reply {
+  readonly id: number;
+  readonly progress?: number;
+  readonly hex?: string;
+  readonly size?: number;
+  readonly limit?: "want" | "max";
+  readonly error?: { readonly message: string; readonly code?: string };
+}
+
+interface Slot {
+  worker: Worker | undefined;
+  busy: boolean;
+}
+
+const slots: Slot[] = [];
+let nextId = 1;
+
+/** How many blobs can be copied on threads at once on this machine. */
+export function copyThreads(): number {
+  return Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
+}
+
+function workerOf(slot: Slot): Worker | undefined {
+  if (slot.worker) return slot.worker;
+  try {
+    const w = new Worker(SOURCE, { eval: true });
+    const forget = (): void => {
+      if (slot.worker === w) slot.worker = undefined;
+    };
+    w.on("error", forget);
+    w.on("exit", forget);
+    w.unref();
+    slot.worker = w;
+    return w;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Copies `src` to the new file `dst` (created exclusively, fsynced) while
+ * hashing it, on an idle pool worker; undefined when none is free. Rejects
+ * with the file system error (its `code` kept) if a file cannot be read or
+ * written; the caller removes `dst`.
+ */
+export function copyOnThread(
+  src: string,
+  dst: string,
+  limits: CopyLimits,
+  onProgress: (bytes: number) => void,
+): Promise<CopyOutcome> | undefined {
+  while (slots.length < copyThreads()) slots.push({ worker: undefined, busy: false });
+  const slot = slots.find((s) => !s.busy);
+  if (!slot) return undefined;
+  const w = workerOf(slot);
+  if (!w) return undefined;
+  slot.busy = true;
+  w.ref();
+  const id = nextId++;
+  return new Promise<CopyOutcome>((resolve, reject) => {
+    const done = (): void => {
+      w.off("message", onMessage);
+      w.off("error", onError);
+      w.off("exit", onExit);
+      w.unref();
+      slot.busy = false;
+    };
+    const onMessage = (m: Reply): void => {
+      if (m.id !== id) return;
+      if (m.progress !== undefined) {
+        try {
+          onProgress(m.progress);
+        } catch {
+          // progress reporting never fails a copy
+        }
+        return;
+      }
+      done();
+      if (m.error) reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
+      else if (m.limit !== undefined) resolve({ limit: m.limit, size: m.size ?? 0 });
+      else resolve({ hex: m.hex ?? "", size: m.size ?? 0 });
+    };
+    const onError = (err: Error): void => {
+      done();
+      reject(err);
+    };
+    const onExit = (): void => onError(new Error("copy thread exited"));
+    w.on("message", onMessage);
+    w.on("error", onError);
+    w.on("exit", onExit);
+    w.postMessage({ id, src, dst, wantSize: limits.wantSize, maxSize: limits.maxSize });
+  });
+}
