@@ -16,5 +16,7 @@ export interface BenchContext {
   readonly refreshSnapMiB: number;
   /** The revision counts of the scale part (BENCH_SCALE, default 1000,20000). */
   readonly scale: readonly number[];
+  /** Server processes for the serving part, snapshelf and nginx alike (BENCH_WORKERS, default: CPUs). */
+  readonly workers: number;
   readonly log: (line: string) => void;
 }

@@ -7,10 +7,12 @@
  * Settings (env): BENCH_ONLY=import,serving,scale (parts to run),
  * BENCH_IMPORT_MB (default 512; 2048 for the issue's full size),
  * BENCH_BLOB_MB (256), BENCH_REFRESH_SNAP_MB (1), BENCH_SECONDS (5 per
- * load run), BENCH_SCALE (1000,20000), BENCH_JSON=FILE (also write the rows).
+ * load run), BENCH_SCALE (1000,20000), BENCH_WORKERS (server processes of the serving
+ * part, for serve and nginx alike; default: CPUs), BENCH_JSON=FILE (also write the rows).
  * All traffic stays on 127.0.0.1; every load run is bounded in time.
  */
 import { writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { makeFixtures, tmpWorkDir } from "../test/support/realclient.js";
 import type { BenchContext } from "./context.js";
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
       .split(",")
       .map(Number)
       .filter((n) => n > 0),
+    workers: num("BENCH_WORKERS", availableParallelism()),
     log,
   };
   const rows: Row[] = [];

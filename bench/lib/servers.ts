@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   freePort,
   realclientDir,
@@ -22,8 +23,16 @@ import { serve } from "../../test/support/snapshelf.js";
  * for, as an operator runs it) nothing is re-rendered at start-up; without,
  * the URL-bearing responses are rendered once for the picked port.
  */
-export async function startSnapshelf(dir: string, logFile: string, baseUrl?: string): Promise<StartedProcess> {
-  return serve(dir, baseUrl ? ["--base-url", baseUrl] : [], { logFile, timeoutMs: 60_000 });
+export async function startSnapshelf(
+  dir: string,
+  logFile: string,
+  baseUrl?: string,
+  workers = 1,
+): Promise<StartedProcess> {
+  return serve(dir, [...(baseUrl ? ["--base-url", baseUrl] : []), "--workers", String(workers)], {
+    logFile,
+    timeoutMs: 60_000,
+  });
 }
 
 export async function startFakestore(dir: string, logFile: string): Promise<{ url: string; proc: StartedProcess }> {
@@ -41,11 +50,21 @@ export async function startFakestore(dir: string, logFile: string): Promise<{ ur
   return { url, proc };
 }
 
+/** bench/lib/node-ceiling.ts: plain node:http answering `answerFile` after parsing the body. */
+export async function startNodeCeiling(answerFile: string, workers: number, logFile: string): Promise<StartedProcess> {
+  const script = fileURLToPath(new URL("./node-ceiling.js", import.meta.url));
+  return startProcess(process.execPath, [script, answerFile, String(workers)], { logFile, timeoutMs: 30_000 });
+}
+
 /**
- * nginx with one worker (the shim is one process too), sendfile on, no
- * access log, serving `root` on 127.0.0.1.
+ * nginx with `workers` worker processes (as many as the shim runs), sendfile
+ * on, no access log, serving `root` on 127.0.0.1.
  */
-export async function startNginx(root: string, work: string): Promise<{ url: string; proc: StartedProcess }> {
+export async function startNginx(
+  root: string,
+  work: string,
+  workers = 1,
+): Promise<{ url: string; proc: StartedProcess }> {
   const port = await freePort();
   const prefix = join(work, "nginx");
   await mkdir(join(prefix, "logs"), { recursive: true });
@@ -53,7 +72,7 @@ export async function startNginx(root: string, work: string): Promise<{ url: str
   const asRoot = process.getuid?.() === 0 ? "user root;\n" : "";
   await writeFile(
     conf,
-    `${asRoot}worker_processes 1;
+    `${asRoot}worker_processes ${workers};
 daemon off;
 pid ${join(prefix, "nginx.pid")};
 error_log ${join(prefix, "logs", "error.log")} warn;

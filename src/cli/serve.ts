@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { startServer } from "../serve/server.js";
+import { isServeWorker, parseWorkers, reportListening, startWorkers } from "../serve/workers.js";
 import { addDirOption, layoutFrom, note, out } from "./common.js";
 
 function portArg(v: string): number {
@@ -18,12 +19,21 @@ export function registerServe(program: Command): void {
           "dynamic store endpoints (refresh, find, device sessions). Read-only: no endpoint\n" +
           "changes the store. It follows the generation in service: `current` is checked\n" +
           "every second (on SIGHUP at once); requests in flight finish where they started.\n" +
-          "--port 0 picks a free port; the URL is printed as `serving URL`.",
+          "--port 0 picks a free port; the URL is printed as `serving URL`.\n\n" +
+          "--workers N runs N server processes on the one port (`auto`: one per CPU), for\n" +
+          "fleets whose refreshes keep one CPU busy; each holds the catalogue in memory.",
       )
       .option("--host <host>", "address to listen on", "127.0.0.1")
       .option("--port <port>", "port to listen on", portArg, 8000)
-      .option("--base-url <url>", "URL devices use, if not the one the tree was built for"),
-  ).action(async (opts: { dir?: string; host: string; port: number; baseUrl?: string }) => {
+      .option("--base-url <url>", "URL devices use, if not the one the tree was built for")
+      .option("--workers <n>", "server processes sharing the port (a count, or auto)", "1"),
+  ).action(async (opts: { dir?: string; host: string; port: number; baseUrl?: string; workers: string }) => {
+    const workers = parseWorkers(opts.workers);
+    if (workers > 1 && !isServeWorker()) {
+      const url = await startWorkers(workers, note);
+      out(`serving ${url} (${workers} workers)`);
+      return;
+    }
     const layout = layoutFrom(opts);
     const srv = await startServer(layout, {
       host: opts.host,
@@ -31,7 +41,8 @@ export function registerServe(program: Command): void {
       ...(opts.baseUrl ? { baseUrl: opts.baseUrl.replace(/\/+$/, "") } : {}),
       log: note,
     });
-    out(`serving ${srv.url}`);
+    if (isServeWorker()) reportListening(srv.url);
+    else out(`serving ${srv.url}`);
     process.on("SIGHUP", () => {
       try {
         srv.reload();

@@ -64,6 +64,8 @@ interface Context {
   readonly revision: number;
   readonly trackingChannel: string;
   readonly epoch: Epoch | undefined;
+  /** The epoch, as part of the answer cache's key. */
+  readonly epochKey: string;
 }
 
 function parseContext(v: Json | undefined): Map<string, Context> {
@@ -74,11 +76,14 @@ function parseContext(v: Json | undefined): Map<string, Context> {
     const where = `context[${i}]`;
     if (!isObject(c)) throw new BadRequest(`${where} must be an object`);
     const key = str(c, "instance-key", where) ?? str(c, "snap-id", where) ?? "";
+    const epoch = epochOf(c["epoch"], where);
     out.set(key, {
       snapId: str(c, "snap-id", where) ?? "",
       revision: int(c, "revision", where) ?? 0,
       trackingChannel: str(c, "tracking-channel", where) || "stable",
-      epoch: epochOf(c["epoch"], where),
+      epoch,
+      // from the parsed epoch: bounded whatever the device sent (ignored fields, deep nesting)
+      epochKey: epoch === undefined ? "" : `${epoch.read.join(",")}/${epoch.write.join(",")}`,
     });
   });
   return out;
@@ -149,6 +154,8 @@ interface ActionEnv {
   readonly arch: string;
   readonly defaultTracks: boolean;
   readonly contexts: Map<string, Context>;
+  /** Refresh answers already given to devices like this one (see `answerCache`). */
+  readonly answers: Map<string, string>;
 }
 
 function installOrDownload(a: JsonObject, where: string, kind: string, env: ActionEnv): Result {
@@ -180,9 +187,61 @@ function installOrDownload(a: JsonObject, where: string, kind: string, env: Acti
   return success(kind, instanceKey, snap, res, env.ctx);
 }
 
-function refresh(a: JsonObject, where: string, env: ActionEnv): Result {
+/**
+ * Answers already given in a generation, by everything they depend on. Devices of a fleet ask the
+ * same questions (same snaps, revisions, channels, architecture), so most refresh actions are
+ * answered by one lookup instead of a channel resolution and a render. Per catalogue index (weak:
+ * it goes with its generation) and bounded: when full it starts again.
+ */
+const answerCache = new WeakMap<CatalogueIndex, Map<string, Map<string, string>>>();
+const ANSWER_CACHE_MAX = 20_000;
+
+/** This request's part of the cache: per device architecture, capabilities and base URL. */
+function answersFor(index: CatalogueIndex, arch: string, defaultTracks: boolean, baseUrl: string): Map<string, string> {
+  let byDevice = answerCache.get(index);
+  if (byDevice === undefined) {
+    byDevice = new Map();
+    answerCache.set(index, byDevice);
+  }
+  const deviceKey = JSON.stringify([arch, defaultTracks, baseUrl]);
+  let answers = byDevice.get(deviceKey);
+  if (answers === undefined) {
+    if (byDevice.size >= 64) byDevice.clear();
+    answers = new Map();
+    byDevice.set(deviceKey, answers);
+  }
+  return answers;
+}
+
+function refresh(a: JsonObject, where: string, env: ActionEnv): string {
   const instanceKey = str(a, "instance-key", where) ?? "";
-  const snapId = str(a, "snap-id", where) ?? env.contexts.get(instanceKey)?.snapId ?? "";
+  const cur = env.contexts.get(instanceKey);
+  const snapId = str(a, "snap-id", where) ?? cur?.snapId ?? "";
+  const revision = int(a, "revision", where);
+  const channel = str(a, "channel", where) ?? cur?.trackingChannel ?? "stable";
+  // NUL separates the parts: a part with a NUL of its own could make two keys equal, so skip the cache
+  const key = `${instanceKey}\0${snapId}\0${revision ?? ""}\0${channel}\0${cur?.revision ?? ""}\0${cur?.epochKey ?? ""}`;
+  const cacheable = !instanceKey.includes("\0") && !snapId.includes("\0") && !channel.includes("\0");
+  let json = cacheable ? env.answers.get(key) : undefined;
+  if (json === undefined) {
+    const r = resolveRefresh(instanceKey, snapId, revision, channel, cur, env);
+    json = r instanceof Serialized ? r.json : JSON.stringify(r);
+    if (cacheable) {
+      if (env.answers.size >= ANSWER_CACHE_MAX) env.answers.clear();
+      env.answers.set(key, json);
+    }
+  }
+  return json;
+}
+
+function resolveRefresh(
+  instanceKey: string,
+  snapId: string,
+  revision: number | undefined,
+  channel: string,
+  cur: Context | undefined,
+  env: ActionEnv,
+): Result {
   const snap = env.index.bySnapId.get(snapId);
   if (!snap) {
     return {
@@ -192,9 +251,6 @@ function refresh(a: JsonObject, where: string, env: ActionEnv): Result {
       error: { code: "id-not-found", message: `No snap with id '${snapId}' found` },
     };
   }
-  const cur = env.contexts.get(instanceKey);
-  const revision = int(a, "revision", where);
-  const channel = str(a, "channel", where) ?? cur?.trackingChannel ?? "stable";
   const res = resolveSnap(snap, {
     arch: env.arch,
     ...(revision !== undefined ? { revision } : { channel }),
@@ -304,12 +360,15 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
     if (actions.length > MAX_ACTIONS) throw new BadRequest(`too many actions (${actions.length} > ${MAX_ACTIONS})`);
     const maxFormats = isObject(body["assertion-max-formats"]) ? body["assertion-max-formats"] : {};
     const caps = headerValue(req, "snap-device-capabilities") ?? "";
+    const arch = deviceArch(req) ?? "amd64";
+    const defaultTracks = caps.split(/[\s,]+/).includes("default-tracks");
     const actionEnv: ActionEnv = {
       index: env.index,
       ctx: env.ctx,
-      arch: deviceArch(req) ?? "amd64",
-      defaultTracks: caps.split(/[\s,]+/).includes("default-tracks"),
+      arch,
+      defaultTracks,
       contexts: parseContext(body["context"]),
+      answers: answersFor(env.index, arch, defaultTracks, env.ctx.baseUrl),
     };
     const results: string[] = [];
     const push = (r: Result): void => {
@@ -325,7 +384,7 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
           push(installOrDownload(a, where, kind, actionEnv));
           break;
         case "refresh":
-          push(refresh(a, where, actionEnv));
+          results.push(refresh(a, where, actionEnv));
           break;
         case "fetch-assertions": {
           const r = fetchAssertions(a, where, maxFormats, actionEnv);

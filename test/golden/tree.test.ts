@@ -81,7 +81,7 @@ function ctxEntry(snapId: string, revision: number, channel: string, epoch: { re
   return { "snap-id": snapId, "instance-key": snapId, revision, "tracking-channel": channel, epoch };
 }
 
-test("refresh answers match their golden files", async () => {
+async function refreshCases(): Promise<Record<string, RouteRequest>> {
   const m = await committedManifest();
   const id = (n: string) => m.snaps.find((s) => s.name === n)?.["snap-id"] ?? "";
   const e0 = { read: [0], write: [0] };
@@ -148,11 +148,37 @@ test("refresh answers match their golden files", async () => {
     }),
     "bad-actions-type": post({ context: [], actions: { action: "install" }, fields: [] }),
   };
+  return cases;
+}
+
+test("refresh answers match their golden files", async () => {
+  const cases = await refreshCases();
   for (const [name, req] of Object.entries(cases)) {
     const res = handleRefresh(req, env);
     assert.equal(res.contentType, "application/json", name);
     await assertGolden(`refresh/${name}.json`, JSON.stringify({ status: res.status, body: JSON.parse(res.body) as unknown }));
   }
+});
+
+test("refresh answers given again (from the generation's answer cache) are the same bytes", async () => {
+  const cases = Object.entries(await refreshCases());
+  const first = new Map(cases.map(([name, req]) => [name, handleRefresh(req, env).body]));
+  // the same environment again (cached answers), then a fresh index asked in reverse order: every
+  // case's answers come from entries cached by other cases, so a key that confuses two questions fails
+  for (const [name, req] of cases) assert.equal(handleRefresh(req, env).body, first.get(name), `${name}, again`);
+  const fresh: DynamicEnv = { ...env, index: indexCatalogue(JSON.parse(await readFile(join(tree, TREE_CATALOGUE), "utf8")) as Catalogue) };
+  for (const [name, req] of [...cases].reverse()) {
+    assert.equal(handleRefresh(req, fresh).body, first.get(name), `${name}, fresh index, reverse order`);
+  }
+  // devices that differ only in what the answer depends on get their own answers
+  const [, one] = cases.find(([n]) => n === "refresh-all") ?? [];
+  assert.ok(one);
+  const arm = { ...one, headers: { ...one.headers, "snap-device-architecture": "arm64" } };
+  const plain = { ...one, headers: { ...one.headers, "snap-device-capabilities": "" } };
+  const other = { ...env, ctx: { baseUrl: "http://other.example:9" } };
+  assert.notEqual(handleRefresh(arm, env).body, first.get("refresh-all"), "architecture");
+  assert.match(handleRefresh(one, other).body, /other\.example:9/, "base URL");
+  assert.equal(handleRefresh(plain, env).status, 200);
 });
 
 test("find answers match their golden files", async () => {
