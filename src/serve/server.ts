@@ -68,9 +68,13 @@ export interface RunningServer {
 }
 
 function send(res: ServerResponse, r: RouteResponse): void {
-  const body = Buffer.from(r.body);
-  res.writeHead(r.status, { "Content-Type": r.contentType, "Content-Length": body.length, ...(r.headers ?? {}) });
-  res.end(body);
+  // the string goes to the socket as is (encoded on write): a Buffer copy first cost a refresh ~15 us
+  res.writeHead(r.status, {
+    "Content-Type": r.contentType,
+    "Content-Length": Buffer.byteLength(r.body),
+    ...(r.headers ?? {}),
+  });
+  res.end(r.body);
 }
 
 function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (l: string) => void): Generation {
