@@ -29,6 +29,7 @@ interface InstallOpts {
   nginxBin: string;
   host?: string;
   port?: number;
+  workers?: string;
   listen?: string;
   serverName?: string;
   tlsCert?: string;
@@ -56,6 +57,7 @@ export function registerInstallService(program: Command): void {
       .option("--nginx-bin <path>", "nginx binary", "/usr/sbin/nginx")
       .option("--host <addr>", "address the shim listens on (default 0.0.0.0, or 127.0.0.1 behind nginx)")
       .option("--port <port>", "port the shim listens on (default: the base URL's, or 8001 behind nginx)", portArg)
+      .option("--workers <n>", "serve --workers: shim processes sharing its port (a count, or auto)")
       .option("--listen <addr>", "with --nginx: nginx's PORT or ADDR:PORT (default: the base URL's port)")
       .option("--server-name <name>", "with --nginx: server_name")
       .option("--tls-cert <file>", "with --nginx: serve HTTPS with this certificate")
@@ -103,6 +105,7 @@ export function registerInstallService(program: Command): void {
       ...(opts.user !== undefined ? { user: opts.user } : {}),
       host: opts.host ?? (opts.nginx ? "127.0.0.1" : "0.0.0.0"),
       port: opts.port ?? (opts.nginx ? 8001 : basePort),
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       // the shim renders download URLs for the base URL each build was made for (never its own address)
       ...(opts.nginx ? { nginx: { bin: opts.nginxBin, args: nginxArgs } } : {}),
     });

@@ -28,6 +28,8 @@ export interface UnitOptions {
   /** Where the shim listens. */
   readonly host: string;
   readonly port: number;
+  /** `serve --workers` (a count or `auto`); absent: one process. */
+  readonly workers?: string;
   /** With nginx: the nginx binary and the extra `nginx-config` arguments (--listen, --tls-cert, ...). */
   readonly nginx?: { readonly bin: string; readonly args: readonly string[] };
 }
@@ -68,6 +70,8 @@ export function renderUnits(templates: Readonly<Record<UnitTemplate, string>>, o
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(o.name)) fail(`bad unit name prefix ${JSON.stringify(o.name)}`);
   if (!o.dir.startsWith("/")) fail(`the store directory must be absolute, not ${JSON.stringify(o.dir)}`);
   if (o.user !== undefined && !/^[a-z_][a-z0-9_-]*\$?$/.test(o.user)) fail(`bad user name ${JSON.stringify(o.user)}`);
+  if (o.workers !== undefined && !/^(auto|[1-9][0-9]{0,2})$/.test(o.workers))
+    fail(`bad --workers ${JSON.stringify(o.workers)} (a count or auto)`);
   if (o.bin.length === 0 || !(o.bin[0] ?? "").startsWith("/")) fail("the snapshelf command must be an absolute path");
   const dir = o.dir.replace(/\/+$/, "");
   const values: Record<string, string> = {
@@ -79,6 +83,7 @@ export function renderUnits(templates: Readonly<Record<UnitTemplate, string>>, o
     USER: o.user === undefined ? "" : `User=${o.user}\n`,
     HOST: execArg(o.host),
     PORT: String(o.port),
+    SERVE_ARGS: o.workers === undefined ? "" : ` --workers ${o.workers}`,
     NGINX: execArg(o.nginx?.bin ?? "/usr/sbin/nginx"),
     NGINX_ARGS: [...(o.user !== undefined ? ["--user", o.user] : []), ...(o.nginx?.args ?? [])]
       .map((a) => ` ${execArg(a)}`)

@@ -48,6 +48,16 @@ test("the serve unit: restart on failure, reload by SIGHUP, read-only", async ()
   assert.deepEqual(order, ["snapshelf-nginx.service", "snapshelf-serve.service"], "nginx first, then the shim");
 });
 
+test("--workers reaches the serve command line; nonsense is refused", async () => {
+  const t = await templates();
+  const s = renderUnits(t, { ...BASE, workers: "auto" }).get("snapshelf-serve.service") ?? "";
+  assert.match(s, /^ExecStart=.* serve --dir \/srv\/snaps --host 0.0.0.0 --port 8000 --workers auto$/m);
+  assert.match(renderUnits(t, { ...BASE, workers: "4" }).get("snapshelf-serve.service") ?? "", / --workers 4$/m);
+  for (const bad of ["0", "-1", "4; rm -rf /", "two"]) {
+    assert.throws(() => renderUnits(t, { ...BASE, workers: bad }), SnapshelfError, bad);
+  }
+});
+
 test("the nginx unit regenerates its configuration at start and reload, checks it, then signals nginx", async () => {
   const units = renderUnits(await templates(), {
     ...BASE,
