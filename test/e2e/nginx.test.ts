@@ -183,13 +183,25 @@ test("a new build goes into service after regenerating the configuration and rel
   assert.match(await readFile(nginx.conf, "utf8"), /names generation 2\)/);
   const path = `/v2/snaps/info/hello-offline?architecture=${arch}`;
   let beta: unknown;
-  // nginx starts new workers asynchronously: poll (bounded) until they answer from generation 2
+  // nginx starts new workers asynchronously: poll (bounded) until they answer from generation 2.
+  // The old workers close their idle keep-alive connections as they go; a request that went out on
+  // one of them just then fails ("other side closed"), as any HTTP client sees during a reload
+  // (Go's, snapd's, retries it): so does this poll.
+  let lastError: unknown;
   for (let i = 0; i < 100 && beta === undefined; i++) {
-    const doc = JSON.parse((await get(nginx.url, path)).body) as {
+    let answer: Answer;
+    try {
+      answer = await get(nginx.url, path);
+    } catch (err) {
+      lastError = err;
+      continue;
+    }
+    const doc = JSON.parse(answer.body) as {
       "channel-map": { channel: { name: string }; revision: number }[];
     };
     beta = doc["channel-map"].find((e) => e.channel.name === "beta")?.revision;
     if (beta === undefined) await new Promise((r) => setTimeout(r, 100));
   }
+  if (beta === undefined && lastError !== undefined) throw lastError;
   assert.equal(beta, candidate.revision, "generation 2 in service through nginx");
 });
