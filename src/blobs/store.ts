@@ -254,6 +254,44 @@ export async function importBlob(
   return { sha3_384: hex, size, path };
 }
 
+/**
+ * Moves a file this process wrote itself into the store, given the sha3-384
+ * and size computed while it was written (a bundle entry extracted into the
+ * change's private staging directory): fsync, rename to `<root>/<hex>.snap`.
+ * No second read and hash. Only for files nobody else could have written
+ * since: never for an operator's input, which `importBlob` copies.
+ */
+export async function adoptBlob(root: string, file: string, sha3hex: string, size: number): Promise<BlobInfo> {
+  const hex = normaliseHex(sha3hex);
+  const path = blobPath(root, hex);
+  try {
+    await ensureDir(root);
+    const fh = await open(file, "r");
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size !== size) {
+        throw new SnapshelfError(
+          "blob-size-mismatch",
+          `cannot store blob from ${file}: size changed since it was written`,
+        );
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const existing = await stat(path).catch(() => undefined);
+    if (existing?.isFile() && existing.size === size) await unlinkQuiet(file);
+    else {
+      await rename(file, path);
+      await fsyncDir(root);
+    }
+  } catch (err) {
+    if (err instanceof SnapshelfError) throw err;
+    throw new SnapshelfError("blob-write-failed", `cannot store blob ${path}: ${fsErrorReason(err)}`);
+  }
+  return { sha3_384: hex, size, path };
+}
+
 /** sha3-384 (hex) and size of a file, in one read pass. */
 export async function hashFile(path: string): Promise<{ sha3_384: string; size: number }> {
   const hash = createHash("sha3-384");

@@ -17,9 +17,21 @@ export interface BundleRelease {
   readonly at: string;
 }
 
+/** A file the reader wrote itself and hashed while writing it (so it need not be read again). */
+export interface StagedDigest {
+  readonly sha3_384: string;
+  readonly size: number;
+}
+
 export interface BundleContents {
   /** Extracted .snap files (inside the import's staging directory). */
   readonly snapFiles: readonly string[];
+  /**
+   * The extracted files' sha3-384 and size as computed while they were written (by path), when
+   * the reader knows them. The importer still checks these against the assertions; it only
+   * skips copying and hashing the file a second time.
+   */
+  readonly staged?: ReadonlyMap<string, StagedDigest>;
   /** Extracted assertion files (streams). */
   readonly assertionFiles: readonly string[];
   /** The channel map at export time, per (channel, arch). */

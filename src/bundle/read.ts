@@ -20,7 +20,7 @@ import type { SnapMeta } from "../catalogue/types.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
-import type { BundleContents, BundleRelease } from "./contents.js";
+import type { BundleContents, BundleRelease, StagedDigest } from "./contents.js";
 import { BUNDLE_JSON, BUNDLE_SUFFIX, type BundleDoc, MAX_LISTED, parseBundleDoc } from "./format.js";
 
 export interface ReadBundleOptions {
@@ -304,9 +304,12 @@ export async function readBundle(
   }
 
   const d = ensureDoc();
+  // what was written, as hashed while writing it: the importer uses these instead of reading again
+  const staged = new Map<string, StagedDigest>();
   for (const s of sinks) {
     const want = listed.get(s.file);
     const got = s.hash.digest("hex");
+    staged.set(join(stagingDir, ...s.file.split("/")), { sha3_384: got, size: s.bytes });
     if (want === undefined) throw fail(`entry ${JSON.stringify(s.file)}: not listed in ${BUNDLE_JSON}`);
     if (s.bytes !== want.size)
       throw fail(`entry ${JSON.stringify(s.file)}: truncated (${s.bytes} of ${want.size} bytes)`);
@@ -321,7 +324,7 @@ export async function readBundle(
   for (const f of listed.keys()) {
     if (!present.has(f)) throw fail(`${BUNDLE_JSON} lists ${JSON.stringify(f)}, which the archive lacks (truncated?)`);
   }
-  return toContents(d, stagingDir);
+  return { ...toContents(d, stagingDir), staged };
 }
 
 function tarReason(err: unknown): string {

@@ -15,8 +15,8 @@ import { basename, dirname, join } from "node:path";
 import { type Assertion, decodeStream, headerString } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
 import { copyThreads } from "../blobs/copy-thread.js";
-import { blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
-import type { BundleReader, BundleRelease } from "../bundle/contents.js";
+import { adoptBlob, blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
+import type { BundleReader, BundleRelease, StagedDigest } from "../bundle/contents.js";
 import { refKey } from "../catalogue/build-catalogue.js";
 import type { SnapMeta } from "../catalogue/types.js";
 import { releaseArchKeys } from "../model/arch.js";
@@ -228,6 +228,8 @@ export async function importInputs(
     const bundleReleases: BundleRelease[] = [];
     const bundleMeta: [string, SnapMeta][] = [];
     const plainPaths: string[] = [];
+    // bundle entries hashed as they were extracted into the change's private staging: not re-read
+    const stagedDigests = new Map<string, StagedDigest>();
     for (const [i, p] of paths.entries()) {
       if (!opts.bundles || !(await opts.bundles.isBundle(p))) {
         plainPaths.push(p);
@@ -237,6 +239,7 @@ export async function importInputs(
       await ensureDir(staging);
       const contents = await opts.bundles.read(p, staging);
       plainPaths.push(...contents.snapFiles, ...contents.assertionFiles);
+      for (const [file, d] of contents.staged ?? []) stagedDigests.set(file, d);
       bundleReleases.push(...contents.releases);
       bundleMeta.push(...Object.entries(contents.meta));
       log(`unpacked bundle ${basename(p)}: ${contents.snapFiles.length} snaps`);
@@ -300,7 +303,10 @@ export async function importInputs(
       snapFiles,
       copyThreads(),
       async (s): Promise<StagedSnap> => {
-        const blob = await importBlob(staging, s, undefined, { sourceName: s });
+        const extracted = stagedDigests.get(s);
+        const blob = extracted
+          ? await adoptBlob(staging, s, extracted.sha3_384, extracted.size)
+          : await importBlob(staging, s, undefined, { sourceName: s });
         await addStoredRevisions(blob.sha3_384);
         faultPoint("import:blob-staged");
         const yaml = await readSnapYaml(blob.path, { displayName: s });

@@ -34,6 +34,8 @@ import {
 } from "../support/upstream-double.js";
 
 let work: string;
+/** stderr of each import (fault-point trace on). */
+const imports: string[] = [];
 let fixtures: string;
 let manifest: Manifest;
 let double: UpstreamDouble;
@@ -70,7 +72,11 @@ before(async () => {
     ]);
     exports.push({ step, stdout: res.stdout, stderr: res.stderr, dir });
     // the offline side: the bundles are the only input
-    await snapshelf(["import", "--dir", store, ...(step === 0 ? rootArgs(fixtures, manifest) : []), dir]);
+    const imported = await snapshelf(
+      ["import", "--dir", store, ...(step === 0 ? rootArgs(fixtures, manifest) : []), dir],
+      { SNAPSHELF_FAULT_TRACE: "1" },
+    );
+    imports.push(imported.stderr);
     have = join(work, `have-${step}.json`);
     await writeFile(have, (await snapshelf(["manifest", "--dir", store])).stdout);
   }
@@ -82,6 +88,18 @@ after(async () => {
   await server?.stop();
   await double?.close();
   await removeWorkDir(work);
+});
+
+test("bundle blobs are staged as extracted: hashed once, never copied a second time", () => {
+  const count = (text: string, point: string): number =>
+    text.split("\n").filter((l) => l.startsWith(`fault-point ${point} `)).length;
+  const staged = imports.reduce((n, e) => n + count(e, "import:blob-staged"), 0);
+  assert.ok(staged >= 10, `${staged} blobs staged`);
+  // blob:chunk is the copy loop of importBlob: an operator's .snap goes through it, a bundle's not
+  assert.equal(
+    imports.reduce((n, e) => n + count(e, "blob:chunk"), 0),
+    0,
+  );
 });
 
 test("successive exports carry only what changed", async () => {
