@@ -1,6 +1,6 @@
 /**
  * Copy-and-hash of large blob files on worker threads. A worker reads the
- * input and hashes each chunk with sha3-384 while the previous chunk is being
+ * input and hashes each chunk with sha3-384 while earlier chunks are being
  * written to the temporary file, then fsyncs: a chunk never crosses a thread
  * boundary of ours (no copies through postMessage). Import runs
  * several of these at once (one per CPU), which is what lifts it to the
@@ -21,19 +21,23 @@ import { Worker } from "node:worker_threads";
 /** Hashing threads at most. */
 const MAX_WORKERS = 4;
 const CHUNK_SIZE = 1 << 20;
+/** Chunks in flight per copy: one being read and hashed, the others being written. */
+const RING = 4;
 
-// CommonJS, evaluated in the worker: one job at a time; every reply names its job. Two buffers: chunk
-// n+1 is read and hashed here while chunk n is written by the thread pool.
+// CommonJS, evaluated in the worker: one job at a time; every reply names its job. A ring of buffers:
+// chunk n is read and hashed here while the thread pool writes the chunks before it, each at its own
+// offset (so the writes may finish in any order).
 const SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const fs = require("node:fs");
-const bufs = [Buffer.allocUnsafe(${CHUNK_SIZE}), Buffer.allocUnsafe(${CHUNK_SIZE})];
-const writeAll = (fd, b) =>
+const RING = ${RING};
+const bufs = Array.from({ length: RING }, () => Buffer.allocUnsafe(${CHUNK_SIZE}));
+const writeAt = (fd, b, position) =>
   new Promise((resolve, reject) => {
     let off = 0;
     const step = () =>
-      fs.write(fd, b, off, b.length - off, null, (err, n) => {
+      fs.write(fd, b, off, b.length - off, position + off, (err, n) => {
         if (err) return reject(err);
         off += n;
         if (off < b.length) step();
@@ -43,33 +47,34 @@ const writeAll = (fd, b) =>
   });
 async function copy({ src, dst, wantSize, maxSize }, post) {
   let fin, fout;
-  let pending = Promise.resolve();
+  const pending = Array.from({ length: RING }, () => Promise.resolve());
   try {
     const hash = createHash("sha3-384");
     fin = fs.openSync(src, "r");
     fout = fs.openSync(dst, "wx", 0o644);
     let size = 0;
     for (let i = 0; ; i++) {
-      const buf = bufs[i % 2];
+      const k = i % RING;
+      await pending[k];
+      const buf = bufs[k];
       const n = fs.readSync(fin, buf, 0, buf.length, null);
       if (n === 0) break;
-      size += n;
-      if (wantSize !== undefined && size > wantSize) return { limit: "want", size };
-      if (maxSize !== undefined && size > maxSize) return { limit: "max", size };
+      if (wantSize !== undefined && size + n > wantSize) return { limit: "want", size: size + n };
+      if (maxSize !== undefined && size + n > maxSize) return { limit: "max", size: size + n };
       const piece = buf.subarray(0, n);
       hash.update(piece);
-      await pending;
-      pending = writeAll(fout, piece);
-      pending.catch(() => undefined);
+      pending[k] = writeAt(fout, piece, size);
+      pending[k].catch(() => undefined);
+      size += n;
       post({ progress: size });
     }
-    await pending;
+    await Promise.all(pending);
     fs.fsyncSync(fout);
     return { hex: hash.digest("hex"), size };
   } catch (e) {
     return { error: { message: String(e && e.message), code: e && e.code } };
   } finally {
-    await pending.catch(() => undefined);
+    await Promise.allSettled(pending);
     if (fin !== undefined) fs.closeSync(fin);
     if (fout !== undefined) fs.closeSync(fout);
   }

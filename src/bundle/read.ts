@@ -216,7 +216,8 @@ export async function readBundle(
         throw fail(`${where}: ${entry.size} bytes, but ${BUNDLE_JSON} says ${want.size}`);
       }
       const file = join(stagingDir, ...p.split("/"));
-      const stream = createWriteStream(file, { flags: "wx", mode: 0o644 });
+      // a few chunks may queue: the thread pool writes chunk n while chunk n+1 is read and hashed here
+      const stream = createWriteStream(file, { flags: "wx", mode: 0o644, highWaterMark: 4 * READ_CHUNK });
       const sink: Sink = {
         file: p,
         hash: createHash("sha3-384"),

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { expandBundleDirs, isBundle, readBundle } from "../bundle/read.js";
+import { expandBundleDirs, isBundle } from "../bundle/read.js";
+import { readBundleOnThread } from "../bundle/read-thread.js";
 import { importInputs } from "../store/import.js";
 import { addDirOption, collect, layoutFrom, note, out } from "./common.js";
 
@@ -35,7 +36,7 @@ export function registerImport(program: Command): void {
     async (paths: string[], opts: { dir?: string; trustedRoot: string[]; assert: string[]; release: string[] }) => {
       const layout = layoutFrom(opts);
       const res = await importInputs(layout, await expandBundleDirs(paths), {
-        bundles: { isBundle, read: readBundle },
+        bundles: { isBundle, read: readBundleOnThread },
         trustedRoots: opts.trustedRoot,
         asserts: opts.assert,
         release: opts.release,

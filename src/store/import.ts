@@ -16,7 +16,7 @@ import { type Assertion, decodeStream, headerString } from "../assertions/parse.
 import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
 import { copyThreads } from "../blobs/copy-thread.js";
 import { adoptBlob, blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
-import type { BundleReader, BundleRelease, StagedDigest } from "../bundle/contents.js";
+import type { BundleContents, BundleReader, BundleRelease, StagedDigest } from "../bundle/contents.js";
 import { refKey } from "../catalogue/build-catalogue.js";
 import type { SnapMeta } from "../catalogue/types.js";
 import { releaseArchKeys } from "../model/arch.js";
@@ -230,19 +230,31 @@ export async function importInputs(
     const plainPaths: string[] = [];
     // bundle entries hashed as they were extracted into the change's private staging: not re-read
     const stagedDigests = new Map<string, StagedDigest>();
-    for (const [i, p] of paths.entries()) {
-      if (!opts.bundles || !(await opts.bundles.isBundle(p))) {
-        plainPaths.push(p);
+    // bundles are unpacked several at once (hashing while unpacking is the limit: one CPU each);
+    // what they contribute is taken in input order
+    const bundles = opts.bundles;
+    const unpacked = await mapOrdered(
+      paths,
+      copyThreads(),
+      async (p, i): Promise<BundleContents | undefined> => {
+        if (!bundles || !(await bundles.isBundle(p))) return undefined;
+        const staging = join(layout.tmp, `bundle-${i}`);
+        await ensureDir(staging);
+        return bundles.read(p, staging);
+      },
+      (contents, i) => {
+        if (contents) log(`unpacked bundle ${basename(paths[i] ?? "")}: ${contents.snapFiles.length} snaps`);
+      },
+    );
+    for (const [i, contents] of unpacked.entries()) {
+      if (contents === undefined) {
+        plainPaths.push(paths[i] ?? "");
         continue;
       }
-      const staging = join(layout.tmp, `bundle-${i}`);
-      await ensureDir(staging);
-      const contents = await opts.bundles.read(p, staging);
       plainPaths.push(...contents.snapFiles, ...contents.assertionFiles);
       for (const [file, d] of contents.staged ?? []) stagedDigests.set(file, d);
       bundleReleases.push(...contents.releases);
       bundleMeta.push(...Object.entries(contents.meta));
-      log(`unpacked bundle ${basename(p)}: ${contents.snapFiles.length} snaps`);
     }
     const inputs = await expandInputs(plainPaths);
     const snapFiles = inputs.filter((p) => p.endsWith(".snap"));

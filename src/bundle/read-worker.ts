@@ -1,0 +1,27 @@
+/**
+ * The bundle reader on a worker thread (started by src/bundle/read-thread.ts):
+ * one job at a time, each answered with the bundle's contents or its error.
+ */
+import { parentPort } from "node:worker_threads";
+import { SnapshelfError } from "../util/errors.js";
+import { readBundle } from "./read.js";
+
+export interface ReadJob {
+  readonly id: number;
+  readonly path: string;
+  readonly staging: string;
+}
+
+parentPort?.on("message", (job: ReadJob) => {
+  readBundle(job.path, job.staging).then(
+    (contents) => parentPort?.postMessage({ id: job.id, contents }),
+    (err: unknown) =>
+      parentPort?.postMessage({
+        id: job.id,
+        error:
+          err instanceof SnapshelfError
+            ? { code: err.code, message: err.message, status: err.status }
+            : { message: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+      }),
+  );
+});
