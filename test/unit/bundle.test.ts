@@ -11,6 +11,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Header, type HeaderData } from "tar";
+import type { BundleContents } from "../../src/bundle/contents.js";
 import {
   assertionEntryName,
   type BundleDoc,
@@ -19,6 +20,7 @@ import {
   renderBundleDoc,
 } from "../../src/bundle/format.js";
 import { expandBundleDirs, isBundle, readBundle } from "../../src/bundle/read.js";
+import { readBundleOnThread } from "../../src/bundle/read-thread.js";
 import { writeBundle } from "../../src/bundle/write.js";
 import { SnapshelfError } from "../../src/util/errors.js";
 import { pathExists } from "../../src/util/fs.js";
@@ -267,6 +269,37 @@ describe("bundle write/read round trip", () => {
       join(exp, "b.snapshelf.tar"),
       join(dir, "x.snap"),
     ]);
+  });
+
+  it("on a pool thread: the same contents, digests of what was written, the same errors", async () => {
+    const dir = await tmpWorkDir("bundle-thread");
+    const path = await writeSample(dir);
+    await mkdir(join(dir, "a"));
+    await mkdir(join(dir, "b"));
+    const here = await readBundle(path, join(dir, "a"));
+    const there = await readBundleOnThread(path, join(dir, "b"));
+    const rel = (c: BundleContents, base: string) => ({
+      ...c,
+      snapFiles: c.snapFiles.map((f) => f.slice(base.length)),
+      assertionFiles: c.assertionFiles.map((f) => f.slice(base.length)),
+      staged: [...(c.staged ?? [])].map(([f, d]) => [f.slice(base.length), d]),
+    });
+    assert.deepEqual(rel(there, join(dir, "b")), rel(here, join(dir, "a")));
+    // the staged digests are those of the bytes on disk
+    for (const f of there.snapFiles) {
+      const d = there.staged?.get(f);
+      const bytes = await readFile(f);
+      assert.deepEqual(d, { sha3_384: sha3(bytes), size: bytes.length }, f);
+    }
+    const bad = join(dir, "bad.snapshelf.tar");
+    await writeFile(bad, rawTar([{ path: "../evil", data: Buffer.from("x") }]));
+    await mkdir(join(dir, "c"));
+    await assert.rejects(readBundleOnThread(bad, join(dir, "c")), (err: unknown) => {
+      assert.ok(err instanceof SnapshelfError, String(err));
+      assert.equal(err.code, "bad-bundle");
+      assert.ok(err.message.startsWith(`cannot read bundle ${bad}`), err.message);
+      return true;
+    });
   });
 
   it("reads an assertions-only bundle", async () => {
