@@ -3,12 +3,14 @@
  * written, and hashing is the limit: one bundle keeps one CPU busy, so import
  * reads as many bundles at once as there are CPUs, each on a thread of this
  * small pool (started on first use, unreferenced when idle, so it never keeps
- * the process alive). Errors come back as the same `SnapshelfError`.
+ * the process alive). Errors come back as the same `SnapshelfError`. Where no
+ * thread can be started, the bundle is read on this one.
  */
 import { Worker } from "node:worker_threads";
 import { copyThreads } from "../blobs/copy-thread.js";
 import { SnapshelfError } from "../util/errors.js";
 import type { BundleContents, BundleReader } from "./contents.js";
+import { readBundle } from "./read.js";
 import type { ReadJob } from "./read-worker.js";
 
 interface Reply {
@@ -26,9 +28,14 @@ const slots: Slot[] = [];
 const waiting: (() => void)[] = [];
 let nextId = 1;
 
-function workerOf(slot: Slot): Worker {
+function workerOf(slot: Slot): Worker | undefined {
   if (slot.worker) return slot.worker;
-  const w = new Worker(new URL("./read-worker.js", import.meta.url));
+  let w: Worker;
+  try {
+    w = new Worker(new URL("./read-worker.js", import.meta.url));
+  } catch {
+    return undefined; // no thread to be had (resource limits): the caller reads here
+  }
   const forget = (): void => {
     if (slot.worker === w) slot.worker = undefined;
   };
@@ -55,6 +62,14 @@ async function idleSlot(): Promise<Slot> {
 export const readBundleOnThread: BundleReader = async (path, stagingDir) => {
   const slot = await idleSlot();
   const w = workerOf(slot);
+  if (w === undefined) {
+    try {
+      return await readBundle(path, stagingDir);
+    } finally {
+      slot.busy = false;
+      waiting.shift()?.();
+    }
+  }
   w.ref();
   const id = nextId++;
   try {
