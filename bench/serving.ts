@@ -142,21 +142,36 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
     const fakeRps = f.requests > 0 ? f.rps : 1 / fakeSeconds;
     for (const c of [32, 256]) {
       ctx.log(`serving: refresh-all at ${c} connections`);
-      const s = await runWrk({
-        url: `${shelfUrl}/v2/snaps/refresh`,
-        connections: c,
-        seconds: ctx.seconds,
-        work: dir,
-        ...post,
-      });
-      const n = await runWrk({ url: `${ngx.url}/refresh.json`, connections: c, seconds: ctx.seconds, work: dir });
-      const p = await runWrk({
-        url: `${plain.url}/v2/snaps/refresh`,
-        connections: c,
-        seconds: ctx.seconds,
-        work: dir,
-        ...post,
-      });
+      // the three in turn, twice, best run of each: this machine's speed drifts within a run, and
+      // interleaving keeps each ratio's two sides close together in time
+      let s: WrkResult | undefined;
+      let n: WrkResult | undefined;
+      let p: WrkResult | undefined;
+      const best = (a: WrkResult | undefined, b: WrkResult): WrkResult => (a && a.rps >= b.rps ? a : b);
+      for (let round = 0; round < 2; round++) {
+        s = best(
+          s,
+          await runWrk({
+            url: `${shelfUrl}/v2/snaps/refresh`,
+            connections: c,
+            seconds: ctx.seconds,
+            work: dir,
+            ...post,
+          }),
+        );
+        n = best(n, await runWrk({ url: `${ngx.url}/refresh.json`, connections: c, seconds: ctx.seconds, work: dir }));
+        p = best(
+          p,
+          await runWrk({
+            url: `${plain.url}/v2/snaps/refresh`,
+            connections: c,
+            seconds: ctx.seconds,
+            work: dir,
+            ...post,
+          }),
+        );
+      }
+      assert.ok(s && n && p);
       checkClean("snapshelf", s);
       checkClean("nginx", n);
       checkClean("plain node", p);
@@ -215,27 +230,42 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
     await fk.proc.stop();
 
     ctx.log(`serving: ${ctx.blobMiB} MiB blob downloads`);
-    const blobUrl = `${shelfUrl}/blobs/${big.sha3_384}.snap`;
-    const sb = await runWrk({ url: blobUrl, connections: 4, seconds: ctx.seconds, work: dir, timeoutS: 60 });
-    const nb = await runWrk({
-      url: `${ngx.url}/big.snap`,
-      connections: 4,
-      seconds: ctx.seconds,
-      work: dir,
-      timeoutS: 60,
-    });
-    checkClean("snapshelf blobs", sb);
-    checkClean("nginx blobs", nb);
-    rows.push({
-      figure: `blob download MB/s (${ctx.blobMiB} MiB, 4 conns)`,
-      snapshelf: sb.bytesPerSecond / MiB,
-      baseline: nb.bytesPerSecond / MiB,
-      baselineName: "nginx sendfile",
-      ratio: sb.bytesPerSecond / nb.bytesPerSecond,
-      target: ">= 0.8x",
-      met: sb.bytesPerSecond / nb.bytesPerSecond >= 0.8,
-      note: `${sb.requests} vs ${nb.requests} complete downloads in ${ctx.seconds} s`,
-    });
+    // with as many processes as above, then one process each (what one shim process does against
+    // one nginx worker's sendfile); the two in turn, twice, best run of each
+    const blobRow = async (shelfBase: string, ngxBase: string, processes: number): Promise<Row> => {
+      let sb: WrkResult | undefined;
+      let nb: WrkResult | undefined;
+      const faster = (a: WrkResult | undefined, b: WrkResult): WrkResult =>
+        a && a.bytesPerSecond >= b.bytesPerSecond ? a : b;
+      for (let round = 0; round < 2; round++) {
+        const blob = { connections: 4, seconds: ctx.seconds, work: dir, timeoutS: 60 };
+        sb = faster(sb, await runWrk({ url: `${shelfBase}/blobs/${big.sha3_384}.snap`, ...blob }));
+        nb = faster(nb, await runWrk({ url: `${ngxBase}/big.snap`, ...blob }));
+      }
+      assert.ok(sb && nb);
+      checkClean("snapshelf blobs", sb);
+      checkClean("nginx blobs", nb);
+      return {
+        figure: `blob download MB/s (${ctx.blobMiB} MiB, 4 conns, ${processes} process${processes === 1 ? "" : "es"} each)`,
+        snapshelf: sb.bytesPerSecond / MiB,
+        baseline: nb.bytesPerSecond / MiB,
+        baselineName: "nginx sendfile",
+        ratio: sb.bytesPerSecond / nb.bytesPerSecond,
+        target: ">= 0.8x",
+        met: sb.bytesPerSecond / nb.bytesPerSecond >= 0.8,
+        note: `${sb.requests} vs ${nb.requests} complete downloads in ${ctx.seconds} s`,
+      };
+    };
+    rows.push(await blobRow(shelfUrl, ngx.url, ctx.workers));
+    if (ctx.workers > 1) {
+      await shelf.stop();
+      await ngx.proc.stop();
+      const shelf1 = await startSnapshelf(store, join(dir, "serve-1.log"));
+      procs.push(shelf1);
+      const ngx1 = await startNginx(staticRoot, join(dir, "nginx-1"), 1);
+      procs.push(ngx1.proc);
+      rows.push(await blobRow(shelf1.url ?? "", ngx1.url, 1));
+    }
     rows[0] = {
       ...(rows[0] as Row),
       note: `${(rows[0] as Row).note}; ${SNAPS} snaps x ${ctx.refreshSnapMiB} MiB (fakestore re-reads and hashes every blob per request); serve --workers ${ctx.workers} and nginx with ${ctx.workers} workers; nginx serves a static file of ${answer.length} bytes`,
