@@ -1,0 +1,95 @@
+/**
+ * Large blobs go through the copy threads several at once (src/blobs/copy-thread.ts,
+ * src/util/ordered.ts). An import of three 20 MiB snaps behaves as a loop over
+ * them would: when two are bad, the first bad one (in input order) is the one
+ * named, the store is byte-identical and nothing is left in its temporaries;
+ * when all are good, they are verified and listed in input order and every
+ * stored blob has its digest.
+ */
+import assert from "node:assert/strict";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { type Manifest, makeFixtures, removeWorkDir, tmpWorkDir } from "../support/realclient.js";
+import { snapshelf, snapshelfRaw } from "../support/snapshelf.js";
+import { fileDigest, packSnap, signSnap, snapYamlText } from "../support/synthetic-snap.js";
+import { treeDigest } from "../support/tree-hash.js";
+
+const MiB = 1024 * 1024;
+const NAMES = ["big-a", "big-b", "big-c"];
+
+let work: string;
+let store: string;
+let manifest: Manifest;
+const snaps: { name: string; file: string; assert: string; sha3_384: string }[] = [];
+
+before(async () => {
+  work = await tmpWorkDir("import-large");
+  const fixtures = join(work, "fixtures");
+  manifest = await makeFixtures(fixtures);
+  const roots = [manifest.assertions["root-account"], manifest.assertions["root-account-key"]].filter(
+    (x): x is string => x !== undefined,
+  );
+  store = join(work, "store");
+  await snapshelf([
+    "import",
+    "--dir",
+    store,
+    ...roots.flatMap((r) => ["--trusted-root", join(fixtures, r)]),
+    join(fixtures, manifest["assert-dir"]),
+  ]);
+  const at = new Date("2026-01-01T00:00:00Z");
+  await mkdir(join(work, "asserts"), { recursive: true });
+  await mkdir(join(work, "in"), { recursive: true });
+  for (const name of NAMES) {
+    const file = join(work, "in", `${name}_1.snap`);
+    await packSnap(file, snapYamlText({ name }), { staging: join(work, `stage-${name}`), payloadBytes: 20 * MiB });
+    const d = await fileDigest(file);
+    const signed = signSnap({ name, revision: 1, ...d, timestamp: at });
+    const assertFile = join(work, "asserts", `${name}_1.assert`);
+    await writeFile(assertFile, Buffer.concat([signed.declaration, Buffer.from("\n"), signed.revision]));
+    snaps.push({ name, file, assert: assertFile, sha3_384: d.sha3_384 });
+  }
+});
+
+after(async () => {
+  await removeWorkDir(work);
+});
+
+test("two bad blobs among three: the first in input order is named, nothing changes", async () => {
+  const [a, b, c] = snaps;
+  assert.ok(a && b && c);
+  // only a's assertions are given: b and c have no snap-revision (c is the faster to fail: last)
+  const before = await treeDigest(store);
+  const r = await snapshelfRaw(["import", "--dir", store, "--assert", a.assert, a.file, b.file, c.file]);
+  assert.notEqual(r.code, 0);
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0] ?? "", /cannot import .*big-b_1\.snap: no snap-revision assertion/);
+  assert.equal(await treeDigest(store), before, "the store is byte-identical");
+  assert.deepEqual(await readdir(join(store, "state", "tmp")).catch(() => []), [], "no temporaries");
+});
+
+test("three good blobs: verified and listed in input order, each stored under its digest", async () => {
+  const order = [snaps[2], snaps[0], snaps[1]].filter((s) => s !== undefined);
+  const r = await snapshelf([
+    "import",
+    "--dir",
+    store,
+    ...order.flatMap((s) => ["--assert", s.assert]),
+    ...order.map((s) => s.file),
+  ]);
+  const verified = r.stderr
+    .split("\n")
+    .filter((l) => l.startsWith("verified big-"))
+    .map((l) => l.split(":")[0]);
+  assert.deepEqual(
+    verified,
+    order.map((s) => `verified ${s.name}_1.snap`),
+  );
+  const blobs = await readdir(join(store, "blobs"));
+  for (const s of order) {
+    assert.ok(blobs.includes(`${s.sha3_384}.snap`), s.name);
+    assert.equal((await fileDigest(join(store, "blobs", `${s.sha3_384}.snap`))).sha3_384, s.sha3_384);
+  }
+});
