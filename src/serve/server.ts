@@ -218,17 +218,55 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     else app.get(route.pattern, handler);
   }
 
+  /**
+   * What to answer from when `gen` lacks a static file: a newer generation that `current` already
+   * names but this process has not loaded yet (it polls; with --workers, another worker may have
+   * just answered this device from the newer one, e.g. a refresh naming a new snap-revision). It is
+   * loaded now, so a device never sees the two mixed. A generation that fails to load is not tried
+   * again here (404s must not each cost a load); the poll keeps trying it.
+   */
+  let failedGeneration: number | undefined;
+  const newer = (gen: Generation): Generation | undefined => {
+    if (current !== undefined && current !== gen) return current;
+    const onDisk = readCurrentGeneration(layout);
+    if (onDisk === undefined || onDisk === gen.generation || onDisk === failedGeneration) return undefined;
+    try {
+      reload();
+    } catch (err) {
+      failedGeneration = onDisk;
+      log(`error: cannot switch generation: ${(err as Error).message}`);
+      return undefined;
+    }
+    return current === gen ? undefined : current;
+  };
+
   for (const route of STATIC_ROUTES) {
-    app.get(route.pattern, (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
-      const gen = current;
-      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+    const answer = (
+      req: IncomingMessage & { params?: Record<string, string> },
+      res: ServerResponse,
+      gen: Generation,
+      url: string | undefined,
+      mayCatchUp: boolean,
+    ): void => {
+      req.url = url;
       const rr = toRouteRequest(req);
+      const missing = (): void => {
+        const next = mayCatchUp ? newer(gen) : undefined;
+        if (next === undefined) return send(res, route.notFound(rr));
+        res.setHeader("Snapshelf-Generation", String(next.generation));
+        answer(req, res, next, url, false);
+      };
       const path = route.select(rr, gen.index);
-      if (path === undefined) return send(res, route.notFound(rr));
+      if (path === undefined) return missing();
       const inMemory = gen.overlay.get(path);
       if (inMemory !== undefined) return send(res, { status: 200, contentType: route.contentType, body: inMemory });
       req.url = "/" + path;
-      gen.tree(req, res, () => send(res, route.notFound(rr)));
+      gen.tree(req, res, missing);
+    };
+    app.get(route.pattern, (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
+      const gen = current;
+      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+      answer(req, res, gen, req.url, true);
     });
   }
 

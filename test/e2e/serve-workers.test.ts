@@ -1,16 +1,21 @@
 /**
  * `serve --workers N`: N processes on one port. All answer, all follow a new
  * generation on SIGHUP, a worker that dies is replaced, SIGTERM stops every
- * process, and a store with nothing built fails the command (no orphans).
+ * process, what a new build added is served by every worker at once (no
+ * device sees two generations mixed), and a store with nothing built fails
+ * the command.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { digestHexToBase64Url } from "../../src/blobs/store.js";
 import { committedCatalogue, committedManifest } from "../support/fixture-store.js";
 import { removeWorkDir, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
 import { importFixtures, serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
+import { fileDigest, packSnap, signSnap, snapYamlText } from "../support/synthetic-snap.js";
 
 let work: string;
 let store: string;
@@ -96,6 +101,40 @@ test("two workers answer, follow a new generation, replace a dead worker, stop t
     process.kill(primary, "SIGTERM");
     const all = [primary, ...children(primary)];
     await until("every process gone", () => all.every((p) => !alive(p)));
+  } finally {
+    await srv.stop();
+  }
+});
+
+test("right after a build, before any worker polls, every worker serves what the new generation added", async () => {
+  const srv: StartedProcess = await serve(store, ["--workers", "2"]);
+  try {
+    const url = srv.url ?? assert.fail("no URL");
+    const name = "workers-new";
+    const blob = join(work, `${name}_1.snap`);
+    await packSnap(blob, snapYamlText({ name }), { staging: join(work, "staging-new") });
+    const dg = await fileDigest(blob);
+    const signed = signSnap({ name, revision: 1, ...dg });
+    await writeFile(
+      join(work, `${name}_1.assert`),
+      Buffer.concat([signed.declaration, Buffer.from("\n"), signed.revision]),
+    );
+    await snapshelf(["import", "--dir", store, "--release", "stable", blob]);
+    // no SIGHUP: the workers poll `current` once a second, and these requests come before that
+    await snapshelf(["build", "--dir", store]);
+    const paths = [
+      `/v2/assertions/snap-revision/${digestHexToBase64Url(dg.sha3_384)}`,
+      `/v2/snaps/info/${name}?architecture=amd64`,
+    ];
+    const statuses: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      for (const p of paths) {
+        const r = await fetch(url + p, { headers: { connection: "close" } });
+        await r.arrayBuffer();
+        if (r.status !== 200) statuses.push(`${p}: ${r.status} (generation ${r.headers.get("snapshelf-generation")})`);
+      }
+    }
+    assert.deepEqual(statuses, []);
   } finally {
     await srv.stop();
   }
