@@ -252,14 +252,23 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       const rr = toRouteRequest(req);
       const missing = (): void => {
         const next = mayCatchUp ? newer(gen) : undefined;
-        if (next === undefined) return send(res, route.notFound(rr));
+        if (next === undefined) {
+          send(res, route.notFound(rr));
+          return;
+        }
         res.setHeader("Snapshelf-Generation", String(next.generation));
         answer(req, res, next, url, false);
       };
       const path = route.select(rr, gen.index);
-      if (path === undefined) return missing();
+      if (path === undefined) {
+        missing();
+        return;
+      }
       const inMemory = gen.overlay.get(path);
-      if (inMemory !== undefined) return send(res, { status: 200, contentType: route.contentType, body: inMemory });
+      if (inMemory !== undefined) {
+        send(res, { status: 200, contentType: route.contentType, body: inMemory });
+        return;
+      }
       req.url = "/" + path;
       gen.tree(req, res, missing);
     };
