@@ -41,4 +41,8 @@ export interface BundleContents {
 }
 
 /** Reads a bundle into `stagingDir` (created by the caller, removed after the import). */
-export type BundleReader = (path: string, stagingDir: string) => Promise<BundleContents>;
+export type BundleReader = (
+  path: string,
+  stagingDir: string,
+  opts?: { readonly onProgress?: (bytesRead: number) => void },
+) => Promise<BundleContents>;

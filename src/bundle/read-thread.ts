@@ -15,6 +15,7 @@ import type { ReadJob } from "./read-worker.js";
 
 interface Reply {
   readonly id: number;
+  readonly progress?: number;
   readonly contents?: BundleContents;
   readonly error?: { readonly code?: string; readonly message: string; readonly status?: number };
 }
@@ -59,12 +60,12 @@ async function idleSlot(): Promise<Slot> {
 }
 
 /** `readBundle` on a pool thread: same arguments, same contents, same errors. */
-export const readBundleOnThread: BundleReader = async (path, stagingDir) => {
+export const readBundleOnThread: BundleReader = async (path, stagingDir, opts = {}) => {
   const slot = await idleSlot();
   const w = workerOf(slot);
   if (w === undefined) {
     try {
-      return await readBundle(path, stagingDir);
+      return await readBundle(path, stagingDir, opts);
     } finally {
       slot.busy = false;
       waiting.shift()?.();
@@ -81,6 +82,10 @@ export const readBundleOnThread: BundleReader = async (path, stagingDir) => {
       };
       const onMessage = (m: Reply): void => {
         if (m.id !== id) return;
+        if (m.progress !== undefined) {
+          opts.onProgress?.(m.progress);
+          return;
+        }
         done();
         if (m.contents) resolve(m.contents);
         else if (m.error?.code !== undefined) reject(new SnapshelfError(m.error.code, m.error.message, m.error.status));

@@ -13,7 +13,14 @@ export interface ReadJob {
 }
 
 parentPort?.on("message", (job: ReadJob) => {
-  readBundle(job.path, job.staging).then(
+  // progress at most every 16 MiB: a message per MiB read would cost more than it tells
+  let reported = 0;
+  const onProgress = (bytes: number): void => {
+    if (bytes - reported < 16 * 1024 * 1024) return;
+    reported = bytes;
+    parentPort?.postMessage({ id: job.id, progress: bytes });
+  };
+  readBundle(job.path, job.staging, { onProgress }).then(
     (contents) => parentPort?.postMessage({ id: job.id, contents }),
     (err: unknown) =>
       parentPort?.postMessage({

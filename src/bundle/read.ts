@@ -30,6 +30,8 @@ export interface ReadBundleOptions {
   readonly maxAssertionSize?: number;
   /** Largest bundle.json accepted (default 16 MiB). */
   readonly maxBundleJsonSize?: number;
+  /** Called after each read with the bytes of the archive read so far. */
+  readonly onProgress?: (bytesRead: number) => void;
 }
 
 const DEFAULT_MAX_BLOB = 64 * 1024 ** 3;
@@ -268,10 +270,13 @@ export async function readBundle(
       throw fail(fsErrorReason(err));
     }
     const buf = Buffer.alloc(READ_CHUNK);
+    let archiveBytes = 0;
     for (;;) {
       if (problem !== undefined) break;
       const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
       if (bytesRead === 0) break;
+      archiveBytes += bytesRead;
+      opts.onProgress?.(archiveBytes);
       // the parser copies what it keeps, so the buffer can be reused
       const more = parser.write(Buffer.from(buf.subarray(0, bytesRead)));
       if (!more && problem === undefined) {

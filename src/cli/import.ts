@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { expandBundleDirs, isBundle } from "../bundle/read.js";
 import { readBundleOnThread } from "../bundle/read-thread.js";
+import { Progress } from "../export/progress.js";
 import { importInputs } from "../store/import.js";
-import { addDirOption, collect, layoutFrom, note, out } from "./common.js";
+import { addDirOption, collect, layoutFrom, out } from "./common.js";
 
 export function registerImport(program: Command): void {
   addDirOption(
@@ -35,13 +36,25 @@ export function registerImport(program: Command): void {
   ).action(
     async (paths: string[], opts: { dir?: string; trustedRoot: string[]; assert: string[]; release: string[] }) => {
       const layout = layoutFrom(opts);
-      const res = await importInputs(layout, await expandBundleDirs(paths), {
-        bundles: { isBundle, read: readBundleOnThread },
-        trustedRoots: opts.trustedRoot,
-        asserts: opts.assert,
-        release: opts.release,
-        log: note,
-      });
+      // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
+      const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
+      let res: Awaited<ReturnType<typeof importInputs>>;
+      try {
+        res = await importInputs(layout, await expandBundleDirs(paths), {
+          bundles: { isBundle, read: readBundleOnThread },
+          trustedRoots: opts.trustedRoot,
+          asserts: opts.assert,
+          release: opts.release,
+          log: (line) => progress.note(line),
+          progress: {
+            start: (files, bytes) => progress.startDownloads(files, bytes),
+            advance: (label, bytes, size) => progress.blobProgress(label, bytes, size),
+            done: (label, size) => progress.blobDone(label, size, "quietly"),
+          },
+        });
+      } finally {
+        progress.finish();
+      }
       for (const r of res.revisions) out(`imported ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`);
       out(
         `${res.assertions} new assertions, ${res.revisions.length} revisions, ${res.releases} releases into ${layout.root}`,

@@ -12,6 +12,8 @@ export interface ProgressStream {
 
 export interface ProgressOptions {
   readonly quiet?: boolean;
+  /** What the status line says is going on (default: downloading blobs). */
+  readonly activity?: { readonly doing: string; readonly things: string };
   /** Milliseconds clock (injectable for tests). */
   readonly now?: () => number;
 }
@@ -32,6 +34,7 @@ export class Progress {
   private readonly tty: boolean;
   private readonly quiet: boolean;
   private readonly now: () => number;
+  private readonly activity: { readonly doing: string; readonly things: string };
   private status = "";
   private lastDraw = 0;
   private totalBytes = 0;
@@ -47,6 +50,7 @@ export class Progress {
     this.tty = out.isTTY === true && !process.env["CI"];
     this.quiet = opts.quiet ?? false;
     this.now = opts.now ?? Date.now;
+    this.activity = opts.activity ?? { doing: "downloading", things: "blobs" };
   }
 
   private clear(): void {
@@ -68,7 +72,7 @@ export class Progress {
       const pct = a.size > 0 ? Math.floor((100 * a.bytes) / a.size) : 100;
       names.push(`${label} ${pct}%`);
     }
-    const line = `downloading ${this.doneBlobs}/${this.totalBlobs} blobs, ${formatBytes(this.doneBytes + current)} of ${formatBytes(this.totalBytes)}${names.length > 0 ? `: ${names.join(", ")}` : ""}`;
+    const line = `${this.activity.doing} ${this.doneBlobs}/${this.totalBlobs} ${this.activity.things}, ${formatBytes(this.doneBytes + current)} of ${formatBytes(this.totalBytes)}${names.length > 0 ? `: ${names.join(", ")}` : ""}`;
     // a pseudo-terminal may report no size (0)
     const columns = (this.out as { columns?: number }).columns ?? 0;
     const width = columns >= 20 ? columns : 100;
@@ -102,13 +106,14 @@ export class Progress {
     this.draw();
   }
 
-  blobDone(label: string, size: number, how: "downloaded" | "cached"): void {
+  /** A blob is done; `quietly`: no line of its own off a terminal (the caller logs its own). */
+  blobDone(label: string, size: number, how: "downloaded" | "cached" | "quietly"): void {
     this.active.delete(label);
     this.doneBlobs++;
     this.doneBytes += size;
     if (this.tty) {
       this.draw(true);
-    } else if (!this.quiet) {
+    } else if (!this.quiet && how !== "quietly") {
       this.out.write(
         how === "cached"
           ? `${label}: already downloaded (${formatBytes(size)})\n`

@@ -43,6 +43,15 @@ import {
 } from "./records.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
+/** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
+export interface ImportProgress {
+  /** `files` more files of `bytes` bytes in all are to be read. */
+  start(files: number, bytes: number): void;
+  /** `bytes` of the file `label` (`size` bytes) read so far. */
+  advance(label: string, bytes: number, size: number): void;
+  done(label: string, size: number): void;
+}
+
 export interface ImportOptions {
   /** Files with extra trusted root assertions (account and account-key). */
   readonly trustedRoots?: readonly string[];
@@ -52,6 +61,7 @@ export interface ImportOptions {
   readonly release?: readonly string[];
   readonly now?: Date;
   readonly log?: (line: string) => void;
+  readonly progress?: ImportProgress;
   /** How to recognise and unpack bundles (the bundle module); without it, bundles are refused. */
   readonly bundles?: { readonly isBundle: (path: string) => Promise<boolean>; readonly read: BundleReader };
 }
@@ -233,17 +243,34 @@ export async function importInputs(
     // bundles are unpacked several at once (hashing while unpacking is the limit: one CPU each);
     // what they contribute is taken in input order
     const bundles = opts.bundles;
+    const isBundle = await Promise.all(paths.map(async (p) => (bundles ? bundles.isBundle(p) : false)));
+    const sizeOf = async (p: string): Promise<number> => (await stat(p).catch(() => undefined))?.size ?? 0;
+    const bundleSizes = await Promise.all(paths.map((p, i) => (isBundle[i] ? sizeOf(p) : 0)));
+    const bundleCount = isBundle.filter(Boolean).length;
+    if (bundleCount > 0)
+      opts.progress?.start(
+        bundleCount,
+        bundleSizes.reduce((a, b) => a + b, 0),
+      );
     const unpacked = await mapOrdered(
       paths,
       copyThreads(),
       async (p, i): Promise<BundleContents | undefined> => {
-        if (!bundles || !(await bundles.isBundle(p))) return undefined;
+        if (!bundles || !isBundle[i]) return undefined;
         const staging = join(layout.tmp, `bundle-${i}`);
         await ensureDir(staging);
-        return bundles.read(p, staging);
+        const size = bundleSizes[i] ?? 0;
+        const contents = await bundles.read(p, staging, {
+          onProgress: (n) => opts.progress?.advance(basename(p), n, size),
+        });
+        opts.progress?.done(basename(p), size);
+        return contents;
       },
       (contents, i) => {
-        if (contents) log(`unpacked bundle ${basename(paths[i] ?? "")}: ${contents.snapFiles.length} snaps`);
+        if (contents)
+          log(
+            `unpacked bundle ${basename(paths[i] ?? "")}: ${contents.snapFiles.length} snap${contents.snapFiles.length === 1 ? "" : "s"}`,
+          );
       },
     );
     for (const [i, contents] of unpacked.entries()) {
@@ -309,16 +336,29 @@ export async function importInputs(
     // blobs: hash while copying into staging, then cross-check
     const staging = join(layout.tmp, "blobs");
     await ensureDir(staging);
+    // bundle blobs were read while unpacking: only the others are copied now
+    const copies = await Promise.all(snapFiles.map(async (f) => (stagedDigests.has(f) ? undefined : sizeOf(f))));
+    const copySizes = copies.filter((n): n is number => n !== undefined);
+    if (copySizes.length > 0)
+      opts.progress?.start(
+        copySizes.length,
+        copySizes.reduce((a, b) => a + b, 0),
+      );
     // several blobs at once, one per hashing thread: hashing is the limit, and a second blob's copy,
     // fsync and snap.yaml read overlap the first's; records stay in input order, errors as in a loop
     const staged = await mapOrdered(
       snapFiles,
       copyThreads(),
-      async (s): Promise<StagedSnap> => {
+      async (s, i): Promise<StagedSnap> => {
         const extracted = stagedDigests.get(s);
+        const size = copies[i] ?? 0;
         const blob = extracted
           ? await adoptBlob(staging, s, extracted.sha3_384, extracted.size)
-          : await importBlob(staging, s, undefined, { sourceName: s });
+          : await importBlob(staging, s, undefined, {
+              sourceName: s,
+              onProgress: (n) => opts.progress?.advance(basename(s), n, size),
+            });
+        if (!extracted) opts.progress?.done(basename(s), size);
         await addStoredRevisions(blob.sha3_384);
         faultPoint("import:blob-staged");
         const yaml = await readSnapYaml(blob.path, { displayName: s });

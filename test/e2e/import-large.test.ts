@@ -4,12 +4,14 @@
  * them would: when two are bad, the first bad one (in input order) is the one
  * named, the store is byte-identical and nothing is left in its temporaries;
  * when all are good, they are verified and listed in input order and every
- * stored blob has its digest.
+ * stored blob has its digest; progress reports every file and byte.
  */
 import assert from "node:assert/strict";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { importInputs } from "../../src/store/import.js";
+import { storeLayout } from "../../src/store/layout.js";
 import { type Manifest, makeFixtures, removeWorkDir, tmpWorkDir } from "../support/realclient.js";
 import { snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import { fileDigest, packSnap, signSnap, snapYamlText } from "../support/synthetic-snap.js";
@@ -91,5 +93,46 @@ test("three good blobs: verified and listed in input order, each stored under it
   for (const s of order) {
     assert.ok(blobs.includes(`${s.sha3_384}.snap`), s.name);
     assert.equal((await fileDigest(join(store, "blobs", `${s.sha3_384}.snap`))).sha3_384, s.sha3_384);
+  }
+});
+
+test("progress: one start with every file and byte, rising counts per file, one done each", async () => {
+  const fresh = join(work, "fresh");
+  const fixtures = join(work, "fixtures");
+  const roots = [manifest.assertions["root-account"], manifest.assertions["root-account-key"]]
+    .filter((x): x is string => x !== undefined)
+    .map((r) => join(fixtures, r));
+  const layout = storeLayout(fresh);
+  await importInputs(layout, [join(fixtures, manifest["assert-dir"])], { trustedRoots: roots });
+  const starts: [number, number][] = [];
+  const seen = new Map<string, number[]>();
+  const done: [string, number][] = [];
+  await importInputs(
+    layout,
+    snaps.map((s) => s.file),
+    {
+      asserts: snaps.map((s) => s.assert),
+      progress: {
+        start: (files, bytes) => starts.push([files, bytes]),
+        advance: (label, bytes, size) => {
+          assert.ok(bytes <= size, `${label}: ${bytes} of ${size}`);
+          seen.set(label, [...(seen.get(label) ?? []), bytes]);
+        },
+        done: (label, size) => done.push([label, size]),
+      },
+    },
+  );
+  const sizes = await Promise.all(snaps.map(async (s) => (await stat(s.file)).size));
+  assert.deepEqual(starts, [[3, sizes.reduce((a, b) => a + b, 0)]]);
+  assert.deepEqual([...done].sort(), snaps.map((s, i) => [`${s.name}_1.snap`, sizes[i]]).sort());
+  for (const [i, s] of snaps.entries()) {
+    const counts = seen.get(`${s.name}_1.snap`) ?? [];
+    assert.ok(counts.length >= 2, `${s.name}: ${counts.length} updates`);
+    assert.deepEqual(
+      counts,
+      [...counts].sort((a, b) => a - b),
+      `${s.name} rises`,
+    );
+    assert.equal(counts[counts.length - 1], sizes[i]);
   }
 });
