@@ -39,6 +39,16 @@ export async function benchImport(ctx: BenchContext): Promise<Row[]> {
   // warm the page cache for both (output to /dev/null: never through this process)
   await runChecked("sh", ["-c", 'cat "$@" >/dev/null', "sh", ...files], { timeoutMs: 600_000 });
 
+  // a fresh store that trusts the test store key, then the timed import of `inputs` into it
+  const timedImport = async (run: number, inputs: readonly string[]): Promise<number> => {
+    const store = join(ctx.work, `import-store-${run}`);
+    const cli = (args: readonly string[]) =>
+      runChecked(process.execPath, [cliPath(), "import", "--dir", store, ...args], { timeoutMs: 600_000 });
+    await cli([...ctx.roots.flatMap((r) => ["--trusted-root", r]), ctx.storeKey]);
+    const s = await timed(() => cli(inputs));
+    await rm(store, { recursive: true, force: true });
+    return s;
+  };
   let ssl = Number.POSITIVE_INFINITY;
   let imp = Number.POSITIVE_INFINITY;
   let fromBundles = Number.POSITIVE_INFINITY;
@@ -47,38 +57,9 @@ export async function benchImport(ctx: BenchContext): Promise<Row[]> {
       ssl,
       await timed(() => runChecked("openssl", ["dgst", "-sha3-384", ...files], { timeoutMs: 600_000 })),
     );
-    const store = join(ctx.work, `import-store-${run}`);
-    await runChecked(process.execPath, [
-      cliPath(),
-      "import",
-      "--dir",
-      store,
-      ...ctx.roots.flatMap((r) => ["--trusted-root", r]),
-      ctx.storeKey,
-    ]);
-    imp = Math.min(
-      imp,
-      await timed(() =>
-        runChecked(process.execPath, [cliPath(), "import", "--dir", store, ...files], { timeoutMs: 600_000 }),
-      ),
-    );
-    await rm(store, { recursive: true, force: true });
+    imp = Math.min(imp, await timedImport(run, files));
     // the operator's path: bundles from `snapshelf export`, each blob hashed as it is unpacked
-    await runChecked(process.execPath, [
-      cliPath(),
-      "import",
-      "--dir",
-      store,
-      ...ctx.roots.flatMap((r) => ["--trusted-root", r]),
-      ctx.storeKey,
-    ]);
-    fromBundles = Math.min(
-      fromBundles,
-      await timed(() =>
-        runChecked(process.execPath, [cliPath(), "import", "--dir", store, ...bundles], { timeoutMs: 600_000 }),
-      ),
-    );
-    await rm(store, { recursive: true, force: true });
+    fromBundles = Math.min(fromBundles, await timedImport(run, bundles));
   }
   await rm(dir, { recursive: true, force: true });
   const impRate = bytes / MiB / imp;

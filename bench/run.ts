@@ -15,6 +15,7 @@ import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { makeFixtures, tmpWorkDir } from "../test/support/realclient.js";
+import { fixtureRoots } from "../test/support/snapshelf.js";
 import type { BenchContext } from "./context.js";
 import { benchImport } from "./import-throughput.js";
 import { machine, type Row, renderTable } from "./lib/report.js";
@@ -41,9 +42,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine()}`);
   const fixtures = join(work, "fixtures");
   const m = await makeFixtures(fixtures);
-  const roots = [m.assertions["root-account"], m.assertions["root-account-key"]]
-    .filter((x): x is string => x !== undefined)
-    .map((r) => join(fixtures, r));
+  const roots = fixtureRoots(fixtures, m);
   const ctx: BenchContext = {
     work,
     roots,

@@ -4,9 +4,7 @@
  * its snap-declaration and snap-revision, signed by snapd's published test
  * store key, so `snapshelf import` verifies them like store downloads.
  */
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { fileDigest, packSnap, signSnap, snapIdFor, snapYamlText } from "../../test/support/synthetic-snap.js";
+import { snapIdFor, writeSignedSnap } from "../../test/support/synthetic-snap.js";
 
 export interface SnapSpec {
   readonly name: string;
@@ -32,24 +30,23 @@ const SIGNED_AT = new Date("2026-01-01T00:00:00Z");
 export async function makeSignedSnaps(dir: string, specs: readonly SnapSpec[]): Promise<SignedSnap[]> {
   const out: SignedSnap[] = [];
   for (const s of specs) {
-    const file = join(dir, `${s.name}_${s.revision}.snap`);
-    await packSnap(
-      file,
-      snapYamlText({ name: s.name, version: `${s.revision}.0`, architectures: s.architectures ?? ["amd64"] }),
-      { staging: join(dir, `.staging-${s.name}-${s.revision}`), payloadBytes: s.payloadBytes },
-    );
-    const dg = await fileDigest(file);
-    const signed = signSnap({ name: s.name, revision: s.revision, ...dg, timestamp: SIGNED_AT });
-    const assertFile = join(dir, `${s.name}_${s.revision}.assert`);
-    await writeFile(assertFile, Buffer.concat([signed.declaration, Buffer.from("\n"), signed.revision]));
+    const w = await writeSignedSnap(dir, {
+      name: s.name,
+      revision: s.revision,
+      version: `${s.revision}.0`,
+      architectures: s.architectures ?? ["amd64"],
+      payloadBytes: s.payloadBytes,
+      timestamp: SIGNED_AT,
+    });
     out.push({
       ...s,
-      file,
-      assertFile,
+      file: w.file,
+      assertFile: w.assertFile,
       snapId: snapIdFor(s.name),
-      ...dg,
-      declaration: signed.declaration,
-      revisionAssertion: signed.revision,
+      sha3_384: w.sha3_384,
+      size: w.size,
+      declaration: w.declaration,
+      revisionAssertion: w.revision,
     });
   }
   return out;

@@ -8,15 +8,15 @@
  * writes took turns with hashing (import ran at ~0.57x of `openssl dgst
  * -sha3-384`).
  *
- * A small pool: one worker per CPU (at most `MAX_WORKERS`), each started on
- * first use and referenced only while it copies (the pool never keeps the
- * process alive). One blob per worker at a time: when every worker is busy,
- * `copyOnThread` returns undefined and the caller copies on the main thread.
+ * A pool (src/util/worker-pool.ts) of one worker per CPU, at most
+ * `MAX_WORKERS`. When every worker is busy, `copyOnThread` returns
+ * undefined and the caller copies on the main thread.
  * Progress is reported per chunk, so callers keep their progress lines and
  * fault points (the crash tests kill the process there).
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { WorkerPool } from "../util/worker-pool.js";
 
 /** Hashing threads at most. */
 const MAX_WORKERS = 4;
@@ -98,43 +98,18 @@ export type CopyOutcome =
   | { readonly limit: "want" | "max"; readonly size: number };
 
 interface Reply {
-  readonly id: number;
-  readonly progress?: number;
   readonly hex?: string;
   readonly size?: number;
   readonly limit?: "want" | "max";
   readonly error?: { readonly message: string; readonly code?: string };
 }
 
-interface Slot {
-  worker: Worker | undefined;
-  busy: boolean;
-}
-
-const slots: Slot[] = [];
-let nextId = 1;
-
 /** How many blobs can be copied on threads at once on this machine. */
 export function copyThreads(): number {
   return Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
 }
 
-function workerOf(slot: Slot): Worker | undefined {
-  if (slot.worker) return slot.worker;
-  try {
-    const w = new Worker(SOURCE, { eval: true });
-    const forget = (): void => {
-      if (slot.worker === w) slot.worker = undefined;
-    };
-    w.on("error", forget);
-    w.on("exit", forget);
-    w.unref();
-    slot.worker = w;
-    return w;
-  } catch {
-    return undefined;
-  }
-}
+const pool = new WorkerPool(() => new Worker(SOURCE, { eval: true }), copyThreads);
 
 /**
  * Copies `src` to the new file `dst` (created exclusively, fsynced) while
@@ -148,45 +123,24 @@ export function copyOnThread(
   limits: CopyLimits,
   onProgress: (bytes: number) => void,
 ): Promise<CopyOutcome> | undefined {
-  while (slots.length < copyThreads()) slots.push({ worker: undefined, busy: false });
-  const slot = slots.find((s) => !s.busy);
-  if (!slot) return undefined;
-  const w = workerOf(slot);
-  if (!w) return undefined;
-  slot.busy = true;
-  w.ref();
-  const id = nextId++;
-  return new Promise<CopyOutcome>((resolve, reject) => {
-    const done = (): void => {
-      w.off("message", onMessage);
-      w.off("error", onError);
-      w.off("exit", onExit);
-      w.unref();
-      slot.busy = false;
-    };
-    const onMessage = (m: Reply): void => {
-      if (m.id !== id) return;
-      if (m.progress !== undefined) {
-        try {
-          onProgress(m.progress);
-        } catch {
-          // progress reporting never fails a copy
-        }
-        return;
-      }
-      done();
-      if (m.error) reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
-      else if (m.limit !== undefined) resolve({ limit: m.limit, size: m.size ?? 0 });
-      else resolve({ hex: m.hex ?? "", size: m.size ?? 0 });
-    };
-    const onError = (err: Error): void => {
-      done();
-      reject(err);
-    };
-    const onExit = (): void => onError(new Error("copy thread exited"));
-    w.on("message", onMessage);
-    w.on("error", onError);
-    w.on("exit", onExit);
-    w.postMessage({ id, src, dst, wantSize: limits.wantSize, maxSize: limits.maxSize });
-  });
+  const lease = pool.tryLease();
+  if (!lease) return undefined;
+  const w = lease.worker;
+  if (!w) {
+    lease.release();
+    return undefined;
+  }
+  const job = { src, dst, wantSize: limits.wantSize, maxSize: limits.maxSize };
+  return pool.run<Reply>(w, job, onProgress, "copy").then(
+    (m) => {
+      lease.release();
+      if (m.error) throw Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {});
+      if (m.limit !== undefined) return { limit: m.limit, size: m.size ?? 0 };
+      return { hex: m.hex ?? "", size: m.size ?? 0 };
+    },
+    (err: unknown) => {
+      lease.release();
+      throw err;
+    },
+  );
 }

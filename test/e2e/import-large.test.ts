@@ -7,14 +7,14 @@
  * stored blob has its digest; progress reports every file and byte.
  */
 import assert from "node:assert/strict";
-import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { importInputs } from "../../src/store/import.js";
 import { storeLayout } from "../../src/store/layout.js";
 import { type Manifest, makeFixtures, removeWorkDir, tmpWorkDir } from "../support/realclient.js";
-import { snapshelf, snapshelfRaw } from "../support/snapshelf.js";
-import { fileDigest, packSnap, signSnap, snapYamlText } from "../support/synthetic-snap.js";
+import { fixtureRoots, importFixtureTrust, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
+import { fileDigest, writeSignedSnap } from "../support/synthetic-snap.js";
 import { treeDigest } from "../support/tree-hash.js";
 
 const MiB = 1024 * 1024;
@@ -29,28 +29,18 @@ before(async () => {
   work = await tmpWorkDir("import-large");
   const fixtures = join(work, "fixtures");
   manifest = await makeFixtures(fixtures);
-  const roots = [manifest.assertions["root-account"], manifest.assertions["root-account-key"]].filter(
-    (x): x is string => x !== undefined,
-  );
   store = join(work, "store");
-  await snapshelf([
-    "import",
-    "--dir",
-    store,
-    ...roots.flatMap((r) => ["--trusted-root", join(fixtures, r)]),
-    join(fixtures, manifest["assert-dir"]),
-  ]);
+  await importFixtureTrust(store, fixtures, manifest);
   const at = new Date("2026-01-01T00:00:00Z");
-  await mkdir(join(work, "asserts"), { recursive: true });
-  await mkdir(join(work, "in"), { recursive: true });
+  // the assertions apart from the blobs: each test says which ones an import gets
   for (const name of NAMES) {
-    const file = join(work, "in", `${name}_1.snap`);
-    await packSnap(file, snapYamlText({ name }), { staging: join(work, `stage-${name}`), payloadBytes: 20 * MiB });
-    const d = await fileDigest(file);
-    const signed = signSnap({ name, revision: 1, ...d, timestamp: at });
-    const assertFile = join(work, "asserts", `${name}_1.assert`);
-    await writeFile(assertFile, Buffer.concat([signed.declaration, Buffer.from("\n"), signed.revision]));
-    snaps.push({ name, file, assert: assertFile, sha3_384: d.sha3_384 });
+    const w = await writeSignedSnap(join(work, "in"), {
+      name,
+      payloadBytes: 20 * MiB,
+      timestamp: at,
+      assertDir: join(work, "asserts"),
+    });
+    snaps.push({ name, file: w.file, assert: w.assertFile, sha3_384: w.sha3_384 });
   }
 });
 
@@ -99,11 +89,10 @@ test("three good blobs: verified and listed in input order, each stored under it
 test("progress: one start with every file and byte, rising counts per file, one done each", async () => {
   const fresh = join(work, "fresh");
   const fixtures = join(work, "fixtures");
-  const roots = [manifest.assertions["root-account"], manifest.assertions["root-account-key"]]
-    .filter((x): x is string => x !== undefined)
-    .map((r) => join(fixtures, r));
   const layout = storeLayout(fresh);
-  await importInputs(layout, [join(fixtures, manifest["assert-dir"])], { trustedRoots: roots });
+  await importInputs(layout, [join(fixtures, manifest["assert-dir"])], {
+    trustedRoots: fixtureRoots(fixtures, manifest),
+  });
   const starts: [number, number][] = [];
   const seen = new Map<string, number[]>();
   const done: [string, number][] = [];

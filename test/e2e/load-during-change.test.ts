@@ -11,7 +11,6 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildStore } from "../../src/build/build.js";
@@ -27,8 +26,8 @@ import {
   tmpWorkDir,
 } from "../support/realclient.js";
 import { installBody, refreshAllBody, snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
-import { cliPath, releaseOrder, snapshelf } from "../support/snapshelf.js";
-import { fileDigest, packSnap, signSnap, snapYamlText } from "../support/synthetic-snap.js";
+import { cliPath, fixtureRoots, releaseOrder, snapshelf } from "../support/snapshelf.js";
+import { writeSignedSnap } from "../support/synthetic-snap.js";
 
 /** How many changes (import + release + build + SIGHUP) happen under load. */
 const CHANGES = 8;
@@ -55,11 +54,8 @@ before(async () => {
   manifest = await makeFixtures(fixtures);
   store = join(work, "store");
   const layout = storeLayout(store);
-  const roots = [manifest.assertions["root-account"], manifest.assertions["root-account-key"]].filter(
-    (x): x is string => x !== undefined,
-  );
   await importInputs(layout, [join(fixtures, manifest["assert-dir"])], {
-    trustedRoots: roots.map((r) => join(fixtures, r)),
+    trustedRoots: fixtureRoots(fixtures, manifest),
   });
   await importInputs(
     layout,
@@ -165,16 +161,11 @@ test("devices are served without a single failure while imports and builds happe
     for (let i = 0; i < CHANGES; i++) {
       // a new snap, signed by the test store, imported and released
       const name = newNames[i] ?? "x";
-      const blob = join(work, `${name}_1.snap`);
-      await packSnap(blob, snapYamlText({ name, version: `1.${i}`, architectures: i % 2 ? ["all"] : ["amd64"] }), {
-        staging: join(work, `staging-${i}`),
+      const { file: blob } = await writeSignedSnap(work, {
+        name,
+        version: `1.${i}`,
+        architectures: i % 2 ? ["all"] : ["amd64"],
       });
-      const dg = await fileDigest(blob);
-      const signed = signSnap({ name, revision: 1, ...dg });
-      await writeFile(
-        join(work, `${name}_1.assert`),
-        Buffer.concat([signed.declaration, Buffer.from("\n"), signed.revision]),
-      );
       await snapshelf(["import", "--dir", store, "--release", "stable", blob]);
       // and a release moved: hello-offline's stable walks through its amd64 revisions
       const rev = amd64Revs[i % amd64Revs.length] ?? 1;

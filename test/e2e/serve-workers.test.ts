@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,7 +14,7 @@ import { digestHexToBase64Url } from "../../src/blobs/store.js";
 import { committedCatalogue, committedManifest } from "../support/fixture-store.js";
 import { removeWorkDir, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
 import { importFixtures, serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
-import { fileDigest, packSnap, signSnap, snapYamlText } from "../support/synthetic-snap.js";
+import { writeSignedSnap } from "../support/synthetic-snap.js";
 
 let work: string;
 let store: string;
@@ -111,15 +110,8 @@ test("right after a build, before any worker polls, every worker serves what the
   try {
     const url = srv.url ?? assert.fail("no URL");
     const name = "workers-new";
-    const blob = join(work, `${name}_1.snap`);
-    await packSnap(blob, snapYamlText({ name }), { staging: join(work, "staging-new") });
-    const dg = await fileDigest(blob);
-    const signed = signSnap({ name, revision: 1, ...dg });
-    await writeFile(
-      join(work, `${name}_1.assert`),
-      Buffer.concat([signed.declaration, Buffer.from("\n"), signed.revision]),
-    );
-    await snapshelf(["import", "--dir", store, "--release", "stable", blob]);
+    const dg = await writeSignedSnap(work, { name });
+    await snapshelf(["import", "--dir", store, "--release", "stable", dg.file]);
     // no SIGHUP: the workers poll `current` once a second, and these requests come before that
     await snapshelf(["build", "--dir", store]);
     const paths = [

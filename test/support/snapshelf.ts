@@ -54,22 +54,31 @@ export function releaseOrder(m: Manifest): { name: string; revision: number; cha
   return out;
 }
 
+/** The fixture catalogue's trusted root files (testrootorg's account and account-key). */
+export function fixtureRoots(fixtures: string, m: Manifest): string[] {
+  return [m.assertions["root-account"], m.assertions["root-account-key"]]
+    .filter((x): x is string => x !== undefined)
+    .map((r) => join(fixtures, r));
+}
+
+/** Imports the fixture catalogue's roots and assertions (the test store key among them) into `dir`. */
+export async function importFixtureTrust(dir: string, fixtures: string, m: Manifest): Promise<void> {
+  await snapshelf([
+    "import",
+    "--dir",
+    dir,
+    ...fixtureRoots(fixtures, m).flatMap((r) => ["--trusted-root", r]),
+    join(fixtures, m["assert-dir"]),
+  ]);
+}
+
 /**
  * Imports a fixture catalogue into `dir` as an operator would: the trust
  * roots and all assertions, then the blobs, then each release in each
  * channel's history order.
  */
 export async function importFixtures(dir: string, fixtures: string, m: Manifest): Promise<void> {
-  const roots = [m.assertions["root-account"], m.assertions["root-account-key"]].filter(
-    (x): x is string => x !== undefined,
-  );
-  await snapshelf([
-    "import",
-    "--dir",
-    dir,
-    ...roots.flatMap((r) => ["--trusted-root", join(fixtures, r)]),
-    join(fixtures, m["assert-dir"]),
-  ]);
+  await importFixtureTrust(dir, fixtures, m);
   const blobs = m.snaps.flatMap((s) => s.revisions.map((r) => join(fixtures, r.file)));
   await snapshelf(["import", "--dir", dir, ...blobs]);
   for (const e of releaseOrder(m)) {

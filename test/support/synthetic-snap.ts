@@ -144,3 +144,45 @@ export function signSnap(s: SnapAssertionSpec): { declaration: Buffer; revision:
     ),
   };
 }
+
+export interface SignedSnapSpec extends SnapYamlSpec {
+  readonly revision?: number;
+  /** Random payload bytes inside the squashfs (default none). */
+  readonly payloadBytes?: number;
+  /** Signing time (default now; fix it for byte-identical assertions). */
+  readonly timestamp?: Date;
+  /** Where `<name>_<revision>.assert` goes (default: beside the .snap, where import looks for it). */
+  readonly assertDir?: string;
+}
+
+export interface SignedSnapFile {
+  readonly file: string;
+  readonly assertFile: string;
+  readonly sha3_384: string;
+  readonly size: number;
+  readonly declaration: Buffer;
+  readonly revision: Buffer;
+}
+
+/**
+ * Packs `<dir>/<name>_<revision>.snap` and writes its snap-declaration and
+ * snap-revision, signed by the test store key, to `<name>_<revision>.assert`
+ * (as `snap download` does).
+ */
+export async function writeSignedSnap(dir: string, s: SignedSnapSpec): Promise<SignedSnapFile> {
+  const revision = s.revision ?? 1;
+  const base = `${s.name}_${revision}`;
+  const file = join(dir, `${base}.snap`);
+  await mkdir(dir, { recursive: true });
+  await packSnap(file, snapYamlText(s), {
+    staging: join(dir, `.staging-${base}`),
+    ...(s.payloadBytes !== undefined ? { payloadBytes: s.payloadBytes } : {}),
+  });
+  const dg = await fileDigest(file);
+  const signed = signSnap({ name: s.name, revision, ...dg, ...(s.timestamp ? { timestamp: s.timestamp } : {}) });
+  const assertDir = s.assertDir ?? dir;
+  await mkdir(assertDir, { recursive: true });
+  const assertFile = join(assertDir, `${base}.assert`);
+  await writeFile(assertFile, Buffer.concat([signed.declaration, Buffer.from("\n"), signed.revision]));
+  return { file, assertFile, ...dg, declaration: signed.declaration, revision: signed.revision };
+}
