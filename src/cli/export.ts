@@ -4,9 +4,9 @@ import { type Command, InvalidArgumentError } from "commander";
 import { decodeStream } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots } from "../assertions/trust.js";
 import { readManifestFile } from "../export/manifest.js";
-import { formatBytes, Progress } from "../export/progress.js";
 import { DEFAULT_UPSTREAM } from "../upstream/endpoint.js";
 import { SnapshelfError } from "../util/errors.js";
+import { formatBytes, Progress } from "../util/progress.js";
 import { collect, note, out } from "./common.js";
 
 function countArg(v: string): number {

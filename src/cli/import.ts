@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { expandBundleDirs, isBundle } from "../bundle/read.js";
 import { readBundleOnThread } from "../bundle/read-thread.js";
-import { Progress } from "../export/progress.js";
 import { importInputs } from "../store/import.js";
+import { Progress } from "../util/progress.js";
 import { addDirOption, collect, layoutFrom, out } from "./common.js";
 
 export function registerImport(program: Command): void {

@@ -48,9 +48,9 @@ import { ActionError, type UpstreamClient } from "../upstream/client.js";
 import type { UpstreamInfo, UpstreamRevision, UpstreamSnapMeta } from "../upstream/wire.js";
 import { SnapshelfError } from "../util/errors.js";
 import { ensureDir, isErrnoError, unlinkQuiet } from "../util/fs.js";
+import { Progress } from "../util/progress.js";
 import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
 import { ManifestIndex, type StoreManifest } from "./manifest.js";
-import { Progress } from "./progress.js";
 import { describeReleases, requestedChannel, resolveChannel } from "./select.js";
 
 export interface ExportOptions {

@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { dependenciesOf } from "../../src/export/deps.js";
 import { buildManifest, ManifestIndex, parseManifest, renderManifest } from "../../src/export/manifest.js";
-import { formatBytes, Progress } from "../../src/export/progress.js";
 import { describeReleases, resolveChannel } from "../../src/export/select.js";
 import { emptyRecords, type Records } from "../../src/store/records.js";
 import type { UpstreamChannelEntry } from "../../src/upstream/wire.js";
 import { SnapshelfError } from "../../src/util/errors.js";
+import { formatBytes, Progress } from "../../src/util/progress.js";
 
 const e = (architecture: string, track: string, risk: string, revision: number): UpstreamChannelEntry => ({
   architecture,
