@@ -133,11 +133,6 @@ export function withReleases(r: Records, events: readonly Omit<ReleaseRecord, "s
   return { ...r, releases: [...r.releases, ...add] };
 }
 
-/** Merges store metadata into what a snap has. */
-export function withSnapMeta(r: Records, name: string, meta: SnapMeta): Records {
-  return replaceSnapMeta(r, name, { ...(r.snaps[name] ?? {}), ...meta });
-}
-
 /** Replaces a snap's store metadata (keys sorted for deterministic files). */
 export function replaceSnapMeta(r: Records, name: string, meta: SnapMeta): Records {
   const snaps: Record<string, SnapMeta> = { ...r.snaps, [name]: meta };

@@ -7,7 +7,7 @@ import { appendFile, mkdir, readFile, rm } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { SnapshelfError } from "../util/errors.js";
 import { writeJsonAtomic } from "../util/fs.js";
-import { type StoreLayout, storeLayout } from "./layout.js";
+import type { StoreLayout } from "./layout.js";
 import { emptyRecords, RECORDS_FORMAT, type Records } from "./records.js";
 
 export interface StoreSettings {
@@ -131,8 +131,4 @@ export async function appendAudit(layout: StoreLayout, entry: AuditEntry, now = 
   }
   const line = JSON.stringify({ time: now.toISOString(), user, op: entry.op, ...entry.detail });
   await appendFile(layout.audit, line + "\n");
-}
-
-export function openStore(dir: string): StoreLayout {
-  return storeLayout(dir);
 }

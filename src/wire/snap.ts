@@ -100,8 +100,3 @@ export interface WireError {
   readonly message: string;
   readonly extra?: { readonly releases: readonly WireRelease[] };
 }
-
-/** snapd's error-list body. */
-export function errorListBody(code: string, message: string): string {
-  return JSON.stringify({ "error-list": [{ code, message }] });
-}
