@@ -1,7 +1,7 @@
 /**
  * (d) Scale: synthetic catalogues of (by default) 1,000 and 20,000
  * revisions. Full `snapshelf build`, then the incremental build after one
- * more revision, then `snapshelf serve` start-up (until it prints its URL)
+ * more revision (best of three), then `snapshelf serve` start-up (until it prints its URL)
  * and its RSS after answering a refresh. The incremental target is on the
  * ratio between the largest and the smallest catalogue: cost independent of
  * catalogue size.
@@ -18,6 +18,7 @@ import { rssOf, startSnapshelf } from "./lib/servers.js";
 import { addSyntheticRevision, writeSyntheticStore } from "./lib/synthetic-store.js";
 
 const MiB = 1024 * 1024;
+const INCREMENTAL_RUNS = 3;
 /** The URL the scale trees are built for and served as (no re-rendering at start-up). */
 const BASE_URL = "http://127.0.0.1:8000";
 
@@ -52,9 +53,15 @@ async function measure(ctx: BenchContext, revisions: number): Promise<ScaleResul
   const { snaps, records } = await writeSyntheticStore(dir, revisions);
   ctx.log(`scale: full build of ${revisions} revisions`);
   const [fullS, files] = await build(dir);
-  await addSyntheticRevision(dir, records);
-  ctx.log(`scale: incremental build of ${revisions} + 1 revisions`);
-  const [incrementalS] = await build(dir);
+  // best of three builds, each after one more revision (a single run on a shared machine is noise)
+  let incrementalS = Number.POSITIVE_INFINITY;
+  let now = records;
+  for (let i = 1; i <= INCREMENTAL_RUNS; i++) {
+    now = await addSyntheticRevision(dir, now);
+    ctx.log(`scale: incremental build of ${revisions} + ${i} revisions`);
+    const [s] = await build(dir);
+    incrementalS = Math.min(incrementalS, s);
+  }
   const [startupS, srv] = await timed(() =>
     startSnapshelf(dir, join(ctx.work, `scale-${revisions}-serve.log`), BASE_URL),
   );

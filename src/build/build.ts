@@ -1,21 +1,50 @@
 /**
- * build: catalogue x static routes -> a new generation of the tree, published
+ * build: records x static routes -> a new generation of the tree, published
  * atomically. The tree is written under a temporary name, renamed into
  * trees/<generation>/, and only then is `current` switched (temp + rename),
  * so devices never see a half-written tree and an interrupted build leaves
  * the previous generation in service.
+ *
+ * A build costs what changed: records are kept per snap (state/parts/), and
+ * the tree in service says which part each snap's files were rendered from
+ * (its manifest). A snap whose part is unchanged has its files hard-linked
+ * from that tree and its pieces of the joined files (names, catalogue page)
+ * taken from the manifest; only changed snaps are loaded, folded and
+ * rendered. Anything every snap depends on (the global records, the
+ * architectures, the base URL, the renderer's code) is in the manifest's key:
+ * when it differs, every snap is rendered. Per-revision assertion files live
+ * in the shared directory (src/build/tree-files.ts), so a generation has a
+ * few files per snap, not per revision.
  */
-import { copyFileSync, linkSync, mkdirSync, type Stats, statSync, writeFileSync } from "node:fs";
-import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { buildCatalogue, indexCatalogue } from "../catalogue/build-catalogue.js";
 import type { Catalogue } from "../catalogue/types.js";
+import { KNOWN_ARCHES } from "../model/types.js";
 import { STATIC_ROUTES } from "../routes/table.js";
+import type { RouteSplit, TreeFile } from "../routes/types.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
+import { emptyRecords, joinRecords, type SnapPart } from "../store/records.js";
 import {
   appendAudit,
   DEFAULT_BASE_URL,
-  readRecords,
+  type RecordsIndex,
+  readCurrentGeneration,
+  readRecordsIndex,
   readSettings,
   withStoreLock,
   writeSettings,
@@ -24,17 +53,18 @@ import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { writeFileAtomic } from "../util/fs.js";
 import type { RenderContext } from "../wire/snap.js";
-
-/** Tree metadata (a dotfile: never served). */
-export const TREE_META = ".snapshelf-tree.json";
-/** The catalogue the shim loads at start-up: the exact one the tree was rendered from. */
-export const TREE_CATALOGUE = ".catalogue.json";
-export const TREE_FORMAT = 1;
-
-export interface TreeMeta {
-  readonly format: number;
-  readonly baseUrl: string;
-}
+import {
+  GLOBAL_FRAGMENT_PATH,
+  type GlobalFragment,
+  isSharedPath,
+  type SnapFragment,
+  sharedTreePath,
+  snapFragmentPath,
+  TREE_FORMAT,
+  TREE_MANIFEST,
+  TREE_META,
+  type TreeMeta,
+} from "./tree-files.js";
 
 /** Validates and normalises a base URL: http(s), a host, no query or fragment, no trailing slash. */
 export function normaliseBaseUrl(raw: string): string {
@@ -66,6 +96,9 @@ export interface BuildResult {
   readonly path: string;
   readonly files: number;
   readonly baseUrl: string;
+  /** Snaps rendered (the others were linked from the previous generation). */
+  readonly rendered: number;
+  readonly snaps: number;
 }
 
 async function existingGenerations(layout: StoreLayout): Promise<number[]> {
@@ -89,64 +122,340 @@ function statQuiet(path: string): Stats | undefined {
   }
 }
 
+const LINK_FALLBACK = new Set(["EXDEV", "EPERM", "EMLINK", "ENOTSUP"]);
+
 /**
- * Puts an assertion object into the tree: a hard link (objects are immutable, written once by
- * rename, so the tree file can share their inode), or a copy where links cannot be made.
+ * Puts an immutable file (an assertion object, a file of an earlier tree) into the tree: a hard
+ * link, or a copy where links cannot be made.
  */
-function linkOrCopy(object: string, target: string): void {
+function linkOrCopy(source: string, target: string): void {
   try {
-    linkSync(object, target);
+    linkSync(source, target);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "EXDEV" && code !== "EPERM" && code !== "EMLINK" && code !== "ENOTSUP") throw err;
-    copyFileSync(object, target);
+    if (!LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
+    copyFileSync(source, target);
   }
 }
 
-/** Writes every file of every static route for `catalogue` into `dir` (which must not exist). */
+/** What one snap put into a tree; the next build reuses it while the snap's part is unchanged. */
+interface SnapManifest {
+  readonly part: string;
+  /** Architectures beyond the known ones its revisions are built for. */
+  readonly extraArches: readonly string[];
+  /** Its files in the generation's own tree (not the shared directory), fragment excluded. */
+  readonly files: readonly string[];
+  /** Every file it rendered, shared ones included. */
+  readonly count: number;
+  /** Its piece of each joined route; absent when it is not in the catalogue (no revision). */
+  readonly pieces?: Readonly<Record<string, string>>;
+}
+
+interface BuildManifest {
+  readonly format: number;
+  /** Digest of everything every snap's files depend on besides its own part. */
+  readonly key: string;
+  readonly snaps: Readonly<Record<string, SnapManifest>>;
+}
+
+const MANIFEST_FORMAT = 1;
+
+let rendererDigest: string | undefined;
+
+/**
+ * Digest of the code that renders trees (every module of snapshelf): a tree rendered by other code
+ * is never reused, so an upgrade re-renders everything once.
+ */
+function rendererId(): string {
+  if (rendererDigest !== undefined) return rendererDigest;
+  const h = createHash("sha3-384");
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".js")) h.update(`${p.slice(root.length)}\0`).update(readFileSync(p));
+    }
+  };
+  walk(root);
+  rendererDigest = h.digest("hex");
+  return rendererDigest;
+}
+
+function extraArchesOf(part: SnapPart): string[] {
+  const known: readonly string[] = KNOWN_ARCHES;
+  const out = new Set<string>();
+  for (const r of part.revisions)
+    for (const a of r.info.architectures) if (a !== "all" && !known.includes(a)) out.add(a);
+  return [...out].sort();
+}
+
+function readManifest(dir: string): BuildManifest | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, TREE_MANIFEST), "utf8")) as BuildManifest;
+    return m?.format === MANIFEST_FORMAT && typeof m.key === "string" && typeof m.snaps === "object" ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type JoinedSplit = Extract<RouteSplit, { kind: "joined" }>;
+
+/** Writes tree files into a new generation directory and the shared directory. */
+class TreeWriter {
+  private readonly made = new Set<string>();
+  private readonly shared: string;
+  private tmpCount = 0;
+
+  constructor(
+    private readonly layout: StoreLayout,
+    private readonly dir: string,
+  ) {
+    this.shared = sharedTreePath(layout);
+  }
+
+  /** Makes the directory of `target` (an absolute `/`-separated path built by string concatenation). */
+  private parent(target: string): void {
+    const d = target.slice(0, target.lastIndexOf("/"));
+    if (this.made.has(d)) return;
+    // parents are usually made already (files come grouped by directory): a plain mkdir is a
+    // third of the cost of a recursive one
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") mkdirSync(d, { recursive: true });
+      else if (code !== "EEXIST") throw err;
+    }
+    this.made.add(d);
+  }
+
+  /** Writes one rendered file; returns whether it went to the generation's own tree. */
+  write(f: TreeFile): boolean {
+    faultPoint("build:tree-file");
+    if (isSharedPath(f.path)) {
+      this.writeShared(f);
+      return false;
+    }
+    const target = `${this.dir}/${f.path}`;
+    this.parent(target);
+    if ("text" in f.body) writeFileSync(target, f.body.text);
+    else linkOrCopy(assertionObjectPath(this.layout, f.body.object), target);
+    return true;
+  }
+
+  /**
+   * A shared file appears complete or not at all: a link is atomic; a copy or a replacement (a
+   * newer revision of the assertion) goes through a temporary name and a rename.
+   */
+  private writeShared(f: TreeFile): void {
+    const target = `${this.shared}/${f.path}`;
+    const source = "object" in f.body ? assertionObjectPath(this.layout, f.body.object) : undefined;
+    const bytes = "text" in f.body ? Buffer.from(f.body.text) : undefined;
+    const have = statQuiet(target);
+    if (have) {
+      if (source) {
+        const src = statSync(source);
+        if (src.ino === have.ino && src.dev === have.dev) return;
+        if (src.size === have.size && readFileSync(source).equals(readFileSync(target))) return;
+      } else if (bytes && have.size === bytes.length && readFileSync(target).equals(bytes)) return;
+    } else {
+      this.parent(target);
+      if (source) {
+        try {
+          linkSync(source, target);
+          return;
+        } catch (err) {
+          if (!LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
+        }
+      }
+    }
+    mkdirSync(this.layout.tmp, { recursive: true });
+    const tmp = join(this.layout.tmp, `shared-${process.pid}-${this.tmpCount++}`);
+    if (source) linkOrCopy(source, tmp);
+    else writeFileSync(tmp, bytes ?? "");
+    renameSync(tmp, target);
+  }
+
+  writeText(path: string, text: string): void {
+    const target = `${this.dir}/${path}`;
+    this.parent(target);
+    writeFileSync(target, text);
+  }
+
+  /** Links files of an earlier tree into this one; false (and nothing linked) when one is missing. */
+  linkFrom(previous: string, paths: readonly string[]): boolean {
+    const done: string[] = [];
+    try {
+      for (const p of paths) {
+        // tree paths are relative, `/`-separated and normalised: no join() needed
+        const target = `${this.dir}/${p}`;
+        this.parent(target);
+        linkOrCopy(`${previous}/${p}`, target);
+        done.push(target);
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      for (const t of done) unlinkSync(t);
+      return false;
+    }
+  }
+}
+
+export interface TreeResult {
+  readonly files: number;
+  readonly rendered: number;
+  readonly snaps: number;
+}
+
+/** The tree in service and its manifest, when the next build can start from it. */
+interface PreviousTree {
+  readonly dir: string;
+  readonly manifest: BuildManifest;
+}
+
+function previousTree(layout: StoreLayout): PreviousTree | undefined {
+  const g = readCurrentGeneration(layout);
+  if (g === undefined) return undefined;
+  const dir = treePath(layout, g);
+  const manifest = readManifest(dir);
+  return manifest ? { dir, manifest } : undefined;
+}
+
+/**
+ * Writes every file of every static route for the records into `dir` (which must not exist),
+ * re-rendering only the snaps whose records differ from `previous`'s.
+ */
 export async function writeTree(
   layout: StoreLayout,
-  catalogue: Catalogue,
+  records: RecordsIndex,
   ctx: RenderContext,
   dir: string,
-): Promise<number> {
-  const index = indexCatalogue(catalogue);
-  // Synchronous file operations below, on purpose: a tree is tens of thousands of tiny files and
-  // directories, and a thread-pool round trip per operation costs more than the operation (a
-  // 20k-revision build went from 11 s to ~3 s). build is a batch command; nothing waits on it.
-  // every download URL a response names must exist: check the blobs before rendering
-  for (const snap of catalogue.snaps) {
-    for (const rev of snap.revisions) {
+  previous?: PreviousTree,
+): Promise<TreeResult> {
+  // Synchronous file operations below, on purpose: a tree is thousands of tiny files and
+  // directories, and a thread-pool round trip per operation costs more than the operation.
+  // build is a batch command; nothing waits on it.
+  const before = previous?.manifest.snaps ?? {};
+  const parts = new Map<string, SnapPart>();
+  const load = async (name: string): Promise<SnapPart> => {
+    let p = parts.get(name);
+    if (!p) {
+      p = await records.load(name);
+      parts.set(name, p);
+    }
+    return p;
+  };
+  for (const [name, hex] of records.parts) if (before[name]?.part !== hex) await load(name);
+  const extras = new Set<string>();
+  for (const name of records.parts.keys()) {
+    const p = parts.get(name);
+    for (const a of p ? extraArchesOf(p) : (before[name]?.extraArches ?? [])) extras.add(a);
+  }
+  const extraArches = [...extras].sort();
+  const key = createHash("sha3-384")
+    .update(
+      JSON.stringify({
+        renderer: rendererId(),
+        tree: TREE_FORMAT,
+        baseUrl: ctx.baseUrl,
+        extraArches,
+        global: records.global,
+      }),
+    )
+    .digest("hex");
+  const reusable = previous !== undefined && previous.manifest.key === key ? previous : undefined;
+
+  const perSnap = STATIC_ROUTES.filter((r) => r.split.kind === "per-snap");
+  const joined = STATIC_ROUTES.flatMap((r) => (r.split.kind === "joined" ? [{ id: r.id, split: r.split }] : []));
+  mkdirSync(dir, { recursive: true });
+  const out = new TreeWriter(layout, dir);
+  let files = 0;
+  let rendered = 0;
+
+  const render = (name: string, hex: string, part: SnapPart): SnapManifest => {
+    const catalogue = buildCatalogue(joinRecords(records.global, [part]), { arches: extraArches });
+    const snap = catalogue.snaps.find((s) => s.name === name);
+    const objects = new Set(part.assertions.map((a) => a.object));
+    const own: Catalogue = {
+      snaps: snap ? [snap] : [],
+      assertions: catalogue.assertions.filter((a) => objects.has(a.object)),
+      arches: catalogue.arches,
+    };
+    // every download URL a response names must exist: check the blobs before rendering
+    for (const rev of snap?.revisions ?? []) {
       const p = join(layout.blobs, `${rev.sha3_384}.snap`);
       const st = statQuiet(p);
       if (!st || st.size !== rev.size) {
         throw new SnapshelfError(
           "blob-missing",
-          `cannot build: blob of ${snap.name} revision ${rev.revision} is missing or damaged (${p})`,
+          `cannot build: blob of ${name} revision ${rev.revision} is missing or damaged (${p})`,
         );
       }
     }
-  }
-  const made = new Set<string>();
-  let files = 0;
-  for (const route of STATIC_ROUTES) {
-    for (const f of route.files(index, ctx)) {
-      const target = join(dir, f.path);
-      const parent = dirname(target);
-      if (!made.has(parent)) {
-        mkdirSync(parent, { recursive: true });
-        made.add(parent);
+    const index = indexCatalogue(own);
+    const mine: string[] = [];
+    let count = 0;
+    for (const route of perSnap) {
+      for (const f of route.files(index, ctx)) {
+        if (out.write(f)) mine.push(f.path);
+        count++;
       }
-      if ("text" in f.body) writeFileSync(target, f.body.text);
-      else linkOrCopy(assertionObjectPath(layout, f.body.object), target);
+    }
+    const fragment: SnapFragment = { ...(snap ? { snap } : {}), assertions: own.assertions };
+    out.writeText(snapFragmentPath(name), JSON.stringify(fragment));
+    const pieces: Record<string, string> = {};
+    if (snap) for (const j of joined) pieces[j.id] = j.split.piece(snap, catalogue.arches, ctx);
+    return {
+      part: hex,
+      extraArches: extraArchesOf(part),
+      files: mine,
+      count,
+      ...(snap ? { pieces } : {}),
+    };
+  };
+
+  const manifest: Record<string, SnapManifest> = {};
+  for (const [name, hex] of records.parts) {
+    const old = reusable ? before[name] : undefined;
+    let m: SnapManifest;
+    if (reusable && old?.part === hex && out.linkFrom(reusable.dir, [...old.files, snapFragmentPath(name)])) {
+      m = old;
+    } else {
+      m = render(name, hex, await load(name));
+      rendered++;
+    }
+    manifest[name] = m;
+    files += m.count;
+  }
+
+  // what belongs to no snap: the other assertions, and the files joined from every snap's piece
+  const global = buildCatalogue({ ...emptyRecords(), ...records.global }, { arches: extraArches });
+  const index = indexCatalogue(global);
+  for (const route of perSnap) {
+    for (const f of route.files(index, ctx)) {
+      out.write(f);
       files++;
-      faultPoint("build:tree-file");
     }
   }
+  for (const j of joined) {
+    const pieces: string[] = [];
+    for (const m of Object.values(manifest)) {
+      const piece = m.pieces?.[j.id];
+      if (piece !== undefined) pieces.push(piece);
+    }
+    for (const f of (j.split as JoinedSplit).join(pieces, ctx)) {
+      out.write(f);
+      files++;
+    }
+  }
+  const fragment: GlobalFragment = { assertions: global.assertions, arches: global.arches };
+  out.writeText(GLOBAL_FRAGMENT_PATH, JSON.stringify(fragment));
   const meta: TreeMeta = { format: TREE_FORMAT, baseUrl: ctx.baseUrl };
-  await writeFile(join(dir, TREE_META), JSON.stringify(meta, null, 2) + "\n");
-  await writeFile(join(dir, TREE_CATALOGUE), JSON.stringify(catalogue));
-  return files;
+  out.writeText(TREE_META, JSON.stringify(meta, null, 2) + "\n");
+  const m: BuildManifest = { format: MANIFEST_FORMAT, key, snaps: manifest };
+  out.writeText(TREE_MANIFEST, JSON.stringify(m));
+  return { files, rendered, snaps: records.parts.size };
 }
 
 /** Builds a new generation from the store's records and puts it in service. */
@@ -154,8 +463,7 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
   return withStoreLock(layout, "build", async () => {
     const settings = await readSettings(layout);
     const baseUrl = normaliseBaseUrl(opts.baseUrl ?? settings.baseUrl ?? DEFAULT_BASE_URL);
-    const records = await readRecords(layout);
-    const catalogue = buildCatalogue(records);
+    const records = await readRecordsIndex(layout);
 
     await mkdir(layout.trees, { recursive: true });
     // leftovers of interrupted builds are never in service: remove them
@@ -165,7 +473,7 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
     const gens = await existingGenerations(layout);
     const generation = (gens[gens.length - 1] ?? 0) + 1;
     const tmp = join(layout.trees, `.building-${generation}`);
-    const files = await writeTree(layout, catalogue, { baseUrl }, tmp);
+    const tree = await writeTree(layout, records, { baseUrl }, tmp, previousTree(layout));
     const final = treePath(layout, generation);
     faultPoint("build:before-tree-rename");
     await rename(tmp, final);
@@ -173,8 +481,10 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
     await writeFileAtomic(layout.current, `${generation}\n`);
     faultPoint("build:after-current");
     if (settings.baseUrl !== baseUrl) await writeSettings(layout, { ...settings, baseUrl });
-    await appendAudit(layout, { op: "build", detail: { generation, files, baseUrl } });
+    const { files, rendered, snaps } = tree;
+    await appendAudit(layout, { op: "build", detail: { generation, files, baseUrl, rendered } });
     opts.log?.(`built generation ${generation}: ${files} files, base URL ${baseUrl}`);
-    return { generation, path: final, files, baseUrl };
+    if (rendered < snaps) opts.log?.(`rendered ${rendered} of ${snaps} snaps; the others are unchanged`);
+    return { generation, path: final, files, baseUrl, rendered, snaps };
   });
 }

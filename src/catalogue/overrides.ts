@@ -16,7 +16,7 @@
  * over an all-architectures one where both apply. Pure, no I/O.
  */
 import { ARCH_ALL } from "../model/arch.js";
-import { nextReleaseSeq, type OverrideRecord, type Records, type ReleaseRecord } from "../store/records.js";
+import type { OverrideRecord, Records, ReleaseRecord } from "../store/records.js";
 
 function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -31,18 +31,19 @@ export function compareOverrides(a: OverrideRecord, b: OverrideRecord): number {
 
 /**
  * The records' overrides as release events with `seq` after every imported
- * release (so each is its channel's head), ready to be folded with them.
+ * release of their snap (so each is its channel's head), ready to be folded
+ * with them. Numbered per snap: seq orders the events of one snap only, and
+ * a snap's fold then depends on that snap's records alone (builds fold only
+ * the snaps that changed).
  */
 export function overrideReleases(records: Records): readonly ReleaseRecord[] {
   const overrides = records.overrides ?? [];
   if (overrides.length === 0) return [];
-  let seq = nextReleaseSeq(records);
-  return [...overrides].sort(compareOverrides).map((o) => ({
-    seq: seq++,
-    name: o.name,
-    channel: o.channel,
-    arch: o.arch,
-    revision: o.revision,
-    at: o.at,
-  }));
+  const next = new Map<string, number>();
+  for (const r of records.releases) if (r.seq >= (next.get(r.name) ?? 1)) next.set(r.name, r.seq + 1);
+  return [...overrides].sort(compareOverrides).map((o) => {
+    const seq = next.get(o.name) ?? 1;
+    next.set(o.name, seq + 1);
+    return { seq, name: o.name, channel: o.channel, arch: o.arch, revision: o.revision, at: o.at };
+  });
 }

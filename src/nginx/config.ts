@@ -7,11 +7,13 @@
  * are proxied to `snapshelf serve`. Nothing here is written by hand per
  * endpoint, so nginx and the shim cannot drift apart.
  *
- * The configuration names one generation (`root <dir>/trees/<N>`) and the
- * requests of that generation that need the shim; it is regenerated after
+ * The configuration names one generation (`root <dir>/trees/<N>`, falling
+ * back to `trees/.shared` for the per-revision files every generation
+ * shares) and the requests of that generation that need the shim; it is regenerated after
  * every build and nginx reloaded (the systemd units in templates/ do both).
  * Pure: the caller reads the store and writes the result.
  */
+import { SHARED_PREFIXES } from "../build/tree-files.js";
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import { BLOBS_PREFIX, ROUTES, SNAP_CONTENT_TYPE } from "../routes/table.js";
 import { errorResponse, type Route, type RouteRequest, type StaticRoute } from "../routes/types.js";
@@ -241,6 +243,7 @@ export function renderNginxConfig(opts: NginxOptions): string {
   const routes = opts.routes ?? ROUTES;
   const tree = `${opts.storeDir.replace(/\/+$/, "")}/trees/${opts.generation}`;
   const blobs = `${opts.storeDir.replace(/\/+$/, "")}/blobs`;
+  const shared = `${opts.storeDir.replace(/\/+$/, "")}/trees/.shared`;
   const captures = new Map<string, string>();
   const n: Names = {
     id,
@@ -403,6 +406,7 @@ export function renderNginxConfig(opts: NginxOptions): string {
   for (const l of errorReturn(404, "not-found", "not found")) w.line(l);
   w.close();
 
+  const sharing = (r: StaticRoute): boolean => SHARED_PREFIXES.some((p) => p.startsWith(r.treePrefix));
   const rewrite = prefix === "" ? [] : [`rewrite ${nginxRegexString(`^${escapeRegex(prefix)}(/.*)$`)} $1 break;`];
 
   for (const r of statics) {
@@ -421,9 +425,17 @@ export function renderNginxConfig(opts: NginxOptions): string {
       w.line(`default_type ${nginxString(r.contentType)};`);
       w.line(`set $${fileVar(r)} ${nginxString(`/${file}`, true)};`);
       if ((defers.get(r.id) ?? []).length > 0) w.line(`if ($${deferVar(r)}) { return 418; }`);
-      w.line(`try_files $${fileVar(r)} @${id}_nf_${ident(r.id)};`);
+      w.line(`try_files $${fileVar(r)} @${id}_${sharing(r) ? "sh" : "nf"}_${ident(r.id)};`);
       w.close();
     });
+    if (sharing(r)) {
+      // files of the shared directory (same relative paths), for the paths this route can name
+      w.open(`location @${id}_sh_${ident(r.id)}`);
+      w.line(`root ${nginxString(shared)};`);
+      w.line(`default_type ${nginxString(r.contentType)};`);
+      w.line(`try_files $${fileVar(r)} @${id}_nf_${ident(r.id)};`);
+      w.close();
+    }
     // what the rules do not match but the route's pattern does: the route's own not-found answer
     const params = [...r.pattern.matchAll(/:([A-Za-z][A-Za-z0-9]*)/g)].map((m) => m[1] ?? "");
     w.open(

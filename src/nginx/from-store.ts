@@ -1,17 +1,8 @@
-/**
- * Reads what the nginx generator needs from a store directory: the
- * generation in service, its catalogue and the base URL its files were
- * rendered for (which gives the defaults: server name, port, path prefix).
- */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
+import { readTreeCatalogue, readTreeMeta } from "../build/tree-files.js";
 import { indexCatalogue } from "../catalogue/build-catalogue.js";
-import type { Catalogue } from "../catalogue/types.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
 import { readCurrentGeneration } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
-import { fsErrorReason } from "../util/fs.js";
 import { type NginxOptions, type NginxTls, parseListen } from "./config.js";
 
 export interface NginxFlags {
@@ -34,13 +25,9 @@ export async function readServedTree(layout: StoreLayout) {
     throw new SnapshelfError("nothing-built", `cannot read ${layout.root}: nothing built yet (run snapshelf build)`);
   }
   const dir = treePath(layout, generation);
-  try {
-    const meta = JSON.parse(await readFile(join(dir, TREE_META), "utf8")) as TreeMeta;
-    const catalogue = JSON.parse(await readFile(join(dir, TREE_CATALOGUE), "utf8")) as Catalogue;
-    return { generation, dir, meta, index: indexCatalogue(catalogue) };
-  } catch (err) {
-    throw new SnapshelfError("tree-corrupt", `cannot read generation ${generation} in ${dir}: ${fsErrorReason(err)}`);
-  }
+  const what = `read generation ${generation}`;
+  const meta = readTreeMeta(dir, what);
+  return { generation, dir, meta, index: indexCatalogue(readTreeCatalogue(dir, what)) };
 }
 
 /** Generator options for the store's tree in service, defaults from its base URL. */

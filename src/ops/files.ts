@@ -2,13 +2,14 @@
  * Reading the store directory for operations: walking trees, sizes, the
  * generations present, and what a generation's catalogue references.
  */
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
-import type { Catalogue } from "../catalogue/types.js";
+import { isSharedPath, readTreeCatalogue, readTreeMeta, type TreeMeta } from "../build/tree-files.js";
+import { indexCatalogue } from "../catalogue/build-catalogue.js";
+import type { AssertionEntry, Catalogue } from "../catalogue/types.js";
+import { STATIC_ROUTES } from "../routes/table.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
-import { SnapshelfError } from "../util/errors.js";
-import { fsErrorReason, isErrnoError } from "../util/fs.js";
+import { isErrnoError } from "../util/fs.js";
 
 export interface FileEntry {
   /** Relative to the walked directory, `/`-separated. */
@@ -75,39 +76,35 @@ export interface GenerationTree {
 /** Reads a generation's metadata and catalogue; throws `tree-corrupt` naming the file. */
 export async function readGeneration(layout: StoreLayout, generation: number): Promise<GenerationTree> {
   const dir = treePath(layout, generation);
-  const read = async <T>(name: string): Promise<T> => {
-    const p = join(dir, name);
-    let text: string;
-    try {
-      text = await readFile(p, "utf8");
-    } catch (err) {
-      throw new SnapshelfError("tree-corrupt", `cannot read generation ${generation}: ${p}: ${fsErrorReason(err)}`);
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new SnapshelfError("tree-corrupt", `cannot read generation ${generation}: ${p}: ${(err as Error).message}`);
-    }
-  };
-  const meta = await read<TreeMeta>(TREE_META);
-  const catalogue = await read<Catalogue>(TREE_CATALOGUE);
-  if (!Array.isArray(catalogue?.snaps) || !Array.isArray(catalogue?.assertions) || typeof meta?.baseUrl !== "string") {
-    throw new SnapshelfError(
-      "tree-corrupt",
-      `cannot read generation ${generation}: ${join(dir, TREE_CATALOGUE)}: not a catalogue`,
-    );
-  }
-  return { generation, dir, meta, catalogue };
+  const what = `read generation ${generation}`;
+  return { generation, dir, meta: readTreeMeta(dir, what), catalogue: readTreeCatalogue(dir, what) };
 }
 
 /** What a catalogue makes devices fetch: blobs (hex sha3-384) and assertion objects. */
 export interface CatalogueRefs {
   readonly blobs: ReadonlySet<string>;
   readonly objects: ReadonlySet<string>;
+  /** Its files in the shared directory (trees/.shared), relative paths. */
+  readonly shared?: ReadonlySet<string>;
 }
 
 export function catalogueRefs(catalogue: Catalogue): CatalogueRefs {
   const blobs = new Set<string>();
   for (const s of catalogue.snaps) for (const r of s.revisions) blobs.add(r.sha3_384);
-  return { blobs, objects: new Set(catalogue.assertions.map((a) => a.object)) };
+  return {
+    blobs,
+    objects: new Set(catalogue.assertions.map((a) => a.object)),
+    shared: sharedPathsOf(catalogue.assertions),
+  };
+}
+
+/** The shared-directory files that assertions render to (the same routes a build renders them with). */
+export function sharedPathsOf(assertions: readonly AssertionEntry[]): Set<string> {
+  const out = new Set<string>();
+  const index = indexCatalogue({ snaps: [], assertions, arches: [] });
+  for (const route of STATIC_ROUTES) {
+    if (route.split.kind !== "per-snap") continue;
+    for (const f of route.files(index, { baseUrl: "" })) if (isSharedPath(f.path)) out.add(f.path);
+  }
+  return out;
 }

@@ -17,14 +17,16 @@
  * second, and requests in flight finish on the generation they started with. `--dry-run` plans the same without the lock
  * and changes nothing. Planning is pure (`planGc`); deleting is at the edge.
  */
-import { readdir, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { sharedTreePath } from "../build/tree-files.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
 import type { Records } from "../store/records.js";
 import {
   appendAudit,
   readCurrentGeneration,
   readRecords,
+  readRecordsIndex,
   readSettings,
   withStoreLock,
   writeRecords,
@@ -32,7 +34,15 @@ import {
 import { SnapshelfError } from "../util/errors.js";
 import { isErrnoError } from "../util/fs.js";
 import { type AuditRecord, readAuditLog } from "./audit-log.js";
-import { type CatalogueRefs, catalogueRefs, diskUse, generationNumbers, readGeneration } from "./files.js";
+import {
+  type CatalogueRefs,
+  catalogueRefs,
+  diskUse,
+  generationNumbers,
+  readGeneration,
+  sharedPathsOf,
+  walkFiles,
+} from "./files.js";
 import type { RemovedRevision } from "./remove.js";
 import { applyRetention, checkKeep } from "./retention.js";
 
@@ -77,6 +87,8 @@ export interface GcInputs {
   readonly blobs: readonly string[];
   /** Assertion objects present. */
   readonly objects: readonly string[];
+  /** Files present in the shared directory (relative paths). */
+  readonly shared?: readonly string[];
 }
 
 export interface GcSelection {
@@ -86,6 +98,8 @@ export interface GcSelection {
   readonly damagedGenerations: readonly number[];
   readonly blobs: readonly string[];
   readonly objects: readonly string[];
+  /** Shared-directory files neither the records nor a kept generation render. */
+  readonly shared: readonly string[];
 }
 
 /** Pure: what gc deletes. Throws if the generation in service cannot be read (its references are unknown). */
@@ -115,9 +129,11 @@ export function planGc(inp: GcInputs): GcSelection {
 
   const blobRefs = new Set(inp.records.revisions.map((r) => r.sha3_384));
   const objectRefs = new Set([...inp.records.assertions.map((a) => a.object), ...inp.records.roots]);
+  const sharedRefs = sharedPathsOf(inp.records.assertions);
   for (const g of kept) {
     for (const b of g.refs?.blobs ?? []) blobRefs.add(b);
     for (const o of g.refs?.objects ?? []) objectRefs.add(o);
+    for (const p of g.refs?.shared ?? []) sharedRefs.add(p);
   }
   return {
     keptGenerations: keptNums,
@@ -125,6 +141,7 @@ export function planGc(inp: GcInputs): GcSelection {
     damagedGenerations: damaged.sort((a, b) => a - b),
     blobs: inp.blobs.filter((b) => !blobRefs.has(b)).sort(),
     objects: inp.objects.filter((o) => !objectRefs.has(o)).sort(),
+    shared: (inp.shared ?? []).filter((p) => !sharedRefs.has(p)).sort(),
   };
 }
 
@@ -259,10 +276,21 @@ export async function gc(layout: StoreLayout, opts: GcOptions = {}): Promise<GcR
         leftovers.push({ path: `state/${n}`, bytes: await sizeOf(join(layout.state, n)), what: "leftover" });
       }
     }
+    // parts the records index does not name: written by a change that was interrupted before its commit
+    const named = new Set((await readRecordsIndex(layout)).parts.values());
+    for (const n of await listDir(layout.parts)) {
+      const hex = /^([0-9a-f]{96})\.json$/.exec(n)?.[1];
+      if ((hex !== undefined && !named.has(hex)) || (hex === undefined && isLeftoverTemp(n))) {
+        const what = hex === undefined ? "leftover" : "records of an interrupted change";
+        leftovers.push({ path: `state/parts/${n}`, bytes: await sizeOf(join(layout.parts, n)), what });
+      }
+    }
+    const sharedDir = sharedTreePath(layout);
+    const sharedFiles = (await walkFiles(sharedDir)).map((f) => f.path);
 
     const grace = checkKeep(opts.graceSeconds ?? DEFAULT_GRACE_SECONDS, "seconds of grace", true);
     const recent = recentGenerations((await readAuditLog(layout)).entries, opts.now ?? new Date(), grace * 1000);
-    const sel = planGc({ records, current, generations, keepGenerations, recent, blobs, objects });
+    const sel = planGc({ records, current, generations, keepGenerations, recent, blobs, objects, shared: sharedFiles });
     const genItems: GcItem[] = [];
     for (const g of sel.pruneGenerations) {
       genItems.push({
@@ -285,6 +313,13 @@ export async function gc(layout: StoreLayout, opts: GcOptions = {}): Promise<GcR
         path: `state/assertions/${o.slice(0, 2)}/${o}.assert`,
         bytes: await sizeOf(assertionObjectPath(layout, o)),
         what: "assertion",
+      });
+    }
+    for (const p of sel.shared) {
+      objectItems.push({
+        path: `trees/.shared/${p}`,
+        bytes: await sizeOf(join(sharedDir, p)),
+        what: "assertion file no kept generation serves",
       });
     }
     const all = [...genItems, ...blobItems, ...objectItems, ...leftovers];
@@ -312,6 +347,17 @@ export async function gc(layout: StoreLayout, opts: GcOptions = {}): Promise<GcR
     }
     for (const b of sel.blobs) await rm(join(layout.blobs, `${b}.snap`), { force: true });
     for (const o of sel.objects) await rm(assertionObjectPath(layout, o), { force: true });
+    for (const p of sel.shared) {
+      await rm(join(sharedDir, p), { force: true });
+      // and the directories it leaves empty (one per revision)
+      for (let d = dirname(p); d !== "." && d !== ""; d = dirname(d)) {
+        try {
+          await rmdir(join(sharedDir, d));
+        } catch {
+          break;
+        }
+      }
+    }
     for (const l of leftovers) await rm(join(layout.root, l.path), { recursive: true, force: true });
     await appendAudit(layout, {
       op: "gc",

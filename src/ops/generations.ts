@@ -9,7 +9,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { blobPath } from "../blobs/store.js";
-import { TREE_META } from "../build/build.js";
+import { TREE_META } from "../build/tree-files.js";
 import type { StoreLayout } from "../store/layout.js";
 import { appendAudit, readCurrentGeneration, withStoreLock } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";

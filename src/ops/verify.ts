@@ -5,9 +5,10 @@
  * - every blob (records and the tree in service) re-hashed: sha3-384 and size;
  * - every assertion object re-hashed against its content address, parsed, and
  *   every chain re-verified to the store's trusted roots;
- * - the tree in service re-rendered from its own `.catalogue.json` for its
- *   own base URL and compared byte for byte (missing, extra, different
- *   files); every download URL it hands out names a blob that is there;
+ * - the tree in service re-rendered from its own catalogue (`.catalogue/`) for
+ *   its own base URL and compared byte for byte (missing, extra, different
+ *   files; shared per-revision files may be a newer revision of the same
+ *   assertion); every download URL it hands out names a blob that is there;
  * - the other generations: every blob they name is there (rollback needs it).
  *
  * Read-only (no lock): a concurrent change can make it report a transient
@@ -20,8 +21,8 @@ import { type Assertion, decodeStream } from "../assertions/parse.js";
 import { describeAssertion } from "../assertions/ref.js";
 import { canonicalRoots, verifyAssertions } from "../assertions/trust.js";
 import { blobPath, hashFile } from "../blobs/store.js";
-import { TREE_CATALOGUE, TREE_META } from "../build/build.js";
-import { buildCatalogue, indexCatalogue } from "../catalogue/build-catalogue.js";
+import { isSharedPath, isTreeBookkeeping, treeFileLocation } from "../build/tree-files.js";
+import { buildCatalogue, indexCatalogue, refKey } from "../catalogue/build-catalogue.js";
 import { STATIC_ROUTES } from "../routes/table.js";
 import type { TreeFileBody } from "../routes/types.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
@@ -225,23 +226,37 @@ export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {})
     for (const route of STATIC_ROUTES) {
       for (const f of route.files(index, { baseUrl: tree.meta.baseUrl })) expected.set(f.path, f.body);
     }
-    const actual = (await walkFiles(tree.dir))
-      .map((f) => f.path)
-      .filter((p) => p !== TREE_META && p !== TREE_CATALOGUE);
-    const { missing, extra } = diffListing(new Set(expected.keys()), actual);
-    const inTree = (p: string) => rel(join(tree.dir, p));
+    const own = (await walkFiles(tree.dir)).map((f) => f.path).filter((p) => !isTreeBookkeeping(p));
+    const ownSet = new Set(own);
+    // per-revision files live in the shared directory: listed when there
+    const shared = [...expected.keys()].filter(
+      (p) => !ownSet.has(p) && isSharedPath(p) && treeFileLocation(layout, tree.dir, p) !== undefined,
+    );
+    const { missing, extra } = diffListing(new Set(expected.keys()), [...own, ...shared]);
+    // a shared file may hold a newer revision of the assertion than this generation's
+    const objectKey = new Map<string, string>();
+    const revisionsOf = new Map<string, Set<string>>();
+    for (const a of [...records.assertions, ...tree.catalogue.assertions]) {
+      const k = refKey(a.type, a.primaryKey);
+      objectKey.set(a.object, k);
+      revisionsOf.set(k, (revisionsOf.get(k) ?? new Set()).add(a.object));
+    }
+    const inTree = (p: string) => rel(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
     for (const p of missing) problems.push({ file: inTree(p), reason: "missing: the catalogue renders it" });
     for (const p of extra) problems.push({ file: inTree(p), reason: "not rendered from the catalogue (extra file)" });
     const absent = new Set(missing);
     for (const [p, body] of expected) {
       if (absent.has(p)) continue;
       treeFiles++;
-      const got = await readFile(join(tree.dir, p));
+      const got = await readFile(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
       if ("text" in body) {
         if (!got.equals(Buffer.from(body.text))) {
           problems.push({ file: inTree(p), reason: "differs from what its catalogue renders" });
         }
-      } else if (sha3(got) !== body.object) {
+      } else if (
+        sha3(got) !== body.object &&
+        !(isSharedPath(p) && revisionsOf.get(objectKey.get(body.object) ?? "")?.has(sha3(got)))
+      ) {
         problems.push({ file: inTree(p), reason: `differs from assertion object ${body.object.slice(0, 12)}…` });
       }
     }

@@ -106,6 +106,8 @@ export const assertionsRoute: StaticRoute = {
   treePrefix: "v2/assertions/",
   usesBaseUrl: false,
   files: assertionFiles,
+  // an assertion's files depend on that assertion alone (and its other revisions: kept with it)
+  split: { kind: "per-snap" },
   select: selectAssertion,
   notFound: assertionNotFound,
   web: assertionsWeb("/v2/assertions/", SAFE_SEGMENT),
@@ -117,5 +119,6 @@ export const assertionsV1Route: StaticRoute = {
   id: "assertions-v1",
   pattern: "/api/v1/snaps/assertions/:type/*",
   files: () => [],
+  split: { kind: "per-snap" },
   web: assertionsWeb("/api/v1/snaps/assertions/", SAFE_SEGMENT),
 };

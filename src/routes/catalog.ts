@@ -4,42 +4,59 @@
  */
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { SnapEntry } from "../catalogue/types.js";
-import { errorResponse, HAL_TYPE, JSON_TYPE, type StaticRoute } from "./types.js";
+import { errorResponse, HAL_TYPE, JSON_TYPE, joinedFiles, type RouteSplit, type StaticRoute } from "./types.js";
 import { fixedFileWeb } from "./web.js";
 
 /** Every category used by a snap, plus `featured` (snap find with no query asks for it). */
-export function sectionNames(index: CatalogueIndex): string[] {
+function sectionNamesOf(lists: Iterable<readonly string[]>): string[] {
   const names = new Set<string>(["featured"]);
-  for (const s of index.catalogue.snaps) for (const c of s.meta.categories ?? []) names.add(c);
+  for (const l of lists) for (const c of l) names.add(c);
   return [...names].sort();
+}
+
+export function sectionNames(index: CatalogueIndex): string[] {
+  return sectionNamesOf(index.catalogue.snaps.map((s) => s.meta.categories ?? []));
 }
 
 function newestRevision(snap: SnapEntry) {
   return snap.revisions[snap.revisions.length - 1];
 }
 
-export function renderNames(index: CatalogueIndex): string {
-  // snapd reads this as a token stream: `_embedded` must be the first key, `clickindex:package` the first inside
-  const pkgs = index.catalogue.snaps.map((s) => {
-    const rev = newestRevision(s);
-    return {
-      package_name: s.name,
-      version: rev?.version ?? "",
-      summary: s.meta.summary ?? rev?.summary ?? "",
-      apps: rev?.apps ?? [],
-      aliases: [],
-    };
+/** A snap's entry in the names catalogue, as JSON. */
+function namesEntry(s: SnapEntry): string {
+  const rev = newestRevision(s);
+  return JSON.stringify({
+    package_name: s.name,
+    version: rev?.version ?? "",
+    summary: s.meta.summary ?? rev?.summary ?? "",
+    apps: rev?.apps ?? [],
+    aliases: [],
   });
-  return JSON.stringify({ _embedded: { "clickindex:package": pkgs } });
 }
 
+function joinNames(entries: readonly string[]): string {
+  // snapd reads this as a token stream: `_embedded` must be the first key, `clickindex:package` the first inside
+  return `{"_embedded":{"clickindex:package":[${entries.join(",")}]}}`;
+}
+
+export function renderNames(index: CatalogueIndex): string {
+  return joinNames(index.catalogue.snaps.map(namesEntry));
+}
+
+/** A one-file route joined from one piece per snap. */
 function single(
   id: string,
   pattern: string,
   path: string,
   contentType: string,
-  render: (i: CatalogueIndex) => string,
+  piece: (snap: SnapEntry) => string,
+  join: (pieces: readonly string[]) => string,
 ): StaticRoute {
+  const split: RouteSplit = {
+    kind: "joined",
+    piece: (snap) => piece(snap),
+    join: (pieces) => [{ path, body: { text: join(pieces) } }],
+  };
   return {
     kind: "static",
     id,
@@ -47,23 +64,42 @@ function single(
     contentType,
     treePrefix: path,
     usesBaseUrl: false,
-    files: (index) => [{ path, body: { text: render(index) } }],
+    files: (index, ctx) => joinedFiles(split, index, ctx),
+    split,
     select: () => path,
     web: fixedFileWeb(pattern, path),
     notFound: () => errorResponse(404, "not-found", "not found"),
   };
 }
 
-export const sectionsRoute = single("sections", "/api/v1/snaps/sections", "api/v1/snaps/sections.json", HAL_TYPE, (i) =>
-  JSON.stringify({ _embedded: { "clickindex:sections": sectionNames(i).map((name) => ({ name })) } }),
+const categoriesOf = (snap: SnapEntry): string => JSON.stringify(snap.meta.categories ?? []);
+const sectionsOfPieces = (pieces: readonly string[]): string[] =>
+  sectionNamesOf(pieces.map((p) => JSON.parse(p) as string[]));
+
+export const sectionsRoute = single(
+  "sections",
+  "/api/v1/snaps/sections",
+  "api/v1/snaps/sections.json",
+  HAL_TYPE,
+  categoriesOf,
+  (pieces) =>
+    JSON.stringify({ _embedded: { "clickindex:sections": sectionsOfPieces(pieces).map((name) => ({ name })) } }),
 );
 
-export const namesRoute = single("names", "/api/v1/snaps/names", "api/v1/snaps/names.json", HAL_TYPE, renderNames);
+export const namesRoute = single(
+  "names",
+  "/api/v1/snaps/names",
+  "api/v1/snaps/names.json",
+  HAL_TYPE,
+  namesEntry,
+  joinNames,
+);
 
 export const categoriesRoute = single(
   "categories",
   "/v2/snaps/categories",
   "v2/snaps/categories.json",
   JSON_TYPE,
-  (i) => JSON.stringify({ categories: sectionNames(i).map((name) => ({ name })) }),
+  categoriesOf,
+  (pieces) => JSON.stringify({ categories: sectionsOfPieces(pieces).map((name) => ({ name })) }),
 );

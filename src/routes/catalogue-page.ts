@@ -175,7 +175,14 @@ const SCRIPT = `
 
 /** The whole page for a catalogue and base URL. */
 export function renderCataloguePage(index: CatalogueIndex, ctx: RenderContext): string {
-  const snaps = index.catalogue.snaps;
+  return joinCards(
+    index.catalogue.snaps.map((s) => card(s, index.catalogue.arches)),
+    ctx,
+  );
+}
+
+/** The page around the cards of every snap, in catalogue order. */
+function joinCards(cards: readonly string[], ctx: RenderContext): string {
   const host = (() => {
     try {
       return new URL(ctx.baseUrl).host;
@@ -197,11 +204,11 @@ export function renderCataloguePage(index: CatalogueIndex, ctx: RenderContext): 
 <header>
 <h1>Snaps on ${escapeHtml(host)}</h1>
 <p class="meta">An offline snap store. Point a device at <code>${escapeHtml(ctx.baseUrl)}/</code> and run <code>snap install NAME</code>.</p>
-<input type="search" id="q" placeholder="Search ${snaps.length} snaps" aria-label="Search snaps" autocomplete="off">
-<p id="count" aria-live="polite">${snaps.length} snaps</p>
+<input type="search" id="q" placeholder="Search ${cards.length} snaps" aria-label="Search snaps" autocomplete="off">
+<p id="count" aria-live="polite">${cards.length} snaps</p>
 </header>
 <main id="snaps">
-${snaps.map((s) => card(s, index.catalogue.arches)).join("\n")}
+${cards.join("\n")}
 </main>
 <footer>
 <p>Device setup: <code>SNAPPY_FORCE_API_URL=${escapeHtml(ctx.baseUrl)}/</code> in snapd's environment (a drop-in in <code>/etc/systemd/system/snapd.service.d/</code>), then <code>systemctl restart snapd</code>. <code>snapshelf client-config</code> prints the exact steps.</p>
@@ -221,6 +228,11 @@ export const cataloguePageRoute: StaticRoute = {
   // the page shows the base URL devices use
   usesBaseUrl: true,
   files: (index, ctx) => [{ path: CATALOGUE_PAGE_PATH, body: { text: renderCataloguePage(index, ctx) } }],
+  split: {
+    kind: "joined",
+    piece: (snap, arches) => card(snap, arches),
+    join: (cards, ctx) => [{ path: CATALOGUE_PAGE_PATH, body: { text: joinCards(cards, ctx) } }],
+  },
   select: () => CATALOGUE_PAGE_PATH,
   notFound: () => errorResponse(404, "not-found", "not found"),
   web: fixedFileWeb("/", CATALOGUE_PAGE_PATH),

@@ -66,6 +66,7 @@ export const infoRoute: StaticRoute = {
   treePrefix: "v2/snaps/info/",
   usesBaseUrl: true,
   files: infoFiles,
+  split: { kind: "per-snap" },
   select: selectInfo,
   web: {
     rules: [

@@ -5,6 +5,7 @@
  * builder, the shim and the nginx template all read the same table.
  */
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
+import type { SnapEntry } from "../catalogue/types.js";
 import type { RenderContext } from "../wire/snap.js";
 import type { WebSelect } from "./web.js";
 
@@ -49,6 +50,36 @@ export interface StaticRoute {
   notFound(req: RouteRequest): RouteResponse;
   /** `select` for web servers without our code (the nginx generator); see src/routes/web.ts. */
   readonly web?: WebSelect;
+  /** How a build renders this route one snap at a time (reusing what did not change). */
+  readonly split: RouteSplit;
+}
+
+/**
+ * The route's files by snap, for builds that re-render only changed snaps:
+ *
+ * - `per-snap`: `files` over an index holding one snap (and that snap's own
+ *   assertions) gives exactly that snap's files, and over an index with no
+ *   snaps, the files of the remaining assertions; the union is `files` of the
+ *   whole catalogue.
+ * - `joined`: every file depends on all snaps, through one piece of text per
+ *   snap: `join` of the pieces, in catalogue order, is `files` of the whole
+ *   catalogue.
+ */
+export type RouteSplit =
+  | { readonly kind: "per-snap" }
+  | {
+      readonly kind: "joined";
+      piece(snap: SnapEntry, arches: readonly string[], ctx: RenderContext): string;
+      join(pieces: readonly string[], ctx: RenderContext): readonly TreeFile[];
+    };
+
+/** `files` of a joined route: the join of every snap's piece. */
+export function joinedFiles(split: RouteSplit, index: CatalogueIndex, ctx: RenderContext): readonly TreeFile[] {
+  if (split.kind !== "joined") throw new Error("joinedFiles: not a joined route");
+  return split.join(
+    index.catalogue.snaps.map((s) => split.piece(s, index.catalogue.arches, ctx)),
+    ctx,
+  );
 }
 
 export interface DynamicEnv {

@@ -27,6 +27,8 @@ export interface FileServerOptions {
   readonly contentType?: (path: string) => string | undefined;
   /** Read size: large for multi-GiB blobs, small for JSON. */
   readonly highWaterMark?: number;
+  /** Remember a file's stat once found (default true: the files never change). */
+  readonly remember?: boolean;
 }
 
 interface Entry {
@@ -129,7 +131,7 @@ export function fileServer(opts: FileServerOptions): FileHandler {
     stat(abs, (err, st) => {
       if (err || !st.isFile()) return next();
       const e = toEntry(path, abs, st);
-      known.set(path, e);
+      if (opts.remember !== false) known.set(path, e);
       respond(req, res, e);
     });
   };

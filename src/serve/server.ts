@@ -10,14 +10,13 @@
  * finishes on the generation it started with.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { unwatchFile, watchFile } from "node:fs";
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import polka from "polka";
-import { TREE_CATALOGUE, TREE_META, type TreeMeta } from "../build/build.js";
+import { isSharedPath, readTreeCatalogue, readTreeMeta, sharedTreePath, type TreeMeta } from "../build/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../catalogue/build-catalogue.js";
-import type { Catalogue } from "../catalogue/types.js";
 import { searchIndexOf } from "../routes/search.js";
 import {
   BLOBS_PREFIX,
@@ -83,14 +82,8 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
     throw new SnapshelfError("nothing-built", `cannot serve ${layout.root}: nothing built yet (run snapshelf build)`);
   }
   const dir = treePath(layout, generation);
-  let meta: TreeMeta;
-  let catalogue: Catalogue;
-  try {
-    meta = JSON.parse(readFileSync(`${dir}/${TREE_META}`, "utf8")) as TreeMeta;
-    catalogue = JSON.parse(readFileSync(`${dir}/${TREE_CATALOGUE}`, "utf8")) as Catalogue;
-  } catch (err) {
-    throw new SnapshelfError("tree-corrupt", `cannot serve generation ${generation}: ${(err as Error).message}`);
-  }
+  const meta = readTreeMeta(dir, `generation ${generation}`);
+  const catalogue = readTreeCatalogue(dir, `generation ${generation}`);
   const index = indexCatalogue(catalogue);
   // the search index too is built here, once per generation, before it serves a request
   searchIndexOf(index);
@@ -104,7 +97,16 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
     log(`tree was built for ${meta.baseUrl}; serving ${overlay.size} URL-bearing responses rendered for ${baseUrl}`);
   }
   // files are looked up when asked for: no walk of the tree or blobs/ at start-up (src/serve/files.ts)
-  const tree = fileServer({ root: dir, contentType: contentTypeOfTreePath });
+  const own = fileServer({ root: dir, contentType: contentTypeOfTreePath });
+  // per-revision files shared by all generations (src/build/tree-files.ts); never remembered: a
+  // newer revision of an assertion may replace one
+  const shared = fileServer({ root: sharedTreePath(layout), contentType: contentTypeOfTreePath, remember: false });
+  const tree: Handler = (req, res, next) =>
+    own(req, res, () => {
+      const path = (req.url ?? "").replace(/^\/+/, "");
+      if (isSharedPath(path)) shared(req, res, next);
+      else next();
+    });
   const blobs = fileServer({ root: layout.blobs, contentType: () => SNAP_CONTENT_TYPE, highWaterMark: 1 << 20 });
   return { generation, index, meta, tree, blobs, overlay };
 }

@@ -4,7 +4,8 @@
  * current tree under `trees/` are ever served.
  *
  *   snapshelf.json         store settings (base URL, format)
- *   state/records.json     the imported state: the commit point of every change
+ *   state/records.json     the imported state's index (global records, a part per snap): the commit point
+ *   state/parts/           each snap's records, content-addressed by SHA3-384 of their bytes
  *   state/assertions/      assertion objects, content-addressed by SHA3-384 of their bytes
  *   state/tmp/             staging for an import or build in progress (removed after)
  *   state/lock             held while a change is in progress
@@ -20,6 +21,7 @@ export interface StoreLayout {
   readonly settings: string;
   readonly state: string;
   readonly records: string;
+  readonly parts: string;
   readonly assertions: string;
   readonly tmp: string;
   readonly lock: string;
@@ -36,6 +38,7 @@ export function storeLayout(root: string): StoreLayout {
     settings: join(root, "snapshelf.json"),
     state,
     records: join(state, "records.json"),
+    parts: join(state, "parts"),
     assertions: join(state, "assertions"),
     tmp: join(state, "tmp"),
     lock: join(state, "lock"),

@@ -143,3 +143,86 @@ export function replaceSnapMeta(r: Records, name: string, meta: SnapMeta): Recor
   }
   return { ...r, snaps: sorted };
 }
+
+/**
+ * One snap's share of the records: everything about that name, and the
+ * snap-declaration and snap-revision assertions of its snap-ids. Stored as its
+ * own content-addressed file, so a change to one snap writes (and a build
+ * reads) only that snap's part.
+ */
+export interface SnapPart {
+  readonly name: string;
+  readonly assertions: readonly AssertionRecord[];
+  readonly revisions: readonly RevisionRecord[];
+  readonly releases: readonly ReleaseRecord[];
+  readonly overrides: readonly OverrideRecord[];
+  readonly meta?: SnapMeta;
+}
+
+/** What belongs to no single snap: trusted roots and the other assertions (accounts, keys, ...). */
+export interface GlobalRecords {
+  readonly roots: readonly string[];
+  readonly assertions: readonly AssertionRecord[];
+}
+
+/** Assertion types stored with the snap whose `snap-id` header they carry. */
+const PER_SNAP_TYPES: ReadonlySet<string> = new Set(["snap-declaration", "snap-revision"]);
+
+/** Splits records into the global part and one part per snap name (sorted by name). Pure. */
+export function splitRecords(r: Records): { global: GlobalRecords; parts: SnapPart[] } {
+  const names = new Set<string>();
+  const owner = new Map<string, string>();
+  for (const x of r.revisions) names.add(x.name);
+  for (const x of r.releases) names.add(x.name);
+  for (const x of r.overrides ?? []) names.add(x.name);
+  for (const n of Object.keys(r.snaps)) names.add(n);
+  const sorted = [...names].sort(cmpStr);
+  for (const x of r.revisions) if (!owner.has(x.snapId)) owner.set(x.snapId, x.name);
+  const parts = new Map<string, { a: AssertionRecord[]; v: RevisionRecord[]; r: ReleaseRecord[]; o: OverrideRecord[] }>(
+    sorted.map((n) => [n, { a: [], v: [], r: [], o: [] }]),
+  );
+  const global: AssertionRecord[] = [];
+  for (const a of r.assertions) {
+    const name = PER_SNAP_TYPES.has(a.type) ? owner.get(a.headers["snap-id"] ?? "") : undefined;
+    const part = name === undefined ? undefined : parts.get(name);
+    if (part) part.a.push(a);
+    else global.push(a);
+  }
+  for (const x of r.revisions) parts.get(x.name)?.v.push(x);
+  for (const x of r.releases) parts.get(x.name)?.r.push(x);
+  for (const x of r.overrides ?? []) parts.get(x.name)?.o.push(x);
+  return {
+    global: { roots: r.roots, assertions: global },
+    parts: sorted.map((name) => {
+      const p = parts.get(name) ?? { a: [], v: [], r: [], o: [] };
+      const meta = r.snaps[name];
+      return {
+        name,
+        assertions: p.a,
+        revisions: p.v,
+        releases: p.r,
+        overrides: p.o,
+        ...(meta !== undefined ? { meta } : {}),
+      };
+    }),
+  };
+}
+
+/** The inverse of `splitRecords`: the same records, in the same order. Pure. */
+export function joinRecords(global: GlobalRecords, parts: readonly SnapPart[]): Records {
+  const byName = [...parts].sort((a, b) => cmpStr(a.name, b.name));
+  const assertions = [...global.assertions, ...byName.flatMap((p) => p.assertions)].sort(compareAssertionRecords);
+  const releases = byName.flatMap((p) => p.releases).sort((a, b) => a.seq - b.seq);
+  const overrides = byName.flatMap((p) => p.overrides);
+  const snaps: Record<string, SnapMeta> = {};
+  for (const p of byName) if (p.meta !== undefined) snaps[p.name] = p.meta;
+  return {
+    format: RECORDS_FORMAT,
+    roots: global.roots,
+    assertions,
+    revisions: byName.flatMap((p) => p.revisions),
+    releases,
+    snaps,
+    ...(overrides.length > 0 ? { overrides } : {}),
+  };
+}

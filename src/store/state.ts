@@ -2,13 +2,23 @@
  * I/O edge of the store directory: records, settings, the change lock and the
  * audit log. Every write goes to a temporary name and is renamed into place.
  */
+import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { appendFile, mkdir, readFile, rm } from "node:fs/promises";
 import { userInfo } from "node:os";
+import { join } from "node:path";
 import { SnapshelfError } from "../util/errors.js";
-import { writeJsonAtomic } from "../util/fs.js";
+import { pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import type { StoreLayout } from "./layout.js";
-import { emptyRecords, RECORDS_FORMAT, type Records } from "./records.js";
+import {
+  emptyRecords,
+  type GlobalRecords,
+  joinRecords,
+  RECORDS_FORMAT,
+  type Records,
+  type SnapPart,
+  splitRecords,
+} from "./records.js";
 
 export interface StoreSettings {
   readonly format: number;
@@ -24,30 +34,158 @@ export interface StoreSettings {
 
 export const DEFAULT_BASE_URL = "http://127.0.0.1:8000";
 
-export async function readRecords(layout: StoreLayout): Promise<Records> {
-  let text: string;
-  try {
-    text = await readFile(layout.records, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyRecords();
-    throw err;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new SnapshelfError("store-corrupt", `cannot read ${layout.records}: ${(err as Error).message}`);
-  }
-  const r = value as Records;
-  if (typeof r !== "object" || r === null || r.format !== RECORDS_FORMAT || !Array.isArray(r.revisions)) {
-    throw new SnapshelfError("store-corrupt", `cannot read ${layout.records}: unsupported records format`);
-  }
-  return r;
+/** On-disk format of `state/records.json` since records are kept per snap (format 1: one whole file). */
+export const RECORDS_INDEX_FORMAT = 2;
+
+/**
+ * `state/records.json`: the global records and, per snap name, the content
+ * address of its part (`state/parts/<sha3-384>.json`). Parts are written
+ * before the index and never changed, so the index rename stays the one
+ * commit point of every change.
+ */
+interface RecordsIndexFile extends GlobalRecords {
+  readonly format: number;
+  readonly parts: Readonly<Record<string, string>>;
 }
 
+/** The records as a build reads them: the global part at once, each snap's part on demand. */
+export interface RecordsIndex {
+  readonly global: GlobalRecords;
+  /** Snap name -> content address of its part, sorted by name. */
+  readonly parts: ReadonlyMap<string, string>;
+  load(name: string): Promise<SnapPart>;
+}
+
+function partPath(layout: StoreLayout, hex: string): string {
+  return join(layout.parts, `${hex}.json`);
+}
+
+/** A part's exact file bytes and content address. */
+export function serialisePart(part: SnapPart): { text: string; hex: string } {
+  const text = JSON.stringify(part);
+  return { text, hex: createHash("sha3-384").update(text).digest("hex") };
+}
+
+function corrupt(path: string, reason: string): SnapshelfError {
+  return new SnapshelfError("store-corrupt", `cannot read ${path}: ${reason}`);
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
+  const text = await readFile(path, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw corrupt(path, (err as Error).message);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+async function readIndexOnce(layout: StoreLayout): Promise<RecordsIndex> {
+  let value: unknown;
+  try {
+    value = await readJsonFile(layout.records);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    value = emptyRecords();
+  }
+  if (isObject(value) && value["format"] === RECORDS_FORMAT && Array.isArray(value["revisions"])) {
+    // format 1 (a whole file): split in memory; the next change writes format 2
+    const { global, parts } = splitRecords(value as unknown as Records);
+    const byName = new Map(parts.map((p) => [p.name, p]));
+    return {
+      global,
+      parts: new Map(parts.map((p) => [p.name, serialisePart(p).hex])),
+      load: async (name) => byName.get(name) ?? { name, assertions: [], revisions: [], releases: [], overrides: [] },
+    };
+  }
+  if (
+    !isObject(value) ||
+    value["format"] !== RECORDS_INDEX_FORMAT ||
+    !Array.isArray(value["roots"]) ||
+    !Array.isArray(value["assertions"]) ||
+    !isObject(value["parts"])
+  ) {
+    throw corrupt(layout.records, "unsupported records format");
+  }
+  const file = value as unknown as RecordsIndexFile;
+  const parts = new Map<string, string>();
+  for (const name of Object.keys(file.parts).sort()) {
+    const hex = file.parts[name];
+    if (typeof hex !== "string" || !/^[0-9a-f]{96}$/.test(hex)) throw corrupt(layout.records, `bad part of ${name}`);
+    parts.set(name, hex);
+  }
+  return {
+    global: { roots: file.roots, assertions: file.assertions },
+    parts,
+    load: async (name) => {
+      const hex = parts.get(name);
+      const p = hex === undefined ? undefined : partPath(layout, hex);
+      if (p === undefined) throw corrupt(layout.records, `no part for ${name}`);
+      const part = await readJsonFile(p);
+      if (!isObject(part) || part["name"] !== name || !Array.isArray(part["revisions"])) {
+        throw corrupt(p, `not the records of ${name}`);
+      }
+      return part as unknown as SnapPart;
+    },
+  };
+}
+
+/** Reads the records index (the global part and the address of each snap's part). */
+export async function readRecordsIndex(layout: StoreLayout): Promise<RecordsIndex> {
+  return readIndexOnce(layout);
+}
+
+export async function readRecords(layout: StoreLayout): Promise<Records> {
+  // a reader without the lock may see a part removed by a change that committed meanwhile: read again
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const index = await readIndexOnce(layout);
+      const parts: SnapPart[] = [];
+      for (const name of index.parts.keys()) parts.push(await index.load(name));
+      return joinRecords(index.global, parts);
+    } catch (err) {
+      if (attempt > 0 || (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+}
+
+/**
+ * Writes the records: the parts not already stored, then the index (the
+ * commit point), then removes the parts the previous index named and this
+ * one does not.
+ */
 export async function writeRecords(layout: StoreLayout, records: Records): Promise<void> {
-  await mkdir(layout.state, { recursive: true });
-  await writeJsonAtomic(layout.records, records);
+  await mkdir(layout.parts, { recursive: true });
+  let previous: ReadonlySet<string> = new Set();
+  try {
+    const old = await readJsonFile(layout.records);
+    if (isObject(old) && isObject(old["parts"])) {
+      previous = new Set(Object.values(old["parts"]).filter((v): v is string => typeof v === "string"));
+    }
+  } catch {
+    // absent or unreadable: nothing to clean up after
+  }
+  const { global, parts } = splitRecords(records);
+  const index: Record<string, string> = {};
+  for (const part of parts) {
+    const { text, hex } = serialisePart(part);
+    index[part.name] = hex;
+    if (!previous.has(hex) && !(await pathExists(partPath(layout, hex)))) {
+      await writeFileAtomic(partPath(layout, hex), text);
+    }
+  }
+  const file: RecordsIndexFile = {
+    format: RECORDS_INDEX_FORMAT,
+    roots: global.roots,
+    assertions: global.assertions,
+    parts: index,
+  };
+  await writeJsonAtomic(layout.records, file);
+  const kept = new Set(Object.values(index));
+  for (const hex of previous) if (!kept.has(hex)) await unlinkQuiet(partPath(layout, hex));
 }
 
 export async function readSettings(layout: StoreLayout): Promise<StoreSettings> {

@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { storeLayout } from "../../src/store/layout.js";
+import { readRecords } from "../../src/store/state.js";
 import { pathExists } from "../../src/util/fs.js";
 import { type Manifest, makeFixtures, removeWorkDir, startProcess, tmpWorkDir } from "../support/realclient.js";
 import { cliPath, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
@@ -99,9 +101,7 @@ test("--since: bundles carry only the revisions and assertions the offline store
   );
   // and the offline store takes it, extending the channel's history
   await snapshelf(["import", "--dir", store, next]);
-  const records = JSON.parse(await readFile(join(store, "state", "records.json"), "utf8")) as {
-    releases: { name: string; channel: string; arch: string; revision: number }[];
-  };
+  const records = await readRecords(storeLayout(store));
   assert.deepEqual(
     records.releases.filter((r) => r.name === "hello-offline" && r.channel === "latest/stable").map((r) => r.revision),
     [1, 2],

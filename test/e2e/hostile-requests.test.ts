@@ -296,6 +296,9 @@ const TARGETS = [
   "etc/passwd",
   "state/assertions",
   "trees/1/.catalogue.json",
+  ".catalogue/global.json",
+  ".snapshelf-build.json",
+  "state/parts",
 ];
 const PREFIXES = [
   "/",

@@ -116,6 +116,8 @@ function requests(): { path: string; headers?: Record<string, string> }[] {
     { path: `/blobs/${"0".repeat(96)}.snap` },
     { path: "/blobs/../snapshelf.json" },
     { path: "/.catalogue.json" },
+    { path: "/.catalogue/global.json" },
+    { path: "/.snapshelf-build.json" },
     { path: "/no/such/path" },
   ];
 }

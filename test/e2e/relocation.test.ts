@@ -106,6 +106,7 @@ test("no absolute path baked in: the tree in service and the store's state name 
   const tree = join(moved, "trees", current);
   const files = (await walk(tree)).filter((e) => e.kind === "file").map((e) => join(tree, e.path));
   files.push(join(moved, "snapshelf.json"), join(moved, "state", "records.json"));
+  for (const p of await readdir(join(moved, "state", "parts"))) files.push(join(moved, "state", "parts", p));
   let mentionsNew = 0;
   for (const f of files) {
     const text = await readFile(f, "latin1");

@@ -69,6 +69,9 @@ test("not found is always JSON: snaps, assertions, anything else", async () => {
     "/blobs/../state/records.json",
     "/blobs/%2e%2e/snapshelf.json",
     "/.catalogue.json",
+    "/.catalogue/global.json",
+    "/.snapshelf-build.json",
+    "/v2/assertions/snap-revision/..%2F..%2F..%2F.shared",
     "/v2/assertions/account/..%2F..%2Fstate",
   ]) {
     const r = await fetch(url + p);

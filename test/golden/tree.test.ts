@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { after, before, test } from "node:test";
-import { TREE_CATALOGUE } from "../../src/build/build.js";
+import { readTreeCatalogue } from "../../src/build/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import type { Catalogue } from "../../src/catalogue/types.js";
 import { handleFind } from "../../src/routes/find.js";
@@ -38,7 +38,7 @@ before(async () => {
   const layout = await makeFixtureStore(join(work, "store"));
   const built = await buildFixtureStore(layout);
   tree = built.path;
-  index = indexCatalogue(JSON.parse(await readFile(join(tree, TREE_CATALOGUE), "utf8")) as Catalogue);
+  index = indexCatalogue(readTreeCatalogue(tree, "read the golden tree"));
   env = { index, ctx: { baseUrl: FIXTURE_BASE_URL }, token: () => "token" };
 });
 
@@ -166,7 +166,7 @@ test("refresh answers given again (from the generation's answer cache) are the s
   // the same environment again (cached answers), then a fresh index asked in reverse order: every
   // case's answers come from entries cached by other cases, so a key that confuses two questions fails
   for (const [name, req] of cases) assert.equal(handleRefresh(req, env).body, first.get(name), `${name}, again`);
-  const fresh: DynamicEnv = { ...env, index: indexCatalogue(JSON.parse(await readFile(join(tree, TREE_CATALOGUE), "utf8")) as Catalogue) };
+  const fresh: DynamicEnv = { ...env, index: indexCatalogue(readTreeCatalogue(tree, "read the golden tree")) };
   for (const [name, req] of [...cases].reverse()) {
     assert.equal(handleRefresh(req, fresh).body, first.get(name), `${name}, fresh index, reverse order`);
   }

@@ -16,6 +16,10 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHexToBase64Url } from "../../src/blobs/store.js";
+import { readTreeCatalogue } from "../../src/build/tree-files.js";
+import { storeLayout } from "../../src/store/layout.js";
+import type { Records } from "../../src/store/records.js";
+import { readRecords } from "../../src/store/state.js";
 import { snapdHeaders } from "./snapd-request.js";
 
 async function sha3File(path: string): Promise<string> {
@@ -24,22 +28,15 @@ async function sha3File(path: string): Promise<string> {
     .digest("hex");
 }
 
-interface RecordsShape {
-  roots: string[];
-  assertions: { object: string; type: string }[];
-  revisions: { name: string; revision: number; sha3_384: string; size: number }[];
-}
-
 /** Problems with the store directory `dir` (empty when consistent). Hashes every blob: keep stores small. */
 export async function checkStoreConsistency(dir: string, opts: { hashBlobs?: boolean } = {}): Promise<string[]> {
   const problems: string[] = [];
-  let records: RecordsShape;
+  let records: Records;
   try {
-    records = JSON.parse(await readFile(join(dir, "state", "records.json"), "utf8")) as RecordsShape;
+    // the index and every part it names (a store nothing was committed to yet has no records)
+    records = await readRecords(storeLayout(dir));
   } catch (err) {
-    // a store nothing was committed to yet has no records
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return problems;
-    return [`records.json unreadable: ${(err as Error).message}`];
+    return [`records unreadable: ${(err as Error).message}`];
   }
   const objectPath = (o: string): string => join(dir, "state", "assertions", o.slice(0, 2), `${o}.assert`);
   for (const o of [...records.roots, ...records.assertions.map((a) => a.object)]) {
@@ -67,9 +64,7 @@ export async function checkStoreConsistency(dir: string, opts: { hashBlobs?: boo
   if (current !== undefined) {
     const tree = join(dir, "trees", current);
     try {
-      const cat = JSON.parse(await readFile(join(tree, ".catalogue.json"), "utf8")) as {
-        snaps: { name: string; revisions: { revision: number; sha3_384: string; size: number }[] }[];
-      };
+      const cat = readTreeCatalogue(tree, `read generation ${current}`);
       await readFile(join(tree, ".snapshelf-tree.json"), "utf8");
       for (const s of cat.snaps)
         for (const r of s.revisions) {

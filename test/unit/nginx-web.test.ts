@@ -7,12 +7,11 @@
  * the shim exactly where the catalogue must decide.
  */
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { TREE_CATALOGUE } from "../../src/build/build.js";
+import { readTreeCatalogue } from "../../src/build/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
-import type { AssertionEntry, Catalogue } from "../../src/catalogue/types.js";
+import type { AssertionEntry } from "../../src/catalogue/types.js";
 import { assertionUrlPath } from "../../src/routes/assertions.js";
 import { STATIC_ROUTES } from "../../src/routes/table.js";
 import type { RouteRequest, StaticRoute } from "../../src/routes/types.js";
@@ -29,7 +28,7 @@ before(async () => {
   work = await tmpWorkDir("nginx-web");
   const layout = await makeFixtureStore(join(work, "store"));
   const built = await buildFixtureStore(layout);
-  const catalogue = JSON.parse(await readFile(join(built.path, TREE_CATALOGUE), "utf8")) as Catalogue;
+  const catalogue = readTreeCatalogue(built.path, "read the fixture tree");
   // one assertion whose newest revision is format 1, as a newer snapd would need: older clients get revision 1
   const base = catalogue.assertions.find((a) => a.type === "snap-declaration");
   assert.ok(base, "fixture has a snap-declaration");

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { digestHexToBase64Url } from "../../src/blobs/store.js";
 import { parseAuditLog } from "../../src/ops/audit-log.js";
+import { sharedPathsOf } from "../../src/ops/files.js";
 import { type GcGeneration, planGc, recentGenerations } from "../../src/ops/gc.js";
 import { fakeDigest, makeRecords } from "../support/ops-records.js";
 
@@ -33,6 +35,28 @@ describe("planGc", () => {
     // 2 is served by generation 3 (kept); 1 only by pruned ones; 5 by nothing
     assert.deepEqual(sel.blobs, [d(1), d(5)].sort());
     assert.deepEqual(sel.objects, ["a".repeat(96)]);
+  });
+
+  it("deletes the shared assertion files that neither the records nor a kept generation render", () => {
+    const fromRecords = [...sharedPathsOf(records.assertions)];
+    assert.equal(fromRecords.length, records.assertions.length, "one shared file per snap-revision of the records");
+    const old = (n: number) => `v2/assertions/snap-revision/${digestHexToBase64Url(d(n))}/_.assert`;
+    const withShared = (g: GcGeneration, paths: string[]): GcGeneration => ({
+      generation: g.generation,
+      refs: { blobs: g.refs?.blobs ?? new Set(), objects: g.refs?.objects ?? new Set(), shared: new Set(paths) },
+    });
+    const sel = planGc({
+      records,
+      current: 4,
+      generations: [withShared(gen(1, [1]), [old(1)]), withShared(gen(2, [2]), [old(2)]), gen(3, [3]), gen(4, [3, 4])],
+      keepGenerations: 1,
+      blobs,
+      objects,
+      shared: [...fromRecords, old(1), old(2), "v2/assertions/snap-revision/orphan/_.assert"].sort(),
+    });
+    assert.deepEqual(sel.keptGenerations, [3, 4]);
+    // generation 1 and 2 are pruned: what only they rendered goes, with what nothing ever rendered
+    assert.deepEqual(sel.shared, [old(1), old(2), "v2/assertions/snap-revision/orphan/_.assert"].sort());
   });
 
   it("keeps the newest generations besides the one in service, also after a rollback", () => {

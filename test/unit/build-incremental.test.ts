@@ -1,0 +1,216 @@
+/**
+ * Builds cost what changed: records kept per snap, the route table split by
+ * snap, and a build that re-renders only the snaps whose records changed.
+ * What must hold: an incremental build writes exactly the tree a build from
+ * scratch writes (byte for byte, shared files included), reuses the files of
+ * unchanged snaps (same inode), re-renders everything when what all snaps
+ * depend on changes, and never touches the generation it starts from.
+ */
+import assert from "node:assert/strict";
+import { cp, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { buildStore } from "../../src/build/build.js";
+import { readTreeCatalogue, sharedTreePath } from "../../src/build/tree-files.js";
+import { indexCatalogue } from "../../src/catalogue/build-catalogue.js";
+import type { Catalogue, SnapEntry } from "../../src/catalogue/types.js";
+import { STATIC_ROUTES } from "../../src/routes/table.js";
+import type { TreeFileBody } from "../../src/routes/types.js";
+import { type StoreLayout, storeLayout, treePath } from "../../src/store/layout.js";
+import { joinRecords, RECORDS_FORMAT, splitRecords } from "../../src/store/records.js";
+import { releaseRevision } from "../../src/store/release.js";
+import { readRecords, readRecordsIndex, writeRecords } from "../../src/store/state.js";
+import { FIXTURE_BASE_URL, makeFixtureStore } from "../support/fixture-store.js";
+import { listTree } from "../support/tree-hash.js";
+import { removeWorkDir, tmpWorkDir } from "../support/work-dir.js";
+
+let work: string;
+let layout: StoreLayout;
+let catalogue: Catalogue;
+
+before(async () => {
+  work = await tmpWorkDir("build-incremental");
+  layout = await makeFixtureStore(join(work, "store"));
+  const built = await buildStore(layout, { baseUrl: FIXTURE_BASE_URL });
+  catalogue = readTreeCatalogue(built.path, "read the fixture tree");
+});
+
+after(async () => {
+  await removeWorkDir(work);
+});
+
+const ctx = { baseUrl: FIXTURE_BASE_URL };
+
+function rendered(c: Catalogue, kind: "per-snap" | "joined"): Map<string, TreeFileBody> {
+  const out = new Map<string, TreeFileBody>();
+  const index = indexCatalogue(c);
+  for (const route of STATIC_ROUTES) {
+    if (route.split.kind !== kind) continue;
+    for (const f of route.files(index, ctx)) {
+      assert.ok(!out.has(f.path), `${f.path} rendered twice`);
+      out.set(f.path, f.body);
+    }
+  }
+  return out;
+}
+
+describe("the route table split by snap", () => {
+  it("per-snap routes: the files of each snap alone plus the rest are the files of the whole catalogue", () => {
+    const ownedBy = (s: SnapEntry) => (a: Catalogue["assertions"][number]) =>
+      (a.type === "snap-declaration" || a.type === "snap-revision") && a.headers["snap-id"] === s.snapId;
+    const union = new Map<string, TreeFileBody>();
+    const add = (m: Map<string, TreeFileBody>) => {
+      for (const [p, b] of m) {
+        assert.ok(!union.has(p), `${p} rendered by two snaps`);
+        union.set(p, b);
+      }
+    };
+    for (const s of catalogue.snaps) {
+      add(
+        rendered(
+          { snaps: [s], assertions: catalogue.assertions.filter(ownedBy(s)), arches: catalogue.arches },
+          "per-snap",
+        ),
+      );
+    }
+    const rest = catalogue.assertions.filter((a) => !catalogue.snaps.some((s) => ownedBy(s)(a)));
+    add(rendered({ snaps: [], assertions: rest, arches: catalogue.arches }, "per-snap"));
+    assert.ok(union.size > catalogue.snaps.length, "the fixture renders files");
+    assert.deepEqual(union, rendered(catalogue, "per-snap"));
+  });
+
+  it("joined routes: the join of every snap's piece is the file of the whole catalogue", () => {
+    for (const route of STATIC_ROUTES) {
+      if (route.split.kind !== "joined") continue;
+      const split = route.split;
+      const pieces = catalogue.snaps.map((s) => split.piece(s, catalogue.arches, ctx));
+      assert.deepEqual(split.join(pieces, ctx), [...route.files(indexCatalogue(catalogue), ctx)], route.id);
+    }
+  });
+});
+
+describe("records kept per snap", () => {
+  it("split and joined give the same records back, each snap's assertions in its part", async () => {
+    const records = await readRecords(layout);
+    const { global, parts } = splitRecords(records);
+    assert.deepEqual(joinRecords(global, parts), records);
+    const ids = new Map(records.revisions.map((r) => [r.snapId, r.name]));
+    for (const p of parts) {
+      for (const a of p.assertions) assert.equal(ids.get(a.headers["snap-id"] ?? ""), p.name, `${a.type} in ${p.name}`);
+    }
+    for (const a of global.assertions) {
+      assert.ok(
+        !((a.type === "snap-revision" || a.type === "snap-declaration") && ids.has(a.headers["snap-id"] ?? "")),
+        `${a.type} of a known snap kept global`,
+      );
+    }
+  });
+
+  it("a change rewrites only the part of the snap it touches, and the old part is removed", async () => {
+    const dir = join(work, "records");
+    const l = storeLayout(dir);
+    const records = await readRecords(layout);
+    await writeRecords(l, records);
+    const before = await readRecordsIndex(l);
+    const name = records.revisions[0]?.name ?? "";
+    const other = [...before.parts.keys()].find((n) => n !== name) ?? "";
+    const changed = { ...records, snaps: { ...records.snaps, [name]: { summary: "changed" } } };
+    await writeRecords(l, changed);
+    const now = await readRecordsIndex(l);
+    assert.notEqual(now.parts.get(name), before.parts.get(name));
+    assert.equal(now.parts.get(other), before.parts.get(other));
+    await assert.rejects(stat(join(l.parts, `${before.parts.get(name)}.json`)), { code: "ENOENT" });
+    assert.deepEqual(await readRecords(l), changed);
+  });
+
+  it("a store written before parts existed (one whole records.json) is read as it was", async () => {
+    const dir = join(work, "format1");
+    const l = storeLayout(dir);
+    const records = await readRecords(layout);
+    assert.equal(records.format, RECORDS_FORMAT);
+    await cp(layout.root, dir, { recursive: true });
+    await writeFile(l.records, JSON.stringify(records, null, 2));
+    await rm(l.parts, { recursive: true });
+    assert.deepEqual(await readRecords(l), records);
+    const index = await readRecordsIndex(l);
+    assert.deepEqual(joinRecords(index.global, await Promise.all([...index.parts.keys()].map(index.load))), records);
+  });
+});
+
+/** A tree's own files and the shared files it names, by path: what a device can fetch from it. */
+async function servedFiles(l: StoreLayout, tree: string): Promise<Map<string, string>> {
+  const own = await listTree(tree);
+  const shared = await listTree(sharedTreePath(l));
+  return new Map([...own, ...[...shared].map(([p, v]): [string, string] => [`(shared)/${p}`, v])]);
+}
+
+describe("incremental build", () => {
+  it("re-renders only the changed snap and writes what a build from scratch writes", async () => {
+    const dir = join(work, "incremental");
+    await cp(layout.root, dir, { recursive: true });
+    const l = storeLayout(dir);
+    const first = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
+    const firstTree = await listTree(first.path);
+    const c = readTreeCatalogue(first.path, "read");
+    const changed = c.snaps[0];
+    const unchanged = c.snaps[c.snaps.length - 1];
+    assert.ok(changed && unchanged && changed !== unchanged && c.snaps.length > 2, "the fixture has several snaps");
+    const rev = changed.revisions[0]?.revision ?? 0;
+    await releaseRevision(l, changed.name, rev, ["latest/edge/incremental"], {
+      arch: changed.revisions[0]?.architectures[0] ?? "amd64",
+      now: new Date("2026-02-01T00:00:00Z"),
+    });
+
+    const second = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
+    assert.equal(second.rendered, 1);
+    assert.equal(second.snaps, c.snaps.length);
+    // the tree it started from is untouched
+    assert.deepEqual(await listTree(first.path), firstTree);
+    // unchanged snaps' files are the previous generation's (hard links)
+    const info = `v2/snaps/info/${unchanged.name}/amd64.json`;
+    assert.equal((await stat(join(second.path, info))).ino, (await stat(join(first.path, info))).ino);
+    const changedInfo = `v2/snaps/info/${changed.name}/amd64.json`;
+    assert.notEqual((await stat(join(second.path, changedInfo))).ino, (await stat(join(first.path, changedInfo))).ino);
+
+    // the same records built from scratch, in another store
+    const fresh = join(work, "fresh");
+    await cp(dir, fresh, { recursive: true });
+    const f = storeLayout(fresh);
+    await rm(f.trees, { recursive: true });
+    await rm(f.current);
+    const scratch = await buildStore(f, { baseUrl: FIXTURE_BASE_URL });
+    assert.equal(scratch.rendered, c.snaps.length);
+    assert.equal(scratch.files, second.files);
+    assert.deepEqual(await servedFiles(l, second.path), await servedFiles(f, scratch.path));
+    assert.deepEqual(readTreeCatalogue(second.path, "read"), readTreeCatalogue(scratch.path, "read"));
+    assert.ok(
+      readTreeCatalogue(second.path, "read")
+        .snaps.find((s) => s.name === changed.name)
+        ?.channels.some((ch) => ch.branch === "incremental"),
+      "the new release is in the catalogue served",
+    );
+  });
+
+  it("re-renders every snap when the base URL changes, and a snap whose files are gone", async () => {
+    const dir = join(work, "everything");
+    await cp(layout.root, dir, { recursive: true });
+    const l = storeLayout(dir);
+    const first = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
+    const other = await buildStore(l, { baseUrl: "http://elsewhere.test:8000" });
+    assert.equal(other.rendered, other.snaps);
+    assert.ok(
+      (await readFile(join(other.path, "index.html"), "utf8")).includes("elsewhere.test"),
+      "rendered for the new URL",
+    );
+    const back = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
+    assert.equal(back.rendered, back.snaps, "the previous generation is the one in service, built for another URL");
+    // a file of the tree in service damaged (deleted): that snap is rendered again, the others linked
+    const c = readTreeCatalogue(back.path, "read");
+    const victim = c.snaps[1]?.name ?? "";
+    await unlink(join(back.path, `v2/snaps/info/${victim}/amd64.json`));
+    const again = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
+    assert.equal(again.rendered, 1);
+    assert.deepEqual(await listTree(again.path), await listTree(first.path));
+    assert.equal(treePath(l, again.generation), again.path);
+  });
+});
