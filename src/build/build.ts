@@ -63,6 +63,7 @@ import {
   TREE_FORMAT,
   TREE_MANIFEST,
   TREE_META,
+  TREE_PIECES,
   type TreeMeta,
 } from "./tree-files.js";
 
@@ -146,8 +147,11 @@ interface SnapManifest {
   readonly files: readonly string[];
   /** Every file it rendered, shared ones included. */
   readonly count: number;
-  /** Its piece of each joined route; absent when it is not in the catalogue (no revision). */
-  readonly pieces?: Readonly<Record<string, string>>;
+  /**
+   * Where its piece of each joined route is in the tree's pieces file (byte offset and length);
+   * absent when it is not in the catalogue (no revision).
+   */
+  readonly pieces?: Readonly<Record<string, readonly [number, number]>>;
 }
 
 interface BuildManifest {
@@ -158,6 +162,11 @@ interface BuildManifest {
 }
 
 const MANIFEST_FORMAT = 1;
+
+// TREE_PIECES holds the pieces of the joined files, every snap's one after the other (raw text;
+// the manifest has the offsets). Kept apart from the manifest: the catalogue page's pieces are
+// 4 KB a snap, and as JSON strings they made reading and writing the manifest most of the cost of
+// a small build.
 
 let rendererDigest: string | undefined;
 
@@ -312,6 +321,8 @@ export interface TreeResult {
 interface PreviousTree {
   readonly dir: string;
   readonly manifest: BuildManifest;
+  /** Its pieces file (read when first needed). */
+  pieces(): Buffer;
 }
 
 function previousTree(layout: StoreLayout): PreviousTree | undefined {
@@ -319,7 +330,17 @@ function previousTree(layout: StoreLayout): PreviousTree | undefined {
   if (g === undefined) return undefined;
   const dir = treePath(layout, g);
   const manifest = readManifest(dir);
-  return manifest ? { dir, manifest } : undefined;
+  let pieces: Buffer | undefined;
+  return manifest
+    ? {
+        dir,
+        manifest,
+        pieces: () => {
+          pieces ??= readFileSync(join(dir, TREE_PIECES));
+          return pieces;
+        },
+      }
+    : undefined;
 }
 
 /**
@@ -373,7 +394,11 @@ export async function writeTree(
   let files = 0;
   let rendered = 0;
 
-  const render = (name: string, hex: string, part: SnapPart): SnapManifest => {
+  const render = (
+    name: string,
+    hex: string,
+    part: SnapPart,
+  ): { m: SnapManifest; pieces: ReadonlyMap<string, string> | undefined } => {
     const catalogue = buildCatalogue(joinRecords(records.global, [part]), { arches: extraArches });
     const snap = catalogue.snaps.find((s) => s.name === name);
     const objects = new Set(part.assertions.map((a) => a.object));
@@ -404,29 +429,49 @@ export async function writeTree(
     }
     const fragment: SnapFragment = { ...(snap ? { snap } : {}), assertions: own.assertions };
     out.writeText(snapFragmentPath(name), JSON.stringify(fragment));
-    const pieces: Record<string, string> = {};
-    if (snap) for (const j of joined) pieces[j.id] = j.split.piece(snap, catalogue.arches, ctx);
+    const pieces = new Map<string, string>();
+    if (snap) for (const j of joined) pieces.set(j.id, j.split.piece(snap, catalogue.arches, ctx));
     return {
-      part: hex,
-      extraArches: extraArchesOf(part),
-      files: mine,
-      count,
-      ...(snap ? { pieces } : {}),
+      m: { part: hex, extraArches: extraArchesOf(part), files: mine, count },
+      pieces: snap ? pieces : undefined,
     };
   };
 
   const manifest: Record<string, SnapManifest> = {};
+  // the pieces file: every snap's pieces in catalogue order, and where each is
+  const pieceTexts: string[] = [];
+  let offset = 0;
+  const byRoute = new Map<string, string[]>(joined.map((j) => [j.id, []]));
   for (const [name, hex] of records.parts) {
     const old = reusable ? before[name] : undefined;
     let m: SnapManifest;
+    let pieces: ReadonlyMap<string, string> | undefined;
     if (reusable && old?.part === hex && out.linkFrom(reusable.dir, [...old.files, snapFragmentPath(name)])) {
       m = old;
+      if (old.pieces) {
+        const buf = reusable.pieces();
+        pieces = new Map(Object.entries(old.pieces).map(([id, [o, l]]) => [id, buf.toString("utf8", o, o + l)]));
+      }
     } else {
-      m = render(name, hex, await load(name));
+      ({ m, pieces } = render(name, hex, await load(name)));
       rendered++;
     }
-    manifest[name] = m;
     files += m.count;
+    if (pieces === undefined) {
+      const { pieces: _none, ...rest } = m;
+      manifest[name] = rest;
+      continue;
+    }
+    const at: Record<string, readonly [number, number]> = {};
+    for (const j of joined) {
+      const text = pieces.get(j.id) ?? "";
+      const length = Buffer.byteLength(text);
+      at[j.id] = [offset, length];
+      offset += length;
+      pieceTexts.push(text);
+      byRoute.get(j.id)?.push(text);
+    }
+    manifest[name] = { ...m, pieces: at };
   }
 
   // what belongs to no snap: the other assertions, and the files joined from every snap's piece
@@ -439,12 +484,7 @@ export async function writeTree(
     }
   }
   for (const j of joined) {
-    const pieces: string[] = [];
-    for (const m of Object.values(manifest)) {
-      const piece = m.pieces?.[j.id];
-      if (piece !== undefined) pieces.push(piece);
-    }
-    for (const f of (j.split as JoinedSplit).join(pieces, ctx)) {
+    for (const f of (j.split as JoinedSplit).join(byRoute.get(j.id) ?? [], ctx)) {
       out.write(f);
       files++;
     }
@@ -455,6 +495,7 @@ export async function writeTree(
   out.writeText(TREE_META, JSON.stringify(meta, null, 2) + "\n");
   const m: BuildManifest = { format: MANIFEST_FORMAT, key, snaps: manifest };
   out.writeText(TREE_MANIFEST, JSON.stringify(m));
+  out.writeText(TREE_PIECES, pieceTexts.join(""));
   return { files, rendered, snaps: records.parts.size };
 }
 

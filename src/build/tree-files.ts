@@ -30,6 +30,8 @@ export const TREE_CATALOGUE = ".catalogue";
 const TREE_CATALOGUE_V1 = ".catalogue.json";
 /** What each snap contributed to the tree (read by the next build). */
 export const TREE_MANIFEST = ".snapshelf-build.json";
+/** The pieces of the joined files the manifest points into (read by the next build). */
+export const TREE_PIECES = ".snapshelf-pieces";
 export const TREE_FORMAT = 1;
 
 export interface TreeMeta {
@@ -40,7 +42,11 @@ export interface TreeMeta {
 /** Files of a tree that are not responses (never served, not rendered by routes). */
 export function isTreeBookkeeping(path: string): boolean {
   return (
-    path === TREE_META || path === TREE_MANIFEST || path === TREE_CATALOGUE_V1 || path.startsWith(`${TREE_CATALOGUE}/`)
+    path === TREE_META ||
+    path === TREE_MANIFEST ||
+    path === TREE_PIECES ||
+    path === TREE_CATALOGUE_V1 ||
+    path.startsWith(`${TREE_CATALOGUE}/`)
   );
 }
 

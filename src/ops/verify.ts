@@ -33,7 +33,7 @@ import { fsErrorReason } from "../util/fs.js";
 import { type GenerationTree, generationNumbers, readGeneration, walkFiles } from "./files.js";
 
 export interface Problem {
-  /** Relative to the store directory, e.g. `blobs/<sha3>.snap`, `trees/3/v2/snaps/info/x/amd64.json`. */
+  /** Relative to the store directory, e.g. `blobs/<sha3>.snap`, `trees/3/v2/snaps/info/x.amd64.json`. */
   readonly file: string;
   readonly reason: string;
 }

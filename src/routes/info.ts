@@ -38,8 +38,12 @@ export function renderInfo(snap: SnapEntry, arch: string, ctx: RenderContext): s
   return JSON.stringify(doc);
 }
 
+/**
+ * One flat directory (names and architectures have no dots): a directory per snap cost a build a
+ * mkdir per snap, even for snaps it only links from the previous generation.
+ */
 export function infoPath(name: string, arch: string): string {
-  return `v2/snaps/info/${name}/${arch}.json`;
+  return `v2/snaps/info/${name}.${arch}.json`;
 }
 
 function* infoFiles(index: CatalogueIndex, ctx: RenderContext): Iterable<TreeFile> {
@@ -83,7 +87,7 @@ export const infoRoute: StaticRoute = {
             absent: { value: "amd64" },
           },
         },
-        file: "v2/snaps/info/{name}/{arch}.json",
+        file: "v2/snaps/info/{name}.{arch}.json",
       },
     ],
   },

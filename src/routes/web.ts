@@ -35,7 +35,7 @@ export interface WebRule {
   readonly path: string;
   /** Request values, used as `{name}` (or `{/name}`: a `/`-prefixed segment, nothing when omitted) in `file`. */
   readonly values?: Readonly<Record<string, WebValue>>;
-  /** Tree path template, e.g. `v2/snaps/info/{name}/{arch}.json`. */
+  /** Tree path template, e.g. `v2/snaps/info/{name}.{arch}.json`. */
   readonly file: string;
 }
 

@@ -310,7 +310,7 @@ test("verify names a flipped byte in a blob, truncated assertion files and a mis
   );
   assert.ok(treeAssertion);
   await truncate(join(store, "trees", ".shared", treeAssertion), 10);
-  const info = "v2/snaps/info/hello-offline/amd64.json";
+  const info = "v2/snaps/info/hello-offline.amd64.json";
   assert.ok(tree.has(info));
   await rm(join(store, "trees", "1", info));
 

@@ -57,7 +57,7 @@ test("every JSON file of the tree matches its golden file, and no golden file is
 });
 
 test("info documents: latest/stable first, track `latest`, no branches, one architecture", async () => {
-  const info = JSON.parse(await readFile(join(tree, "v2/snaps/info/hello-offline/amd64.json"), "utf8")) as {
+  const info = JSON.parse(await readFile(join(tree, "v2/snaps/info/hello-offline.amd64.json"), "utf8")) as {
     "channel-map": { channel: { name: string; track: string; architecture: string } }[];
   };
   const names = info["channel-map"].map((c) => c.channel.name);

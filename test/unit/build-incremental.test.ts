@@ -14,6 +14,7 @@ import { buildStore } from "../../src/build/build.js";
 import { readTreeCatalogue, sharedTreePath } from "../../src/build/tree-files.js";
 import { indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import type { Catalogue, SnapEntry } from "../../src/catalogue/types.js";
+import { infoPath } from "../../src/routes/info.js";
 import { STATIC_ROUTES } from "../../src/routes/table.js";
 import type { TreeFileBody } from "../../src/routes/types.js";
 import { type StoreLayout, storeLayout, treePath } from "../../src/store/layout.js";
@@ -167,9 +168,9 @@ describe("incremental build", () => {
     // the tree it started from is untouched
     assert.deepEqual(await listTree(first.path), firstTree);
     // unchanged snaps' files are the previous generation's (hard links)
-    const info = `v2/snaps/info/${unchanged.name}/amd64.json`;
+    const info = infoPath(unchanged.name, "amd64");
     assert.equal((await stat(join(second.path, info))).ino, (await stat(join(first.path, info))).ino);
-    const changedInfo = `v2/snaps/info/${changed.name}/amd64.json`;
+    const changedInfo = infoPath(changed.name, "amd64");
     assert.notEqual((await stat(join(second.path, changedInfo))).ino, (await stat(join(first.path, changedInfo))).ino);
 
     // the same records built from scratch, in another store
@@ -207,7 +208,7 @@ describe("incremental build", () => {
     // a file of the tree in service damaged (deleted): that snap is rendered again, the others linked
     const c = readTreeCatalogue(back.path, "read");
     const victim = c.snaps[1]?.name ?? "";
-    await unlink(join(back.path, `v2/snaps/info/${victim}/amd64.json`));
+    await unlink(join(back.path, infoPath(victim, "amd64")));
     const again = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
     assert.equal(again.rendered, 1);
     assert.deepEqual(await listTree(again.path), await listTree(first.path));
