@@ -76,11 +76,7 @@ export function treeFileLocation(layout: StoreLayout, treeDir: string, path: str
 }
 
 function statQuiet(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
+  return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
 }
 
 /** One snap's file of the tree catalogue. */
