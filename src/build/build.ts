@@ -318,8 +318,8 @@ export interface TreeResult {
 interface PreviousTree {
   readonly dir: string;
   readonly manifest: BuildManifest;
-  /** Its pieces file (read when first needed). */
-  pieces(): Buffer;
+  /** Its pieces file. */
+  readonly pieces: Buffer;
 }
 
 function previousTree(layout: StoreLayout): PreviousTree | undefined {
@@ -327,17 +327,13 @@ function previousTree(layout: StoreLayout): PreviousTree | undefined {
   if (g === undefined) return undefined;
   const dir = treePath(layout, g);
   const manifest = readManifest(dir);
-  let pieces: Buffer | undefined;
-  return manifest
-    ? {
-        dir,
-        manifest,
-        pieces: () => {
-          pieces ??= readFileSync(join(dir, TREE_PIECES));
-          return pieces;
-        },
-      }
-    : undefined;
+  if (!manifest) return undefined;
+  try {
+    return { dir, manifest, pieces: readFileSync(join(dir, TREE_PIECES)) };
+  } catch {
+    // unreadable: render everything
+    return undefined;
+  }
 }
 
 /**
@@ -446,7 +442,7 @@ export async function writeTree(
     if (reusable && old?.part === hex && out.linkFrom(reusable.dir, [...old.files, snapFragmentPath(name)])) {
       m = old;
       if (old.pieces) {
-        const buf = reusable.pieces();
+        const buf = reusable.pieces;
         pieces = new Map(Object.entries(old.pieces).map(([id, [o, l]]) => [id, buf.toString("utf8", o, o + l)]));
       }
     } else {

@@ -213,5 +213,10 @@ describe("incremental build", () => {
     assert.equal(again.rendered, 1);
     assert.deepEqual(await listTree(again.path), await listTree(first.path));
     assert.equal(treePath(l, again.generation), again.path);
+    // the pieces of the joined files gone: everything rendered again, same tree
+    await unlink(join(again.path, ".snapshelf-pieces"));
+    const whole = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
+    assert.equal(whole.rendered, whole.snaps);
+    assert.deepEqual(await listTree(whole.path), await listTree(first.path));
   });
 });
