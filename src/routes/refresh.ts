@@ -155,7 +155,20 @@ interface ActionEnv {
   readonly defaultTracks: boolean;
   readonly contexts: Map<string, Context>;
   /** Refresh answers already given to devices like this one (see `answerCache`). */
-  readonly answers: Map<string, string>;
+  readonly answers: Map<string, Answer>;
+}
+
+/**
+ * One action's answer as JSON, with its length in UTF-8 bytes: a response's length is the sum of
+ * its answers', so no response is scanned for it (that scan was ~10% of a refresh-all).
+ */
+interface Answer {
+  readonly json: string;
+  readonly bytes: number;
+}
+
+function answer(json: string): Answer {
+  return { json, bytes: Buffer.byteLength(json) };
 }
 
 function installOrDownload(a: JsonObject, where: string, kind: string, env: ActionEnv): Result {
@@ -193,11 +206,11 @@ function installOrDownload(a: JsonObject, where: string, kind: string, env: Acti
  * answered by one lookup instead of a channel resolution and a render. Per catalogue index (weak:
  * it goes with its generation) and bounded: when full it starts again.
  */
-const answerCache = new WeakMap<CatalogueIndex, Map<string, Map<string, string>>>();
+const answerCache = new WeakMap<CatalogueIndex, Map<string, Map<string, Answer>>>();
 const ANSWER_CACHE_MAX = 20_000;
 
 /** This request's part of the cache: per device architecture, capabilities and base URL. */
-function answersFor(index: CatalogueIndex, arch: string, defaultTracks: boolean, baseUrl: string): Map<string, string> {
+function answersFor(index: CatalogueIndex, arch: string, defaultTracks: boolean, baseUrl: string): Map<string, Answer> {
   let byDevice = answerCache.get(index);
   if (byDevice === undefined) {
     byDevice = new Map();
@@ -213,7 +226,7 @@ function answersFor(index: CatalogueIndex, arch: string, defaultTracks: boolean,
   return answers;
 }
 
-function refresh(a: JsonObject, where: string, env: ActionEnv): string {
+function refresh(a: JsonObject, where: string, env: ActionEnv): Answer {
   const instanceKey = str(a, "instance-key", where) ?? "";
   const cur = env.contexts.get(instanceKey);
   const snapId = str(a, "snap-id", where) ?? cur?.snapId ?? "";
@@ -222,16 +235,16 @@ function refresh(a: JsonObject, where: string, env: ActionEnv): string {
   // NUL separates the parts: a part with a NUL of its own could make two keys equal, so skip the cache
   const key = `${instanceKey}\0${snapId}\0${revision ?? ""}\0${channel}\0${cur?.revision ?? ""}\0${cur?.epochKey ?? ""}`;
   const cacheable = !instanceKey.includes("\0") && !snapId.includes("\0") && !channel.includes("\0");
-  let json = cacheable ? env.answers.get(key) : undefined;
-  if (json === undefined) {
+  let got = cacheable ? env.answers.get(key) : undefined;
+  if (got === undefined) {
     const r = resolveRefresh(instanceKey, snapId, revision, channel, cur, env);
-    json = r instanceof Serialized ? r.json : JSON.stringify(r);
+    got = answer(r instanceof Serialized ? r.json : JSON.stringify(r));
     if (cacheable) {
       if (env.answers.size >= ANSWER_CACHE_MAX) env.answers.clear();
-      env.answers.set(key, json);
+      env.answers.set(key, got);
     }
   }
-  return json;
+  return got;
 }
 
 function resolveRefresh(
@@ -371,9 +384,12 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       answers: answersFor(env.index, arch, defaultTracks, env.ctx.baseUrl),
     };
     const results: string[] = [];
-    const push = (r: Result): void => {
-      results.push(r instanceof Serialized ? r.json : JSON.stringify(r));
+    let bytes = 0;
+    const add = (a: Answer): void => {
+      results.push(a.json);
+      bytes += a.bytes;
     };
+    const push = (r: Result): void => add(answer(r instanceof Serialized ? r.json : JSON.stringify(r)));
     actions.forEach((a, i) => {
       const where = `actions[${i}]`;
       if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
@@ -384,7 +400,7 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
           push(installOrDownload(a, where, kind, actionEnv));
           break;
         case "refresh":
-          results.push(refresh(a, where, actionEnv));
+          add(refresh(a, where, actionEnv));
           break;
         case "fetch-assertions": {
           const r = fetchAssertions(a, where, maxFormats, actionEnv);
@@ -396,7 +412,14 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       }
     });
     // byte for byte what jsonResponse(200, { results, "error-list": [] }) would give
-    return { status: 200, contentType: JSON_TYPE, body: `{"results":[${results.join(",")}],"error-list":[]}` };
+    const head = `{"results":[`;
+    const tail = `],"error-list":[]}`;
+    return {
+      status: 200,
+      contentType: JSON_TYPE,
+      body: `${head}${results.join(",")}${tail}`,
+      bodyBytes: head.length + bytes + Math.max(0, results.length - 1) + tail.length,
+    };
   } catch (err) {
     if (err instanceof BadRequest)
       return errorResponse(400, "bad-request", `cannot handle snap action request: ${err.message}`);

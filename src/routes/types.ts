@@ -30,6 +30,8 @@ export interface RouteResponse {
   readonly status: number;
   readonly contentType: string;
   readonly body: string;
+  /** `body`'s length in UTF-8 bytes, when the route knows it without scanning the body. */
+  readonly bodyBytes?: number;
   readonly headers?: Readonly<Record<string, string>>;
 }
 

@@ -70,7 +70,7 @@ function send(res: ServerResponse, r: RouteResponse): void {
   // the string goes to the socket as is (encoded on write): a Buffer copy first cost a refresh ~15 us
   res.writeHead(r.status, {
     "Content-Type": r.contentType,
-    "Content-Length": Buffer.byteLength(r.body),
+    "Content-Length": r.bodyBytes ?? Buffer.byteLength(r.body),
     ...(r.headers ?? {}),
   });
   res.end(r.body);

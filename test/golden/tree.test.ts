@@ -156,6 +156,8 @@ test("refresh answers match their golden files", async () => {
   for (const [name, req] of Object.entries(cases)) {
     const res = handleRefresh(req, env);
     assert.equal(res.contentType, "application/json", name);
+    // the length the server sends is the body's (summed from the answers, never scanned)
+    assert.equal(res.bodyBytes ?? Buffer.byteLength(res.body), Buffer.byteLength(res.body), `${name}: byte length`);
     await assertGolden(`refresh/${name}.json`, JSON.stringify({ status: res.status, body: JSON.parse(res.body) as unknown }));
   }
 });
@@ -179,6 +181,16 @@ test("refresh answers given again (from the generation's answer cache) are the s
   assert.notEqual(handleRefresh(arm, env).body, first.get("refresh-all"), "architecture");
   assert.match(handleRefresh(one, other).body, /other\.example:9/, "base URL");
   assert.equal(handleRefresh(plain, env).status, 200);
+  // answers with characters beyond ASCII (an instance key a device chose): lengths in bytes
+  const body = JSON.parse(String(one.body)) as { context: { "instance-key": string }[]; actions: { "instance-key": string }[] };
+  const first0 = body.actions[0];
+  const ctx0 = body.context.find((c) => c["instance-key"] === first0?.["instance-key"]);
+  assert.ok(first0 && ctx0);
+  first0["instance-key"] = ctx0["instance-key"] = "é-ünïcode-☃";
+  const wide = handleRefresh({ ...one, body: Buffer.from(JSON.stringify(body)) }, env);
+  assert.equal(wide.status, 200);
+  assert.ok(wide.body.includes("☃"));
+  assert.equal(wide.bodyBytes, Buffer.byteLength(wide.body));
 });
 
 test("find answers match their golden files", async () => {
