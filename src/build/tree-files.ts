@@ -32,7 +32,13 @@ const TREE_CATALOGUE_V1 = ".catalogue.json";
 export const TREE_MANIFEST = ".snapshelf-build.json";
 /** The pieces of the joined files the manifest points into (read by the next build). */
 export const TREE_PIECES = ".snapshelf-pieces";
-export const TREE_FORMAT = 1;
+/**
+ * The tree layout's version. 2: info files flat (`v2/snaps/info/<name>.<arch>.json`), per-revision
+ * assertions in the shared directory, the catalogue in `.catalogue/`. A generation of an older
+ * format still serves (its info answers rendered in memory at load) and rolls back; the next build
+ * writes the current one.
+ */
+export const TREE_FORMAT = 2;
 
 export interface TreeMeta {
   readonly format: number;

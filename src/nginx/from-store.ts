@@ -1,4 +1,4 @@
-import { readTreeCatalogue, readTreeMeta } from "../build/tree-files.js";
+import { readTreeCatalogue, readTreeMeta, TREE_FORMAT } from "../build/tree-files.js";
 import { indexCatalogue } from "../catalogue/build-catalogue.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
 import { readCurrentGeneration } from "../store/state.js";
@@ -37,6 +37,13 @@ export async function nginxOptionsFromStore(
   warn: (line: string) => void = () => {},
 ): Promise<NginxOptions> {
   const tree = await readServedTree(layout);
+  // nginx reads the files where this code's route table says they are
+  if (tree.meta.format !== TREE_FORMAT) {
+    throw new SnapshelfError(
+      "tree-format",
+      `cannot configure nginx for generation ${tree.generation}: it was built by an older snapshelf (tree format ${tree.meta.format}, this one writes ${TREE_FORMAT}); run snapshelf build first`,
+    );
+  }
   const base = new URL(tree.meta.baseUrl);
   const https = base.protocol === "https:";
   if (https && flags.tls === undefined && flags.listen === undefined) {

@@ -21,7 +21,7 @@ import { type Assertion, decodeStream } from "../assertions/parse.js";
 import { describeAssertion } from "../assertions/ref.js";
 import { canonicalRoots, verifyAssertions } from "../assertions/trust.js";
 import { blobPath, hashFile } from "../blobs/store.js";
-import { isSharedPath, isTreeBookkeeping, treeFileLocation } from "../build/tree-files.js";
+import { isSharedPath, isTreeBookkeeping, TREE_FORMAT, treeFileLocation } from "../build/tree-files.js";
 import { buildCatalogue, indexCatalogue, refKey } from "../catalogue/build-catalogue.js";
 import { STATIC_ROUTES } from "../routes/table.js";
 import type { TreeFileBody } from "../routes/types.js";
@@ -221,43 +221,50 @@ export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {})
   let treeFiles = 0;
   if (tree !== undefined) {
     log(`verifying generation ${tree.generation}`);
-    const index = indexCatalogue(tree.catalogue);
-    const expected = new Map<string, TreeFileBody>();
-    for (const route of STATIC_ROUTES) {
-      for (const f of route.files(index, { baseUrl: tree.meta.baseUrl })) expected.set(f.path, f.body);
-    }
-    const own = (await walkFiles(tree.dir)).map((f) => f.path).filter((p) => !isTreeBookkeeping(p));
-    const ownSet = new Set(own);
-    // per-revision files live in the shared directory: listed when there
-    const shared = [...expected.keys()].filter(
-      (p) => !ownSet.has(p) && isSharedPath(p) && treeFileLocation(layout, tree.dir, p) !== undefined,
-    );
-    const { missing, extra } = diffListing(new Set(expected.keys()), [...own, ...shared]);
-    // a shared file may hold a newer revision of the assertion than this generation's
-    const objectKey = new Map<string, string>();
-    const revisionsOf = new Map<string, Set<string>>();
-    for (const a of [...records.assertions, ...tree.catalogue.assertions]) {
-      const k = refKey(a.type, a.primaryKey);
-      objectKey.set(a.object, k);
-      revisionsOf.set(k, (revisionsOf.get(k) ?? new Set()).add(a.object));
-    }
-    const inTree = (p: string) => rel(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
-    for (const p of missing) problems.push({ file: inTree(p), reason: "missing: the catalogue renders it" });
-    for (const p of extra) problems.push({ file: inTree(p), reason: "not rendered from the catalogue (extra file)" });
-    const absent = new Set(missing);
-    for (const [p, body] of expected) {
-      if (absent.has(p)) continue;
-      treeFiles++;
-      const got = await readFile(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
-      if ("text" in body) {
-        if (!got.equals(Buffer.from(body.text))) {
-          problems.push({ file: inTree(p), reason: "differs from what its catalogue renders" });
+    if (tree.meta.format !== TREE_FORMAT) {
+      // another layout: this code would render other paths; its blobs are still checked below
+      notes.push(
+        `generation ${tree.generation} was built by an older snapshelf (tree format ${tree.meta.format}): its files are not compared (snapshelf build writes the current layout)`,
+      );
+    } else {
+      const index = indexCatalogue(tree.catalogue);
+      const expected = new Map<string, TreeFileBody>();
+      for (const route of STATIC_ROUTES) {
+        for (const f of route.files(index, { baseUrl: tree.meta.baseUrl })) expected.set(f.path, f.body);
+      }
+      const own = (await walkFiles(tree.dir)).map((f) => f.path).filter((p) => !isTreeBookkeeping(p));
+      const ownSet = new Set(own);
+      // per-revision files live in the shared directory: listed when there
+      const shared = [...expected.keys()].filter(
+        (p) => !ownSet.has(p) && isSharedPath(p) && treeFileLocation(layout, tree.dir, p) !== undefined,
+      );
+      const { missing, extra } = diffListing(new Set(expected.keys()), [...own, ...shared]);
+      // a shared file may hold a newer revision of the assertion than this generation's
+      const objectKey = new Map<string, string>();
+      const revisionsOf = new Map<string, Set<string>>();
+      for (const a of [...records.assertions, ...tree.catalogue.assertions]) {
+        const k = refKey(a.type, a.primaryKey);
+        objectKey.set(a.object, k);
+        revisionsOf.set(k, (revisionsOf.get(k) ?? new Set()).add(a.object));
+      }
+      const inTree = (p: string) => rel(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
+      for (const p of missing) problems.push({ file: inTree(p), reason: "missing: the catalogue renders it" });
+      for (const p of extra) problems.push({ file: inTree(p), reason: "not rendered from the catalogue (extra file)" });
+      const absent = new Set(missing);
+      for (const [p, body] of expected) {
+        if (absent.has(p)) continue;
+        treeFiles++;
+        const got = await readFile(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
+        if ("text" in body) {
+          if (!got.equals(Buffer.from(body.text))) {
+            problems.push({ file: inTree(p), reason: "differs from what its catalogue renders" });
+          }
+        } else if (
+          sha3(got) !== body.object &&
+          !(isSharedPath(p) && revisionsOf.get(objectKey.get(body.object) ?? "")?.has(sha3(got)))
+        ) {
+          problems.push({ file: inTree(p), reason: `differs from assertion object ${body.object.slice(0, 12)}…` });
         }
-      } else if (
-        sha3(got) !== body.object &&
-        !(isSharedPath(p) && revisionsOf.get(objectKey.get(body.object) ?? "")?.has(sha3(got)))
-      ) {
-        problems.push({ file: inTree(p), reason: `differs from assertion object ${body.object.slice(0, 12)}…` });
       }
     }
     for (const s of tree.catalogue.snaps) {

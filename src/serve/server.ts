@@ -15,7 +15,14 @@ import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import polka from "polka";
-import { isSharedPath, readTreeCatalogue, readTreeMeta, sharedTreePath, type TreeMeta } from "../build/tree-files.js";
+import {
+  isSharedPath,
+  readTreeCatalogue,
+  readTreeMeta,
+  sharedTreePath,
+  TREE_FORMAT,
+  type TreeMeta,
+} from "../build/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../catalogue/build-catalogue.js";
 import { searchIndexOf } from "../routes/search.js";
 import {
@@ -88,13 +95,20 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
   // the search index too is built here, once per generation, before it serves a request
   searchIndexOf(index);
   const overlay = new Map<string, string>();
-  if (baseUrl !== undefined && baseUrl !== meta.baseUrl) {
-    // same renderers as the build, for this server's URL: done once, here, not per request
+  const oldLayout = meta.format !== TREE_FORMAT;
+  if ((baseUrl !== undefined && baseUrl !== meta.baseUrl) || oldLayout) {
+    // same renderers as the build, for this server's URL: done once, here, not per request (also
+    // for a tree of an older layout, whose URL-bearing files, info, are where this code does not look)
+    const url = baseUrl ?? meta.baseUrl;
     for (const route of STATIC_ROUTES) {
       if (!route.usesBaseUrl) continue;
-      for (const f of route.files(index, { baseUrl })) if ("text" in f.body) overlay.set(f.path, f.body.text);
+      for (const f of route.files(index, { baseUrl: url })) if ("text" in f.body) overlay.set(f.path, f.body.text);
     }
-    log(`tree was built for ${meta.baseUrl}; serving ${overlay.size} URL-bearing responses rendered for ${baseUrl}`);
+    log(
+      oldLayout
+        ? `generation ${generation} was built by an older snapshelf (tree format ${meta.format}): serving its ${overlay.size} URL-bearing responses from memory (snapshelf build writes the current layout)`
+        : `tree was built for ${meta.baseUrl}; serving ${overlay.size} URL-bearing responses rendered for ${baseUrl}`,
+    );
   }
   // files are looked up when asked for: no walk of the tree or blobs/ at start-up (src/serve/files.ts)
   const own = fileServer({ root: dir, contentType: contentTypeOfTreePath });

@@ -7,16 +7,21 @@
  * depend on changes, and never touches the generation it starts from.
  */
 import assert from "node:assert/strict";
-import { cp, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { cp, mkdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { digestHexToBase64Url } from "../../src/blobs/store.js";
 import { buildStore } from "../../src/build/build.js";
-import { readTreeCatalogue, sharedTreePath } from "../../src/build/tree-files.js";
+import { readTreeCatalogue, sharedTreePath, TREE_META, type TreeMeta } from "../../src/build/tree-files.js";
 import { indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import type { Catalogue, SnapEntry } from "../../src/catalogue/types.js";
+import { nginxOptionsFromStore } from "../../src/nginx/from-store.js";
+import { verifyStore } from "../../src/ops/verify.js";
 import { infoPath } from "../../src/routes/info.js";
 import { STATIC_ROUTES } from "../../src/routes/table.js";
 import type { TreeFileBody } from "../../src/routes/types.js";
+import { startServer } from "../../src/serve/server.js";
 import { type StoreLayout, storeLayout, treePath } from "../../src/store/layout.js";
 import { joinRecords, RECORDS_FORMAT, splitRecords } from "../../src/store/records.js";
 import { releaseRevision } from "../../src/store/release.js";
@@ -220,3 +225,87 @@ describe("incremental build", () => {
     assert.deepEqual(await listTree(whole.path), await listTree(first.path));
   });
 });
+
+describe("a store written by the previous layout", () => {
+  /** Rewrites the store at `dir` as the previous snapshelf left it: whole records.json, tree format 1. */
+  async function toPreviousLayout(l: StoreLayout, generation: number): Promise<void> {
+    const tree = treePath(l, generation);
+    const records = await readRecords(l);
+    await writeFile(l.records, JSON.stringify(records, null, 2));
+    await rm(l.parts, { recursive: true });
+    const c = readTreeCatalogue(tree, "read");
+    await writeFile(join(tree, ".catalogue.json"), JSON.stringify(c));
+    for (const p of [".catalogue", ".snapshelf-build.json", ".snapshelf-pieces"]) {
+      await rm(join(tree, p), { recursive: true });
+    }
+    // per-revision assertions were in every tree; info files in a directory per snap
+    await cp(join(sharedTreePath(l), "v2"), join(tree, "v2"), { recursive: true });
+    await rm(sharedTreePath(l), { recursive: true });
+    for (const s of c.snaps) {
+      for (const arch of c.arches) {
+        const flat = join(tree, infoPath(s.name, arch));
+        const text = await readFile(flat, "utf8").catch(() => undefined);
+        if (text === undefined) continue;
+        await mkdir(join(tree, "v2/snaps/info", s.name), { recursive: true });
+        await writeFile(join(tree, "v2/snaps/info", s.name, `${arch}.json`), text);
+        await unlink(flat);
+      }
+    }
+    const meta = JSON.parse(await readFile(join(tree, TREE_META), "utf8")) as TreeMeta;
+    await writeFile(join(tree, TREE_META), JSON.stringify({ ...meta, format: 1 }));
+  }
+
+  it("is served, verified and rebuilt after an upgrade; nginx waits for the build", async () => {
+    const dir = join(work, "previous");
+    await cp(layout.root, dir, { recursive: true });
+    const l = storeLayout(dir);
+    const built = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
+    const info = await readFile(join(built.path, infoPath("hello-offline", "amd64")), "utf8");
+    const records = await readRecords(l);
+    await toPreviousLayout(l, built.generation);
+
+    const lines: string[] = [];
+    const srv = await startServer(l, {
+      host: "127.0.0.1",
+      port: 0,
+      baseUrl: FIXTURE_BASE_URL,
+      log: (x) => lines.push(x),
+    });
+    try {
+      const res = await fetch(`${srv.url}/v2/snaps/info/hello-offline?architecture=amd64`);
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), info, "the same answer as from the current layout");
+      assert.ok(
+        lines.some((x) => x.includes("older snapshelf")),
+        lines.join("\n"),
+      );
+      const rev = c0(l).snaps.find((s) => s.name === "hello-offline")?.revisions[0];
+      assert.ok(rev);
+      const assertion = await fetch(`${srv.url}/v2/assertions/snap-revision/${digestHexToBase64Url(rev.sha3_384)}`);
+      assert.equal(assertion.status, 200);
+    } finally {
+      await srv.close();
+    }
+    await assert.rejects(
+      nginxOptionsFromStore(l, {}),
+      /cannot configure nginx for generation \d+: it was built by an older snapshelf/,
+    );
+    const report = await verifyStore(l);
+    assert.deepEqual(report.problems, []);
+    assert.ok(
+      report.notes.some((n) => n.includes("older snapshelf")),
+      report.notes.join("\n"),
+    );
+
+    assert.deepEqual(await readRecords(l), records, "format 1 records read as they were");
+    const next = await buildStore(l, { baseUrl: FIXTURE_BASE_URL });
+    assert.equal(next.rendered, next.snaps, "no manifest to start from: everything rendered");
+    assert.equal(await readFile(join(next.path, infoPath("hello-offline", "amd64")), "utf8"), info);
+    assert.deepEqual((await verifyStore(l)).problems, []);
+  });
+});
+
+function c0(l: StoreLayout): Catalogue {
+  const g = Number.parseInt(readFileSync(l.current, "utf8"), 10);
+  return readTreeCatalogue(treePath(l, g), "read");
+}
