@@ -10,7 +10,9 @@ export function registerBuild(program: Command): void {
       .description(
         "Render everything imported into a new generation of the static tree (JSON responses,\n" +
           "assertion files) and put it in service atomically. Download URLs are built from the\n" +
-          "base URL: --base-url, else the last one used, else http://127.0.0.1:8000.",
+          "base URL: --base-url, else the last one used, else http://127.0.0.1:8000.\n" +
+          "Only the snaps whose records changed since the generation in service are rendered; the\n" +
+          "others are linked from it. A new base URL or a new snapshelf renders everything.",
       )
       .option("--base-url <url>", "URL devices reach this store at (remembered)"),
   ).action(async (opts: { dir?: string; baseUrl?: string }) => {

@@ -32,6 +32,9 @@ program
       "  snapshelf serve --dir /srv/snaps --host 0.0.0.0 --port 8000",
   )
   .version("0.1.0")
+  // the descriptions are written in lines of up to 100 characters: commander's default (80
+  // columns, or the terminal's) would break each of them in two
+  .configureHelp({ helpWidth: Math.max(process.stdout.columns ?? 0, 100) })
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
