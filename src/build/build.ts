@@ -36,12 +36,13 @@ import { buildCatalogue, indexCatalogue } from "../catalogue/build-catalogue.js"
 import type { Catalogue } from "../catalogue/types.js";
 import { KNOWN_ARCHES } from "../model/types.js";
 import { STATIC_ROUTES } from "../routes/table.js";
-import type { RouteSplit, TreeFile } from "../routes/types.js";
+import type { TreeFile } from "../routes/types.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
 import { emptyRecords, joinRecords, type SnapPart } from "../store/records.js";
 import {
   appendAudit,
   DEFAULT_BASE_URL,
+  generationNumbers,
   type RecordsIndex,
   readCurrentGeneration,
   readRecordsIndex,
@@ -102,19 +103,6 @@ export interface BuildResult {
   readonly snaps: number;
 }
 
-async function existingGenerations(layout: StoreLayout): Promise<number[]> {
-  let names: string[];
-  try {
-    names = await readdir(layout.trees);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => /^[1-9][0-9]*$/.test(n))
-    .map(Number)
-    .sort((a, b) => a - b);
-}
-
 /** stat, or undefined when absent (without an exception: a full build stats 20,000 absent files). */
 function statQuiet(path: string): Stats | undefined {
   return statSync(path, { throwIfNoEntry: false });
@@ -160,11 +148,6 @@ interface BuildManifest {
 
 const MANIFEST_FORMAT = 1;
 
-// TREE_PIECES holds the pieces of the joined files, every snap's one after the other (raw text;
-// the manifest has the offsets). Kept apart from the manifest: the catalogue page's pieces are
-// 4 KB a snap, and as JSON strings they made reading and writing the manifest most of the cost of
-// a small build.
-
 let rendererDigest: string | undefined;
 
 /**
@@ -204,8 +187,6 @@ function readManifest(dir: string): BuildManifest | undefined {
   }
 }
 
-type JoinedSplit = Extract<RouteSplit, { kind: "joined" }>;
-
 /** Writes tree files into a new generation directory and the shared directory. */
 class TreeWriter {
   private readonly made = new Set<string>();
@@ -239,7 +220,9 @@ class TreeWriter {
   write(f: TreeFile): boolean {
     faultPoint("build:tree-file");
     if (isSharedPath(f.path)) {
-      this.writeShared(f);
+      // only assertion files are shared (SHARED_PREFIXES)
+      if (!("object" in f.body)) throw new Error(`build: rendered text for shared path ${f.path}`);
+      this.writeShared(f.path, assertionObjectPath(this.layout, f.body.object));
       return false;
     }
     const target = `${this.dir}/${f.path}`;
@@ -253,32 +236,25 @@ class TreeWriter {
    * A shared file appears complete or not at all: a link is atomic; a copy or a replacement (a
    * newer revision of the assertion) goes through a temporary name and a rename.
    */
-  private writeShared(f: TreeFile): void {
-    const target = `${this.shared}/${f.path}`;
-    const source = "object" in f.body ? assertionObjectPath(this.layout, f.body.object) : undefined;
-    const bytes = "text" in f.body ? Buffer.from(f.body.text) : undefined;
+  private writeShared(path: string, source: string): void {
+    const target = `${this.shared}/${path}`;
     const have = statQuiet(target);
     if (have) {
-      if (source) {
-        const src = statSync(source);
-        if (src.ino === have.ino && src.dev === have.dev) return;
-        if (src.size === have.size && readFileSync(source).equals(readFileSync(target))) return;
-      } else if (bytes && have.size === bytes.length && readFileSync(target).equals(bytes)) return;
+      const src = statSync(source);
+      if (src.ino === have.ino && src.dev === have.dev) return;
+      if (src.size === have.size && readFileSync(source).equals(readFileSync(target))) return;
     } else {
       this.parent(target);
-      if (source) {
-        try {
-          linkSync(source, target);
-          return;
-        } catch (err) {
-          if (!LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
-        }
+      try {
+        linkSync(source, target);
+        return;
+      } catch (err) {
+        if (!LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
       }
     }
     mkdirSync(this.layout.tmp, { recursive: true });
     const tmp = join(this.layout.tmp, `shared-${process.pid}-${this.tmpCount++}`);
-    if (source) linkOrCopy(source, tmp);
-    else writeFileSync(tmp, bytes ?? "");
+    linkOrCopy(source, tmp);
     renameSync(tmp, target);
   }
 
@@ -477,7 +453,7 @@ export async function writeTree(
     }
   }
   for (const j of joined) {
-    for (const f of (j.split as JoinedSplit).join(byRoute.get(j.id) ?? [], ctx)) {
+    for (const f of j.split.join(byRoute.get(j.id) ?? [], ctx)) {
       out.write(f);
       files++;
     }
@@ -504,7 +480,7 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
     for (const n of await readdir(layout.trees)) {
       if (n.startsWith(".building-")) await rm(join(layout.trees, n), { recursive: true, force: true });
     }
-    const gens = await existingGenerations(layout);
+    const gens = await generationNumbers(layout);
     const generation = (gens[gens.length - 1] ?? 0) + 1;
     const tmp = join(layout.trees, `.building-${generation}`);
     const tree = await writeTree(layout, records, { baseUrl }, tmp, previousTree(layout));

@@ -30,7 +30,12 @@ export const TREE_CATALOGUE = ".catalogue";
 const TREE_CATALOGUE_V1 = ".catalogue.json";
 /** What each snap contributed to the tree (read by the next build). */
 export const TREE_MANIFEST = ".snapshelf-build.json";
-/** The pieces of the joined files the manifest points into (read by the next build). */
+/**
+ * The pieces of the joined files, every snap's one after the other (raw text; the manifest has
+ * the offsets), read by the next build. Kept apart from the manifest: the catalogue page's pieces
+ * are 4 KB a snap, and as JSON strings they made reading and writing the manifest most of the cost
+ * of a small build.
+ */
 export const TREE_PIECES = ".snapshelf-pieces";
 /**
  * The tree layout's version. 2: info files flat (`v2/snaps/info/<name>.<arch>.json`), per-revision
@@ -75,13 +80,13 @@ export function sharedTreePath(layout: StoreLayout): string {
 /** Where a tree path of a generation is on disk: its own tree, else (shared paths) the shared directory. */
 export function treeFileLocation(layout: StoreLayout, treeDir: string, path: string): string | undefined {
   const own = join(treeDir, path);
-  if (statQuiet(own)) return own;
+  if (isFile(own)) return own;
   if (!isSharedPath(path)) return undefined;
   const shared = join(sharedTreePath(layout), path);
-  return statQuiet(shared) ? shared : undefined;
+  return isFile(shared) ? shared : undefined;
 }
 
-function statQuiet(path: string): boolean {
+function isFile(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
 }
 

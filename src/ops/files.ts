@@ -57,15 +57,6 @@ export async function diskUse(path: string): Promise<number> {
   return total;
 }
 
-/** The generation numbers under trees/, ascending. */
-export async function generationNumbers(layout: StoreLayout): Promise<number[]> {
-  return (await readdirOrEmpty(layout.trees))
-    .filter((n) => /^[1-9][0-9]*$/.test(n))
-    .map(Number)
-    .filter((n) => Number.isSafeInteger(n))
-    .sort((a, b) => a - b);
-}
-
 export interface GenerationTree {
   readonly generation: number;
   readonly dir: string;

@@ -24,6 +24,7 @@ import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout
 import type { Records } from "../store/records.js";
 import {
   appendAudit,
+  generationNumbers,
   readCurrentGeneration,
   readRecords,
   readRecordsIndex,
@@ -34,15 +35,7 @@ import {
 import { SnapshelfError } from "../util/errors.js";
 import { isErrnoError } from "../util/fs.js";
 import { type AuditRecord, readAuditLog } from "./audit-log.js";
-import {
-  type CatalogueRefs,
-  catalogueRefs,
-  diskUse,
-  generationNumbers,
-  readGeneration,
-  sharedPathsOf,
-  walkFiles,
-} from "./files.js";
+import { type CatalogueRefs, catalogueRefs, diskUse, readGeneration, sharedPathsOf, walkFiles } from "./files.js";
 import type { RemovedRevision } from "./remove.js";
 import { applyRetention, checkKeep } from "./retention.js";
 

@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { blobPath } from "../blobs/store.js";
 import { TREE_META } from "../build/tree-files.js";
 import type { StoreLayout } from "../store/layout.js";
-import { appendAudit, readCurrentGeneration, withStoreLock } from "../store/state.js";
+import { appendAudit, generationNumbers, readCurrentGeneration, withStoreLock } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs.js";
-import { generationNumbers, readGeneration } from "./files.js";
+import { readGeneration } from "./files.js";
 
 export interface GenerationSummary {
   readonly generation: number;

@@ -11,10 +11,16 @@ import { blobPath } from "../blobs/store.js";
 import { buildCatalogue } from "../catalogue/build-catalogue.js";
 import { assertionObjectPath, type StoreLayout } from "../store/layout.js";
 import type { Records } from "../store/records.js";
-import { DEFAULT_BASE_URL, readCurrentGeneration, readRecords, readSettings } from "../store/state.js";
+import {
+  DEFAULT_BASE_URL,
+  generationNumbers,
+  readCurrentGeneration,
+  readRecords,
+  readSettings,
+} from "../store/state.js";
 import { fsErrorReason } from "../util/fs.js";
 import { readAuditLog } from "./audit-log.js";
-import { diskUse, generationNumbers, readGeneration } from "./files.js";
+import { diskUse, readGeneration } from "./files.js";
 import { DEFAULT_KEEP_GENERATIONS } from "./gc.js";
 
 export interface TrustedRoot {

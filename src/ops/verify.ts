@@ -27,10 +27,10 @@ import { STATIC_ROUTES } from "../routes/table.js";
 import type { TreeFileBody } from "../routes/types.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
 import type { Records } from "../store/records.js";
-import { readCurrentGeneration, readRecords } from "../store/state.js";
+import { generationNumbers, readCurrentGeneration, readRecords } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
-import { type GenerationTree, generationNumbers, readGeneration, walkFiles } from "./files.js";
+import { type GenerationTree, readGeneration, walkFiles } from "./files.js";
 
 export interface Problem {
   /** Relative to the store directory, e.g. `blobs/<sha3>.snap`, `trees/3/v2/snaps/info/x.amd64.json`. */

@@ -115,12 +115,12 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
   // per-revision files shared by all generations (src/build/tree-files.ts); never remembered: a
   // newer revision of an assertion may replace one
   const shared = fileServer({ root: sharedTreePath(layout), contentType: contentTypeOfTreePath, remember: false });
-  const tree: Handler = (req, res, next) =>
-    own(req, res, () => {
-      const path = (req.url ?? "").replace(/^\/+/, "");
-      if (isSharedPath(path)) shared(req, res, next);
-      else next();
-    });
+  // a tree of the current layout never holds shared paths itself: one lookup, not a miss first
+  const tree: Handler = (req, res, next) => {
+    if (!isSharedPath((req.url ?? "").replace(/^\/+/, ""))) own(req, res, next);
+    else if (oldLayout) own(req, res, () => shared(req, res, next));
+    else shared(req, res, next);
+  };
   const blobs = fileServer({ root: layout.blobs, contentType: () => SNAP_CONTENT_TYPE, highWaterMark: 1 << 20 });
   return { generation, index, meta, tree, blobs, overlay };
 }

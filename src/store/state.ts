@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-import { appendFile, mkdir, readFile, rm } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { SnapshelfError } from "../util/errors.js";
@@ -83,7 +83,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-async function readIndexOnce(layout: StoreLayout): Promise<RecordsIndex> {
+/** Reads the records index (the global part and the address of each snap's part). */
+export async function readRecordsIndex(layout: StoreLayout): Promise<RecordsIndex> {
   let value: unknown;
   try {
     value = await readJsonFile(layout.records);
@@ -133,16 +134,11 @@ async function readIndexOnce(layout: StoreLayout): Promise<RecordsIndex> {
   };
 }
 
-/** Reads the records index (the global part and the address of each snap's part). */
-export async function readRecordsIndex(layout: StoreLayout): Promise<RecordsIndex> {
-  return readIndexOnce(layout);
-}
-
 export async function readRecords(layout: StoreLayout): Promise<Records> {
   // a reader without the lock may see a part removed by a change that committed meanwhile: read again
   for (let attempt = 0; ; attempt++) {
     try {
-      const index = await readIndexOnce(layout);
+      const index = await readRecordsIndex(layout);
       const parts: SnapPart[] = [];
       for (const name of index.parts.keys()) parts.push(await index.load(name));
       return joinRecords(index.global, parts);
@@ -201,6 +197,22 @@ export async function readSettings(layout: StoreLayout): Promise<StoreSettings> 
 export async function writeSettings(layout: StoreLayout, settings: StoreSettings): Promise<void> {
   await mkdir(layout.root, { recursive: true });
   await writeJsonAtomic(layout.settings, settings);
+}
+
+/** The generation numbers under trees/, ascending (leftovers such as `.building-N` excluded). */
+export async function generationNumbers(layout: StoreLayout): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(layout.trees);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+  return names
+    .filter((n) => /^[1-9][0-9]*$/.test(n))
+    .map(Number)
+    .filter((n) => Number.isSafeInteger(n))
+    .sort((a, b) => a - b);
 }
 
 /** The generation in service, or undefined when nothing was built yet. */
