@@ -37,9 +37,14 @@ help: ## list the targets
 # stamp: reinstall when package.json or the lockfile is newer than it.
 node_modules/.package-lock.json: package.json $(wildcard package-lock.json)
 	@# npm ci refuses a lock that lacks other platforms' optional packages (e.g. biome's
-	@# win32/darwin binaries, which the registry reachable here does not carry); npm install
-	@# still honours the exact pins of package.json and the lock.
-	@if [ -f package-lock.json ] && npm ci --no-audit --no-fund 2>/dev/null; then :; else npm install --no-audit --no-fund; fi
+	@# binaries for platforms the registry reachable here did not carry when the lock was
+	@# written); npm install still honours the exact pins of package.json and the lock, but
+	@# may add entries to it: the committed lock is put back, so a fresh clone's `make test`
+	@# leaves the working tree clean.
+	@if [ -f package-lock.json ] && npm ci --no-audit --no-fund 2>/dev/null; then :; else \
+		cp package-lock.json .package-lock.committed 2>/dev/null || true; \
+		npm install --no-audit --no-fund; \
+		if [ -f .package-lock.committed ]; then mv .package-lock.committed package-lock.json; fi; fi
 	@touch $@
 
 deps: node_modules/.package-lock.json ## install npm dependencies (npm ci) if node_modules is missing or stale

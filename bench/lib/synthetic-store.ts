@@ -15,8 +15,6 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHexToBase64Url } from "../../src/blobs/store.js";
-import { parseSnapYaml } from "../../src/snapfile/snap-yaml.js";
-import { assertionObjectPath, type StoreLayout, storeLayout } from "../../src/store/layout.js";
 import {
   type AssertionRecord,
   emptyRecords,
@@ -25,7 +23,9 @@ import {
   withAssertions,
   withReleases,
   withRevision,
-} from "../../src/store/records.js";
+} from "../../src/model/records.js";
+import { parseSnapYaml } from "../../src/snapfile/snap-yaml.js";
+import { assertionObjectPath, type StoreLayout, storeLayout } from "../../src/store/layout.js";
 import { writeRecords } from "../../src/store/state.js";
 import { snapIdFor, snapYamlText } from "../../test/support/synthetic-snap.js";
 

@@ -6,8 +6,8 @@
  */
 import { digestProblem } from "./encoding.js";
 import { tryDecodePublicKey } from "./keys.js";
-import type { HeaderValue } from "./parse.js";
 import { parseRfc3339 } from "./time.js";
+import type { HeaderValue } from "./types.js";
 
 /** A malformed assertion; `message` is the reason, without any `cannot ...` prefix. */
 export class Invalid extends Error {}

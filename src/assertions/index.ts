@@ -14,9 +14,7 @@ export {
   publicKeyInfoFromAccountKey,
 } from "./keys.js";
 export {
-  type Assertion,
   decodeStream,
-  type HeaderValue,
   headerString,
   joinStream,
   MAX_BODY_SIZE,
@@ -27,6 +25,7 @@ export {
 export { assertionRef, describeAssertion } from "./ref.js";
 export { parseRfc3339 } from "./time.js";
 export { canonicalRoots, checkTrustedRoots, type TrustConfig, verifyAssertions } from "./trust.js";
+export type { Assertion, HeaderValue } from "./types.js";
 export {
   ASSERTION_TYPES,
   type AssertionTypeInfo,

@@ -9,7 +9,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { SnapshelfError } from "../util/errors.js";
 import { decodeWrappedBase64, sha3384Base64Url } from "./encoding.js";
 import { encodeMpi, newPacketHeader, PacketError, Reader, readPacket } from "./openpgp.js";
-import type { Assertion } from "./parse.js";
+import type { Assertion } from "./types.js";
 
 /** A decoded assertion public key. */
 export interface PublicKeyInfo {

@@ -7,37 +7,7 @@ import { SnapshelfError } from "../util/errors.js";
 import { checkTypeSpecific, dateHeader, digestHeader, Invalid, intWithDefault, notEmptyString } from "./checks.js";
 import { decodeWrappedBase64 } from "./encoding.js";
 import { FORMAT_V1 } from "./keys.js";
-import { assertionType } from "./types.js";
-
-/** A header value: strings are the only scalars; lists and maps nest arbitrarily (§2.2). */
-export type HeaderValue = string | readonly HeaderValue[] | { readonly [k: string]: HeaderValue };
-
-/** One parsed assertion. Immutable. */
-export interface Assertion {
-  readonly type: string;
-  /**
-   * All headers as parsed (prototype-less, frozen). Optional primary-key
-   * headers that were left out carry their default (`provenance:
-   * global-upload`), as in snapd.
-   */
-  readonly headers: Readonly<Record<string, HeaderValue>>;
-  /** The body (`body-length` bytes; empty when there is none). */
-  readonly body: Buffer;
-  /** The signed bytes: headers, plus `"\n\n"` and the body if there is one (§2.1). */
-  readonly content: Buffer;
-  /** The base64-decoded signature block, starting with snapd's format byte 0x01 (§2.6). */
-  readonly signature: Buffer;
-  /** Exact bytes of this one assertion, ending with exactly one `"\n"`. */
-  readonly raw: Buffer;
-  /** Full primary key, in the type's order, defaults filled in. */
-  readonly primaryKey: readonly string[];
-  readonly revision: number;
-  readonly format: number;
-  /** `authority-id`; empty for the no-authority request types. */
-  readonly authorityId: string;
-  /** `sign-key-sha3-384`: id of the key that signed this assertion. */
-  readonly signKeyId: string;
-}
+import { type Assertion, assertionType, type HeaderValue } from "./types.js";
 
 /** Maximum sizes of the parts of an assertion (§2.1). */
 export const MAX_HEADERS_SIZE = 128 * 1024;

@@ -1,7 +1,7 @@
 /**
  * Naming assertions: by store path and in messages.
  */
-import type { Assertion } from "./parse.js";
+import type { Assertion } from "./types.js";
 import { assertionPath, reducePrimaryKey } from "./types.js";
 
 /** The assertion's path under `v2/assertions/` (type + reduced primary key), e.g. `account/canonical`. */

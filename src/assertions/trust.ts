@@ -9,10 +9,11 @@ import { SnapshelfError } from "../util/errors.js";
 import { CANONICAL_ACCOUNT, CANONICAL_ROOT_ACCOUNT_KEY } from "./canonical.js";
 import { dateHeader, Invalid, revisionAuthorities } from "./checks.js";
 import { type PublicKeyInfo, publicKeyInfoFromAccountKey } from "./keys.js";
-import { type Assertion, headerString, parseAssertion } from "./parse.js";
+import { headerString, parseAssertion } from "./parse.js";
 import { describeAssertion } from "./ref.js";
 import { dateToNanos, formatNanos } from "./time.js";
-import { assertionType, DEFAULT_PROVENANCE } from "./types.js";
+import type { Assertion } from "./types.js";
+import { assertionType, DEFAULT_PROVENANCE, refKey } from "./types.js";
 import { verifySignature } from "./verify.js";
 
 /** What is trusted without verification. */
@@ -45,18 +46,13 @@ class ChainFailure extends Error {
   }
 }
 
-function indexKey(type: string, pk: readonly string[]): string {
-  // primary-key values never contain "/", so this is unambiguous
-  return `${type}/${pk.join("/")}`;
-}
-
 /** Assertions by type and primary key; the highest revision wins. */
 class Index {
   private readonly byKey = new Map<string, Assertion>();
 
   /** Adds `a`; returns the assertion it conflicts with (same revision, other bytes), if any. */
   add(a: Assertion): Assertion | undefined {
-    const k = indexKey(a.type, a.primaryKey);
+    const k = refKey(a.type, a.primaryKey);
     const cur = this.byKey.get(k);
     if (cur === undefined || a.revision > cur.revision) {
       this.byKey.set(k, a);
@@ -67,7 +63,7 @@ class Index {
   }
 
   get(type: string, pk: readonly string[]): Assertion | undefined {
-    return this.byKey.get(indexKey(type, pk));
+    return this.byKey.get(refKey(type, pk));
   }
 
   *ofType(type: string): IterableIterator<Assertion> {

@@ -7,7 +7,7 @@ import { constants, createHash, type KeyObject, verify } from "node:crypto";
 import { SnapshelfError } from "../util/errors.js";
 import { FORMAT_V1 } from "./keys.js";
 import { PacketError, Reader, readPacket } from "./openpgp.js";
-import type { Assertion } from "./parse.js";
+import type { Assertion } from "./types.js";
 
 /** The fields of a decoded signature packet that verification uses. */
 export interface SignaturePacket {

@@ -34,11 +34,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCatalogue, indexCatalogue } from "../catalogue/build-catalogue.js";
 import type { Catalogue } from "../catalogue/types.js";
+import { emptyRecords, joinRecords, type SnapPart } from "../model/records.js";
 import { KNOWN_ARCHES } from "../model/types.js";
 import { STATIC_ROUTES } from "../routes/table.js";
 import type { TreeFile } from "../routes/types.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
-import { emptyRecords, joinRecords, type SnapPart } from "../store/records.js";
 import {
   appendAudit,
   DEFAULT_BASE_URL,
@@ -50,10 +50,6 @@ import {
   withStoreLock,
   writeSettings,
 } from "../store/state.js";
-import { SnapshelfError } from "../util/errors.js";
-import { faultPoint } from "../util/fault.js";
-import { writeFileAtomic } from "../util/fs.js";
-import type { RenderContext } from "../wire/snap.js";
 import {
   GLOBAL_FRAGMENT_PATH,
   type GlobalFragment,
@@ -66,7 +62,11 @@ import {
   TREE_META,
   TREE_PIECES,
   type TreeMeta,
-} from "./tree-files.js";
+} from "../store/tree-files.js";
+import { SnapshelfError } from "../util/errors.js";
+import { faultPoint } from "../util/fault.js";
+import { writeFileAtomic } from "../util/fs.js";
+import type { RenderContext } from "../wire/snap.js";
 
 /** Validates and normalises a base URL: http(s), a host, no query or fragment, no trailing slash. */
 export function normaliseBaseUrl(raw: string): string {

@@ -4,7 +4,7 @@
  * metadata and channel map the public store had. Nothing here is trusted
  * until the importer has verified it.
  */
-import type { SnapMeta } from "../catalogue/types.js";
+import type { SnapMeta } from "../model/types.js";
 
 export interface BundleRelease {
   readonly name: string;

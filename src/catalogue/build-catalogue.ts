@@ -2,8 +2,9 @@
  * The fold: imported records -> Catalogue. Pure and deterministic: the same
  * records give the same catalogue, byte for byte once rendered.
  */
+import { refKey } from "../assertions/types.js";
+import type { AssertionRecord, Records } from "../model/records.js";
 import { KNOWN_ARCHES, RISKS } from "../model/types.js";
-import type { AssertionRecord, Records } from "../store/records.js";
 import { overrideReleases } from "./overrides.js";
 import type {
   AssertionEntry,
@@ -28,10 +29,6 @@ export function latestAssertions(records: readonly AssertionRecord[]): Map<strin
     if (!prev || prev.revision < a.revision) out.set(k, a);
   }
   return out;
-}
-
-export function refKey(type: string, primaryKey: readonly string[]): string {
-  return `${type}/${primaryKey.join("/")}`;
 }
 
 function publisherOf(

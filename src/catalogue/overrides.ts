@@ -16,7 +16,7 @@
  * over an all-architectures one where both apply. Pure, no I/O.
  */
 import { ARCH_ALL } from "../model/arch.js";
-import type { OverrideRecord, Records, ReleaseRecord } from "../store/records.js";
+import type { OverrideRecord, Records, ReleaseRecord } from "../model/records.js";
 
 function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

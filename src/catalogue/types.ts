@@ -3,7 +3,7 @@
  * store holds. Built by `buildCatalogue` (a fold over the store's records),
  * consumed by the route renderers (both the static build and the shim).
  */
-import type { Epoch } from "../model/types.js";
+import type { Epoch, SnapMeta } from "../model/types.js";
 
 export interface Publisher {
   readonly id: string;
@@ -11,28 +11,6 @@ export interface Publisher {
   readonly displayName: string;
   /** verified | unproven | starred (legacy `certified` is mapped to `verified`). */
   readonly validation: string;
-}
-
-export interface Media {
-  readonly type: string;
-  readonly url: string;
-  readonly width?: number;
-  readonly height?: number;
-}
-
-/** Store-side metadata of a snap (from bundles; raw imports fall back to snap.yaml). */
-export interface SnapMeta {
-  readonly title?: string;
-  readonly summary?: string;
-  readonly description?: string;
-  readonly license?: string;
-  readonly contact?: string;
-  readonly website?: string;
-  readonly storeUrl?: string;
-  readonly media?: readonly Media[];
-  readonly categories?: readonly string[];
-  /** The track risk-only requests resolve in (absent = `latest`). */
-  readonly defaultTrack?: string;
 }
 
 export interface RevisionEntry {

@@ -23,9 +23,10 @@
  */
 import { open, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type Assertion, decodeStream, headerString } from "../assertions/parse.js";
+import { decodeStream, headerString } from "../assertions/parse.js";
 import { verifyAssertions } from "../assertions/trust.js";
-import { reducePrimaryKey } from "../assertions/types.js";
+import type { Assertion } from "../assertions/types.js";
+import { reducePrimaryKey, refKey } from "../assertions/types.js";
 import { blobPath, digestHexToBase64Url, hashFile, importBlob } from "../blobs/store.js";
 import {
   assertionEntryName,
@@ -169,10 +170,6 @@ function refsOf(a: Assertion): [string, string[]][] {
       break;
   }
   return out;
-}
-
-function refKey(type: string, reducedKey: readonly string[]): string {
-  return `${type}/${reducedKey.join("/")}`;
 }
 
 /** Fetches assertions with their chains, once each, stopping at trusted roots. */

@@ -5,7 +5,7 @@
  * `snapshelf export --since`, which then leaves out what the store has.
  */
 import { readFile } from "node:fs/promises";
-import type { Records } from "../store/records.js";
+import type { Records } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
 import {
   asObject,

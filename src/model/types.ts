@@ -47,3 +47,25 @@ export interface SnapYamlInfo {
   readonly title?: string;
   readonly license?: string;
 }
+
+export interface Media {
+  readonly type: string;
+  readonly url: string;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+/** Store-side metadata of a snap (from bundles; raw imports fall back to snap.yaml). */
+export interface SnapMeta {
+  readonly title?: string;
+  readonly summary?: string;
+  readonly description?: string;
+  readonly license?: string;
+  readonly contact?: string;
+  readonly website?: string;
+  readonly storeUrl?: string;
+  readonly media?: readonly Media[];
+  readonly categories?: readonly string[];
+  /** The track risk-only requests resolve in (absent = `latest`). */
+  readonly defaultTrack?: string;
+}

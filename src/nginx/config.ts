@@ -13,12 +13,14 @@
  * every build and nginx reloaded (the systemd units in templates/ do both).
  * Pure: the caller reads the store and writes the result.
  */
-import { SHARED_PREFIXES } from "../build/tree-files.js";
+
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
+import { MAX_BODY, STORE_VERSION } from "../routes/limits.js";
 import { BLOBS_PREFIX, ROUTES, SNAP_CONTENT_TYPE } from "../routes/table.js";
+import type { WebSource, WebValue } from "../routes/types.js";
 import { errorResponse, type Route, type RouteRequest, type StaticRoute } from "../routes/types.js";
-import { templateVars, type WebSource, type WebValue } from "../routes/web.js";
-import { MAX_BODY, STORE_VERSION } from "../serve/server.js";
+import { templateVars } from "../routes/web.js";
+import { SHARED_PREFIXES } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 
 export interface NginxTls {

@@ -1,7 +1,7 @@
-import { readTreeCatalogue, readTreeMeta, TREE_FORMAT } from "../build/tree-files.js";
 import { indexCatalogue } from "../catalogue/build-catalogue.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
 import { readCurrentGeneration } from "../store/state.js";
+import { readTreeCatalogue, readTreeMeta, TREE_FORMAT } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { type NginxOptions, type NginxTls, parseListen } from "./config.js";
 

@@ -4,11 +4,11 @@
  */
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { isSharedPath, readTreeCatalogue, readTreeMeta, type TreeMeta } from "../build/tree-files.js";
 import { indexCatalogue } from "../catalogue/build-catalogue.js";
 import type { AssertionEntry, Catalogue } from "../catalogue/types.js";
 import { STATIC_ROUTES } from "../routes/table.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
+import { isSharedPath, readTreeCatalogue, readTreeMeta, type TreeMeta } from "../store/tree-files.js";
 import { isErrnoError } from "../util/fs.js";
 
 export interface FileEntry {

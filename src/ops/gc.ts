@@ -19,9 +19,8 @@
  */
 import { readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { sharedTreePath } from "../build/tree-files.js";
+import type { Records } from "../model/records.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
-import type { Records } from "../store/records.js";
 import {
   appendAudit,
   generationNumbers,
@@ -32,6 +31,7 @@ import {
   withStoreLock,
   writeRecords,
 } from "../store/state.js";
+import { sharedTreePath } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { isErrnoError } from "../util/fs.js";
 import { type AuditRecord, readAuditLog } from "./audit-log.js";

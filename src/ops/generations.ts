@@ -9,9 +9,9 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { blobPath } from "../blobs/store.js";
-import { TREE_META } from "../build/tree-files.js";
 import type { StoreLayout } from "../store/layout.js";
 import { appendAudit, generationNumbers, readCurrentGeneration, withStoreLock } from "../store/state.js";
+import { TREE_META } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { readGeneration } from "./files.js";

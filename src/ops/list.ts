@@ -3,9 +3,10 @@
  * service: `status` says whether a build is pending). Pure.
  */
 import { buildCatalogue } from "../catalogue/build-catalogue.js";
-import type { ChannelReleases, Publisher, SnapMeta } from "../catalogue/types.js";
+import type { ChannelReleases, Publisher } from "../catalogue/types.js";
 import { formatEpoch } from "../model/epoch.js";
-import type { Records } from "../store/records.js";
+import type { Records } from "../model/records.js";
+import type { SnapMeta } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 
 export interface SnapSummary {

@@ -8,8 +8,8 @@
 import { compareOverrides } from "../catalogue/overrides.js";
 import { releaseArchKeys, revisionRunsOn } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
+import type { OverrideRecord, Records } from "../model/records.js";
 import type { StoreLayout } from "../store/layout.js";
-import type { OverrideRecord, Records } from "../store/records.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 

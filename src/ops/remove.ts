@@ -9,8 +9,8 @@
  * serves, so devices are never handed a URL that 404s.
  */
 import { digestHexToBase64Url } from "../blobs/store.js";
+import type { Records, RevisionRecord } from "../model/records.js";
 import type { StoreLayout } from "../store/layout.js";
-import type { Records, RevisionRecord } from "../store/records.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 

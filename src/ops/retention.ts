@@ -13,8 +13,9 @@
  * The policy lives in snapshelf.json (`keepRevisions`, `retainOnImport`);
  * `gc` applies it, `gc --keep-revisions N` applies N once.
  */
+
+import type { Records, ReleaseRecord } from "../model/records.js";
 import type { StoreLayout } from "../store/layout.js";
-import type { Records, ReleaseRecord } from "../store/records.js";
 import { appendAudit, readSettings, type StoreSettings, withStoreLock, writeSettings } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 import { type Removal, withoutRevisions } from "./remove.js";

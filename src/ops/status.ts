@@ -9,8 +9,8 @@ import { CANONICAL_ROOT_KEY_ID } from "../assertions/canonical.js";
 import { decodeStream, headerString } from "../assertions/parse.js";
 import { blobPath } from "../blobs/store.js";
 import { buildCatalogue } from "../catalogue/build-catalogue.js";
+import type { Records } from "../model/records.js";
 import { assertionObjectPath, type StoreLayout } from "../store/layout.js";
-import type { Records } from "../store/records.js";
 import {
   DEFAULT_BASE_URL,
   generationNumbers,

@@ -14,20 +14,23 @@
  * Read-only (no lock): a concurrent change can make it report a transient
  * problem, never cause one.
  */
+
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { type Assertion, decodeStream } from "../assertions/parse.js";
+import { decodeStream } from "../assertions/parse.js";
 import { describeAssertion } from "../assertions/ref.js";
 import { canonicalRoots, verifyAssertions } from "../assertions/trust.js";
+import type { Assertion } from "../assertions/types.js";
+import { refKey } from "../assertions/types.js";
 import { blobPath, hashFile } from "../blobs/store.js";
-import { isSharedPath, isTreeBookkeeping, TREE_FORMAT, treeFileLocation } from "../build/tree-files.js";
-import { buildCatalogue, indexCatalogue, refKey } from "../catalogue/build-catalogue.js";
+import { buildCatalogue, indexCatalogue } from "../catalogue/build-catalogue.js";
+import type { Records } from "../model/records.js";
 import { STATIC_ROUTES } from "../routes/table.js";
 import type { TreeFileBody } from "../routes/types.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
-import type { Records } from "../store/records.js";
 import { generationNumbers, readCurrentGeneration, readRecords } from "../store/state.js";
+import { isSharedPath, isTreeBookkeeping, TREE_FORMAT, treeFileLocation } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
 import { type GenerationTree, readGeneration, walkFiles } from "./files.js";

@@ -7,7 +7,6 @@
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import type { RenderContext } from "../wire/snap.js";
-import type { WebSelect } from "./web.js";
 
 /** A file of the tree: rendered bytes, or a stored assertion object copied verbatim. */
 export type TreeFileBody = { readonly text: string } | { readonly object: string };
@@ -123,3 +122,46 @@ export function headerValue(req: RouteRequest, name: string): string | undefined
 export function deviceArch(req: RouteRequest): string | undefined {
   return headerValue(req, "snap-device-architecture") ?? headerValue(req, "x-ubuntu-architecture");
 }
+
+/** Where a request value comes from. A query parameter is present when its name is in the query (even empty); a header when non-empty. */
+export type WebSource = { readonly query: string } | { readonly header: string };
+
+export interface WebValue {
+  /** Sources in order of preference: the first present one gives the value. */
+  readonly from: readonly WebSource[];
+  /** Regex (unanchored source; it is matched whole) a present value must match, else the request is not found. */
+  readonly match: string;
+  /**
+   * When no source is present: a fallback value, `"not-found"`, or `"omit"`
+   * (only for values used as an optional `{/name}` segment of the template).
+   */
+  readonly absent: { readonly value: string } | "not-found" | "omit";
+}
+
+export interface WebRule {
+  /** Regex source over the URL path (below the base URL's path), `^...$`, named groups become `{name}`. */
+  readonly path: string;
+  /** Request values, used as `{name}` (or `{/name}`: a `/`-prefixed segment, nothing when omitted) in `file`. */
+  readonly values?: Readonly<Record<string, WebValue>>;
+  /** Tree path template, e.g. `v2/snaps/info/{name}.{arch}.json`. */
+  readonly file: string;
+}
+
+export interface WebDefer {
+  /** Query parameter that, when present, needs the catalogue to choose among a file's variants. */
+  readonly query: string;
+  /** Tree files (template results) for which requests carrying `query` go to the shim. */
+  files(index: CatalogueIndex): Iterable<string>;
+}
+
+export interface WebSelect {
+  /** Tried in order: the first rule whose `path` matches decides. No rule matching means not found. */
+  readonly rules: readonly WebRule[];
+  readonly defer?: WebDefer;
+}
+
+/** The outcome of a request under a `WebSelect`. */
+export type WebOutcome =
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "defer"; readonly path: string }
+  | { readonly kind: "not-found" };

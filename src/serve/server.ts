@@ -15,15 +15,8 @@ import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import polka from "polka";
-import {
-  isSharedPath,
-  readTreeCatalogue,
-  readTreeMeta,
-  sharedTreePath,
-  TREE_FORMAT,
-  type TreeMeta,
-} from "../build/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../catalogue/build-catalogue.js";
+import { MAX_BODY, STORE_VERSION } from "../routes/limits.js";
 import { searchIndexOf } from "../routes/search.js";
 import {
   BLOBS_PREFIX,
@@ -35,13 +28,16 @@ import {
 import { errorResponse, type RouteRequest, type RouteResponse } from "../routes/types.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
 import { readCurrentGeneration } from "../store/state.js";
+import {
+  isSharedPath,
+  readTreeCatalogue,
+  readTreeMeta,
+  sharedTreePath,
+  TREE_FORMAT,
+  type TreeMeta,
+} from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fileServer } from "./files.js";
-
-/** Announced on every response: find's v1 fallback needs < 20; HEAD's `held` needs >= 55. */
-export const STORE_VERSION = "60";
-/** The largest request body the shim reads (a refresh of thousands of snaps fits easily). */
-export const MAX_BODY = 4 * 1024 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 

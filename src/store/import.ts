@@ -9,27 +9,19 @@
  * place and records.json replaced (the commit point). Any failure leaves the
  * store exactly as it was.
  */
+
 import { createHash } from "node:crypto";
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { type Assertion, decodeStream, headerString } from "../assertions/parse.js";
+import { decodeStream, headerString } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
+import type { Assertion } from "../assertions/types.js";
+import { refKey } from "../assertions/types.js";
 import { copyThreads } from "../blobs/copy-thread.js";
 import { adoptBlob, blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
 import type { BundleContents, BundleReader, BundleRelease, StagedDigest } from "../bundle/contents.js";
-import { refKey } from "../catalogue/build-catalogue.js";
-import type { SnapMeta } from "../catalogue/types.js";
 import { releaseArchKeys } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
-import type { SnapYamlInfo } from "../model/types.js";
-import { retentionAtImport } from "../ops/retention.js";
-import { readSnapYaml } from "../snapfile/read.js";
-import { parseSnapYaml } from "../snapfile/snap-yaml.js";
-import { SnapshelfError } from "../util/errors.js";
-import { faultPoint } from "../util/fault.js";
-import { ensureDir, pathExists, writeFileAtomic } from "../util/fs.js";
-import { mapOrdered } from "../util/ordered.js";
-import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import {
   type AssertionRecord,
   type Records,
@@ -40,7 +32,16 @@ import {
   withReleases,
   withRevision,
   withRoots,
-} from "./records.js";
+} from "../model/records.js";
+import type { SnapMeta, SnapYamlInfo } from "../model/types.js";
+import { retentionAtImport } from "../ops/retention.js";
+import { readSnapYaml } from "../snapfile/read.js";
+import { parseSnapYaml } from "../snapfile/snap-yaml.js";
+import { SnapshelfError } from "../util/errors.js";
+import { faultPoint } from "../util/fault.js";
+import { ensureDir, pathExists, writeFileAtomic } from "../util/fs.js";
+import { mapOrdered } from "../util/ordered.js";
+import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */

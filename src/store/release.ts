@@ -4,9 +4,9 @@
  */
 import { releaseArchKeys, revisionRunsOn } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
+import { type ReleaseRecord, replaceSnapMeta, withReleases } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
 import type { StoreLayout } from "./layout.js";
-import { type ReleaseRecord, replaceSnapMeta, withReleases } from "./records.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
 export interface ReleaseOptions {

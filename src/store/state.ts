@@ -7,9 +7,6 @@ import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:f
 import { appendFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { SnapshelfError } from "../util/errors.js";
-import { pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
-import type { StoreLayout } from "./layout.js";
 import {
   emptyRecords,
   type GlobalRecords,
@@ -18,7 +15,10 @@ import {
   type Records,
   type SnapPart,
   splitRecords,
-} from "./records.js";
+} from "../model/records.js";
+import { SnapshelfError } from "../util/errors.js";
+import { pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import type { StoreLayout } from "./layout.js";
 
 export interface StoreSettings {
   readonly format: number;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { after, before, test } from "node:test";
-import { readTreeCatalogue } from "../../src/build/tree-files.js";
+import { readTreeCatalogue } from "../../src/store/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import type { Catalogue } from "../../src/catalogue/types.js";
 import { handleFind } from "../../src/routes/find.js";

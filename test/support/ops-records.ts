@@ -11,7 +11,7 @@ import {
   type RevisionRecord,
   withReleases,
   withRevision,
-} from "../../src/store/records.js";
+} from "../../src/model/records.js";
 
 /** A deterministic fake sha3-384 (hex) for NAME revision N. */
 export function fakeDigest(name: string, revision: number): string {

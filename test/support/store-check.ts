@@ -16,10 +16,10 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHexToBase64Url } from "../../src/blobs/store.js";
-import { readTreeCatalogue } from "../../src/build/tree-files.js";
+import type { Records } from "../../src/model/records.js";
 import { storeLayout } from "../../src/store/layout.js";
-import type { Records } from "../../src/store/records.js";
 import { readRecords } from "../../src/store/state.js";
+import { readTreeCatalogue } from "../../src/store/tree-files.js";
 import { snapdHeaders } from "./snapd-request.js";
 
 async function sha3File(path: string): Promise<string> {

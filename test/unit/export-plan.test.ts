@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { dependenciesOf } from "../../src/export/deps.js";
 import { buildManifest, ManifestIndex, parseManifest, renderManifest } from "../../src/export/manifest.js";
 import { describeReleases, resolveChannel } from "../../src/export/select.js";
-import { emptyRecords, type Records } from "../../src/store/records.js";
+import { emptyRecords, type Records } from "../../src/model/records.js";
 import type { UpstreamChannelEntry } from "../../src/upstream/wire.js";
 import { SnapshelfError } from "../../src/util/errors.js";
 import { formatBytes, Progress } from "../../src/util/progress.js";

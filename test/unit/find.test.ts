@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { indexCatalogue } from "../../src/catalogue/build-catalogue.js";
-import type { ChannelReleases, RevisionEntry, SnapEntry, SnapMeta } from "../../src/catalogue/types.js";
+import type { ChannelReleases, RevisionEntry, SnapEntry } from "../../src/catalogue/types.js";
+import type { SnapMeta } from "../../src/model/types.js";
 import { handleFind } from "../../src/routes/find.js";
 import { buildSearchIndex, handleSearchV1, MAX_RESULTS, rankByQuery, searchIndexOf } from "../../src/routes/search.js";
 import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";

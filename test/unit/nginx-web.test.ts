@@ -9,13 +9,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { readTreeCatalogue } from "../../src/build/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import type { AssertionEntry } from "../../src/catalogue/types.js";
 import { assertionUrlPath } from "../../src/routes/assertions.js";
 import { STATIC_ROUTES } from "../../src/routes/table.js";
 import type { RouteRequest, StaticRoute } from "../../src/routes/types.js";
 import { resolveWeb } from "../../src/routes/web.js";
+import { readTreeCatalogue } from "../../src/store/tree-files.js";
 import { buildFixtureStore, FIXTURE_BASE_URL, makeFixtureStore } from "../support/fixture-store.js";
 import { removeWorkDir, tmpWorkDir } from "../support/work-dir.js";
 

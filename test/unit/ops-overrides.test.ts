@@ -3,9 +3,9 @@ import { describe, it } from "node:test";
 import { buildCatalogue } from "../../src/catalogue/build-catalogue.js";
 import { resolveSnap } from "../../src/catalogue/resolve.js";
 import { parseEpoch } from "../../src/model/epoch.js";
+import type { Records } from "../../src/model/records.js";
+import { withReleases } from "../../src/model/records.js";
 import { listOverrides, parseChannelRevision, withOverride, withoutOverride } from "../../src/ops/overrides.js";
-import type { Records } from "../../src/store/records.js";
-import { withReleases } from "../../src/store/records.js";
 import { SnapshelfError } from "../../src/util/errors.js";
 import { makeRecords } from "../support/ops-records.js";
 

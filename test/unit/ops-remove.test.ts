@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildCatalogue } from "../../src/catalogue/build-catalogue.js";
 import { resolveSnap } from "../../src/catalogue/resolve.js";
+import { replaceSnapMeta } from "../../src/model/records.js";
 import { withOverride } from "../../src/ops/overrides.js";
 import { selectRemoval, withoutRevisions } from "../../src/ops/remove.js";
-import { replaceSnapMeta } from "../../src/store/records.js";
 import { SnapshelfError } from "../../src/util/errors.js";
 import { fakeDigest, makeRecords } from "../support/ops-records.js";
 

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type Assertion, decodeStream } from "../../src/assertions/parse.js";
+import { decodeStream } from "../../src/assertions/parse.js";
 import { canonicalRoots } from "../../src/assertions/trust.js";
+import type { Assertion } from "../../src/assertions/types.js";
 import { failedBy, verifyChains } from "../../src/ops/verify.js";
 import { committedCatalogue } from "../support/fixture-store.js";
 

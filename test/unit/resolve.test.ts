@@ -8,10 +8,11 @@ import {
   findRevision,
   resolveSnap,
 } from "../../src/catalogue/resolve.js";
-import type { ChannelReleases, Release, RevisionEntry, SnapEntry, SnapMeta } from "../../src/catalogue/types.js";
+import type { ChannelReleases, Release, RevisionEntry, SnapEntry } from "../../src/catalogue/types.js";
 import { isKnownArch, releaseArchKeys, revisionRunsOn } from "../../src/model/arch.js";
 import { compareChannels, fullChannelName, parseFullChannel } from "../../src/model/channel.js";
 import { parseEpoch } from "../../src/model/epoch.js";
+import type { SnapMeta } from "../../src/model/types.js";
 
 // ---- fixtures ---------------------------------------------------------------
 

@@ -17,10 +17,10 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { AssertionEntry, Catalogue, SnapEntry } from "../catalogue/types.js";
-import type { StoreLayout } from "../store/layout.js";
-import { compareAssertionRecords } from "../store/records.js";
+import { compareAssertionRecords } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
+import type { StoreLayout } from "./layout.js";
 
 /** Tree metadata (a dotfile: never served). */
 export const TREE_META = ".snapshelf-tree.json";

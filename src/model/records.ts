@@ -3,8 +3,7 @@
  * it. `state/records.json` holds exactly this; every change writes a whole
  * new copy atomically, so an interrupted change leaves the previous one.
  */
-import type { SnapMeta } from "../catalogue/types.js";
-import type { SnapYamlInfo } from "../model/types.js";
+import type { SnapMeta, SnapYamlInfo } from "./types.js";
 
 export const RECORDS_FORMAT = 1;
 

@@ -1,0 +1,9 @@
+/**
+ * Figures every renderer of the route table agrees on: the shim (src/serve) and
+ * the nginx configuration (src/nginx) announce and enforce the same values.
+ */
+
+/** Announced on every response: find's v1 fallback needs < 20; HEAD's `held` needs >= 55. */
+export const STORE_VERSION = "60";
+/** The largest request body the shim reads (a refresh of thousands of snaps fits easily). */
+export const MAX_BODY = 4 * 1024 * 1024;
