@@ -2,7 +2,6 @@
  * Sections (v1), categories (v2) and the command-not-found names catalogue
  * (store-protocol.md §8, §9): one file each, exact content types.
  */
-import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import { errorResponse, HAL_TYPE, JSON_TYPE, joinedFiles, type RouteSplit, type StaticRoute } from "./types.js";
 import { fixedFileWeb } from "./web.js";
@@ -12,10 +11,6 @@ function sectionNamesOf(lists: Iterable<readonly string[]>): string[] {
   const names = new Set<string>(["featured"]);
   for (const l of lists) for (const c of l) names.add(c);
   return [...names].sort();
-}
-
-export function sectionNames(index: CatalogueIndex): string[] {
-  return sectionNamesOf(index.catalogue.snaps.map((s) => s.meta.categories ?? []));
 }
 
 function newestRevision(snap: SnapEntry) {
@@ -37,10 +32,6 @@ function namesEntry(s: SnapEntry): string {
 function joinNames(entries: readonly string[]): string {
   // snapd reads this as a token stream: `_embedded` must be the first key, `clickindex:package` the first inside
   return `{"_embedded":{"clickindex:package":[${entries.join(",")}]}}`;
-}
-
-export function renderNames(index: CatalogueIndex): string {
-  return joinNames(index.catalogue.snaps.map(namesEntry));
 }
 
 /** A one-file route joined from one piece per snap. */

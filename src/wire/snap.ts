@@ -89,14 +89,3 @@ export function toRevisionLevel(rev: RevisionEntry, ctx: RenderContext) {
 export function toStoreSnap(snap: SnapEntry, rev: RevisionEntry, ctx: RenderContext) {
   return { ...toSnapLevel(snap, rev), ...toRevisionLevel(rev, ctx), "snap-yaml": rev.snapYaml };
 }
-
-export interface WireRelease {
-  readonly architecture: string;
-  readonly channel: string;
-}
-
-export interface WireError {
-  readonly code: string;
-  readonly message: string;
-  readonly extra?: { readonly releases: readonly WireRelease[] };
-}
