@@ -19,6 +19,7 @@ import { registerRelease } from "./release.js";
 import { registerRemove } from "./remove.js";
 import { registerServe } from "./serve.js";
 import { registerStatus } from "./status.js";
+import { registerSync } from "./sync.js";
 import { registerVerify } from "./verify.js";
 
 const program = new Command();
@@ -47,6 +48,7 @@ registerInstallService(program);
 registerClientConfig(program);
 registerList(program);
 registerStatus(program);
+registerSync(program);
 registerOverride(program);
 registerRemove(program);
 registerGc(program);

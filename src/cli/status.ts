@@ -20,6 +20,7 @@ export function registerStatus(program: Command): void {
     const s = await storeStatus(layoutFrom(opts));
     if (opts.json) return out(toJson(s));
     out(`store:        ${s.dir}`);
+    if (s.replicaOf !== undefined) out(`replica of:   ${s.replicaOf} (snapshelf sync; changes are made there)`);
     out(
       s.generation === undefined
         ? "in service:   nothing (run snapshelf build)"

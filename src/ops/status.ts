@@ -55,6 +55,8 @@ export interface StoreStatus {
   readonly retention: { readonly keepRevisions?: number; readonly onImport: boolean; readonly keepGenerations: number };
   /** Records changed since the tree in service was built. */
   readonly buildPending: boolean;
+  /** On a replica made by `snapshelf sync`: the source store (a replica holds no records of its own). */
+  readonly replicaOf?: string;
   readonly problems: readonly string[];
   readonly notes: readonly string[];
 }
@@ -128,6 +130,8 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
       problems.push((err as Error).message);
     }
   }
+  // a replica serves what its source built: it has no records, so nothing is ever pending here
+  if (settings.replicaOf !== undefined) buildPending = false;
   if (buildPending && current !== undefined) notes.push("records changed since the last build: run snapshelf build");
   for (const [hex, want] of blobsToCheck) {
     const p = blobPath(layout.blobs, hex);
@@ -175,6 +179,7 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
       onImport: settings.retainOnImport === true,
       keepGenerations: settings.keepGenerations ?? DEFAULT_KEEP_GENERATIONS,
     },
+    ...(settings.replicaOf !== undefined ? { replicaOf: settings.replicaOf } : {}),
     buildPending,
     problems,
     notes,

@@ -30,6 +30,8 @@ export interface StoreSettings {
   readonly retainOnImport?: boolean;
   /** Generations gc keeps besides the one in service (absent = 5). */
   readonly keepGenerations?: number;
+  /** Set on a replica made by `snapshelf sync`: the source store's path. Every change is refused here. */
+  readonly replicaOf?: string;
 }
 
 export const DEFAULT_BASE_URL = "http://127.0.0.1:8000";
@@ -238,7 +240,19 @@ function pidAlive(pid: number): boolean {
  * Runs `fn` holding the store's change lock. A lock left by a dead process
  * (an interrupted import) is taken over; one held by a live process is an error.
  */
-export async function withStoreLock<T>(layout: StoreLayout, what: string, fn: () => Promise<T>): Promise<T> {
+export async function withStoreLock<T>(
+  layout: StoreLayout,
+  what: string,
+  fn: () => Promise<T>,
+  opts: { readonly allowReplica?: boolean } = {},
+): Promise<T> {
+  const { replicaOf } = await readSettings(layout);
+  if (replicaOf !== undefined && opts.allowReplica !== true) {
+    throw new SnapshelfError(
+      "store-is-replica",
+      `cannot ${what}: store ${layout.root} is a replica of ${replicaOf}: change the source and run snapshelf sync`,
+    );
+  }
   await mkdir(layout.state, { recursive: true });
   let fd: number;
   try {
