@@ -151,6 +151,17 @@ export interface Manifest {
   /** Directory of all assertion files, relative to the fixture dir (`asserts`). */
   "assert-dir": string;
   snaps: ManifestSnap[];
+  /** A device that holds a serial (fixturegen's device/: brand chain, model, serial, device key). */
+  device?: {
+    dir: string;
+    "brand-id": string;
+    model: string;
+    serial: string;
+    key: string;
+    "model-file": string;
+    "serial-file": string;
+    chain: string[];
+  };
 }
 
 /** Reads and minimally checks a manifest.json. */
