@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
-# Prerequisites are ordered steps (deps before build before tests), so never
+# Prerequisites are ordered steps (deps before compile before tests), so never
 # run them in parallel even under `make -j`.
 .NOTPARALLEL:
 
@@ -27,7 +27,7 @@ SYSTEM_PKGS ?= squashfs-tools
 # throwaway CA (HTTPS tests), headless Chromium for the catalogue page.
 TEST_PKGS ?= nginx openssl chromium
 
-.PHONY: help deps system-deps test-deps build lint format realclient test test-unit test-e2e demo bench clean sync-realclient
+.PHONY: help deps system-deps test-deps compile build package lint format realclient test test-unit test-e2e demo bench clean sync-realclient
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,8 +55,25 @@ system-deps: ## install the Debian packages snapshelf needs (squashfs-tools), on
 test-deps: ## install the Debian packages the e2e tests drive (nginx, openssl, chromium), only if missing
 	@bash scripts/system-deps.sh $(TEST_PKGS)
 
-build: deps ## compile TypeScript (src, test, bench) to dist/
+# tsc runs when a source, the configuration or the dependencies changed since the last compile.
+COMPILE_STAMP := dist/.compiled
+$(COMPILE_STAMP): node_modules/.package-lock.json tsconfig.json $(shell find src test bench -name '*.ts' 2>/dev/null)
 	$(BIN)/tsc -p tsconfig.json
+	@touch $@
+
+compile: deps $(COMPILE_STAMP) ## compile TypeScript (src, test, bench) to dist/
+
+# The mirror, as the design card says: import the bundles (or .snap + .assert files) in BUNDLES
+# into the store in OUT and build its tree for BASE_URL, ready for nginx or a USB stick.
+OUT ?= out
+BUNDLES ?=
+BASE_URL ?=
+TRUSTED_ROOTS ?=
+build: compile system-deps ## make build BUNDLES=DIR BASE_URL=URL [TRUSTED_ROOTS="FILE..."] [OUT=out]: import DIR into the store in OUT, build its tree
+	@bash scripts/build-mirror.sh "$(OUT)" "$(BUNDLES)" "$(BASE_URL)" "$(TRUSTED_ROOTS)"
+
+package: compile ## pkg/: snapshelf_<version>_<arch>.deb (Node runtime inside) and snapshelf-<version>.tgz (npm, dependencies bundled)
+	@bash scripts/package.sh pkg
 
 lint: deps ## biome check (format + lint) over src, test and bench
 	$(BIN)/biome check src test bench
@@ -67,27 +84,27 @@ format: deps ## biome check --write: apply formatting and safe fixes
 realclient: ## build snapd's real clients into $REALCLIENT_DIR (idempotent; ~5 s warm)
 	bash test/realclient/setup.sh
 
-test: deps system-deps test-deps build lint realclient ## everything: build, lint, real clients, then unit + golden + e2e tests
+test: deps system-deps test-deps compile lint realclient ## everything: build, lint, real clients, then unit + golden + e2e tests
 	bash scripts/run-tests.sh
 
-test-unit: build ## unit + golden tests only (no real clients needed)
+test-unit: compile ## unit + golden tests only (no real clients needed)
 	bash scripts/run-tests.sh unit golden
 
-test-e2e: build system-deps test-deps realclient ## e2e tests only (real snapd clients against live servers)
+test-e2e: compile system-deps test-deps realclient ## e2e tests only (real snapd clients against live servers)
 	bash scripts/run-tests.sh e2e
 
-demo: deps system-deps build ## make a demo store from embedded data, offline, and serve it
+demo: deps system-deps compile ## make a demo store from embedded data, offline, and serve it
 	bash scripts/demo.sh
 
 # What the bench compares with: wrk (load generator), nginx (static ceiling), openssl (hash limit).
 BENCH_PKGS ?= wrk nginx openssl squashfs-tools
 
-bench: build realclient ## measure against nginx, snapd's fakestore and openssl; prints one table (BENCH_* settings: bench/run.ts)
+bench: compile realclient ## measure against nginx, snapd's fakestore and openssl; prints one table (BENCH_* settings: bench/run.ts)
 	@bash scripts/system-deps.sh $(BENCH_PKGS)
 	$(NODE) dist/bench/run.js
 
 sync-realclient: ## refresh test/realclient from ../shared/realclient (CHECK=1: only report drift)
 	bash scripts/sync-realclient.sh
 
-clean: ## remove dist/ and .test-work/
-	rm -rf dist .test-work
+clean: ## remove dist/, pkg/ and .test-work/
+	rm -rf dist pkg .test-work
