@@ -1,6 +1,6 @@
 #!/bin/bash
 # build-mirror.sh OUT BUNDLES BASE_URL TRUSTED_ROOTS - what `make build` runs: import every
-# bundle (or .snap + .assert file) under BUNDLES into the store in OUT, then build its tree for
+# bundle (or .snap + .assert file) in BUNDLES and its subdirectories into the store in OUT, then build its tree for
 # BASE_URL (remembered by the store, so later builds may leave it out). TRUSTED_ROOTS is a
 # space-separated list of root assertion files besides Canonical's. Compile first (`make compile`).
 set -euo pipefail
@@ -28,9 +28,16 @@ cli=(node bin/snapshelf)
 args=()
 for r in $roots; do args+=(--trusted-root "$r"); done
 # a store is created on purpose where this snapshelf has `init`; older ones create it on import
-if [ ! -f "$out/snapshelf.json" ] && "${cli[@]}" init --help >/dev/null 2>&1; then
+if [ ! -f "$out/snapshelf.json" ] && "${cli[@]}" --help | grep -qE '^  init\b'; then
     "${cli[@]}" init --dir "$out" ${base_url:+--base-url "$base_url"}
 fi
-"${cli[@]}" import --dir "$out" "${args[@]}" "$bundles"
+# DIR and its subdirectories (an export directory, `snap download` output, a copied tree of them);
+# one import, so nothing changes unless everything verifies
+# (hidden ones below DIR left out: an export's .cache and .partial)
+mapfile -t dirs < <(
+    echo "$bundles"
+    find "$bundles" -mindepth 1 -type d -name '.*' -prune -o -mindepth 1 -type d -print | LC_ALL=C sort
+)
+"${cli[@]}" import --dir "$out" "${args[@]}" "${dirs[@]}"
 "${cli[@]}" build --dir "$out" ${base_url:+--base-url "$base_url"}
 echo "mirror: the store is in $out; serve it with nginx (snapshelf nginx-config --dir $out) or snapshelf serve --dir $out"

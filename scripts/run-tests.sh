@@ -5,7 +5,7 @@
 #
 # GROUPs are directories under test/: default unit, golden, e2e (in that
 # order: fast failures first), then any other test directory. Build first
-# (`make build`); a compiled test whose test/**/*.test.ts source is gone is
+# (`make compile`); a compiled test whose test/**/*.test.ts source is gone is
 # skipped, so a stale dist/ cannot resurrect deleted tests.
 #
 # Concurrency is 1, on purpose: e2e files must never overlap (they start
@@ -29,7 +29,7 @@ if [ $# -eq 0 ]; then
 fi
 
 if [ ! -d dist/test ]; then
-    echo "run-tests: no dist/test; run 'make build' first" >&2
+    echo "run-tests: no dist/test; run 'make compile' first" >&2
     exit 2
 fi
 
