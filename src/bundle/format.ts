@@ -113,6 +113,8 @@ export interface BundleDoc {
   /** The store it was exported from (informational). */
   readonly upstream?: string;
   readonly store?: BundleStoreMeta;
+  /** What the export asked for this snap (channels as requested, device architectures); absent in older bundles. */
+  readonly exportedWith?: { readonly channels: readonly string[]; readonly arches: readonly string[] };
   readonly channelMap: readonly BundleChannelEntry[];
   readonly revisions: readonly BundleRevision[];
   readonly assertions: readonly BundleAssertion[];
@@ -328,12 +330,24 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
     return { channel, arch, revision: intField(co, "revision", p, fail, 1), releasedAt };
   });
 
+  let exportedWith: BundleDoc["exportedWith"];
+  if (o["exported-with"] !== undefined && o["exported-with"] !== null) {
+    const eo = objectField(o, "exported-with", "", fail);
+    const channels = stringList(eo["channels"] ?? [], "exported-with.channels", fail);
+    const arches = stringList(eo["arches"] ?? [], "exported-with.arches", fail);
+    if (channels.length > MAX_LISTED || arches.length > MAX_LISTED) throw fail("exported-with", "too many entries");
+    for (const a of arches)
+      if (!ARCH.test(a)) throw fail("exported-with.arches", `invalid architecture ${JSON.stringify(a)}`);
+    exportedWith = { channels, arches };
+  }
+
   return {
     kind,
     name,
     snapId,
     ...(upstream === undefined ? {} : { upstream }),
     store,
+    ...(exportedWith === undefined ? {} : { exportedWith }),
     channelMap,
     revisions,
     assertions,
@@ -378,6 +392,9 @@ export function renderBundleDoc(doc: BundleDoc): string {
   }
   if (doc.upstream !== undefined) out["upstream"] = doc.upstream;
   if (doc.kind === "snap" && doc.store !== undefined) out["store"] = storeJson(doc.store);
+  if (doc.kind === "snap" && doc.exportedWith !== undefined) {
+    out["exported-with"] = { channels: [...doc.exportedWith.channels], arches: [...doc.exportedWith.arches] };
+  }
   out["channel-map"] = doc.channelMap.map((c) => ({
     channel: c.channel,
     arch: c.arch,

@@ -369,6 +369,7 @@ export function toContents(doc: BundleDoc, stagingDir: string): BundleContents {
     // explicit even when it is `latest`: the importer merges metadata, and a
     // default track the publisher has since dropped must not linger
     defaultTrack: s?.defaultTrack ?? "latest",
+    ...(doc.exportedWith === undefined ? {} : { exported: doc.exportedWith }),
   };
   return { snapFiles, assertionFiles, releases, meta: { [name]: meta } };
 }

@@ -20,6 +20,7 @@ interface ExportFlags {
   exportDir: string;
   withDeps?: boolean;
   since?: string;
+  from?: string;
   upstream: string;
   trustedRoot?: string[];
   validationSet?: string[];
@@ -47,7 +48,17 @@ export function registerExport(program: Command): void {
         "exports them too (from stable); without it, each missing one is a warning.\n\n" +
         "Updates: run `snapshelf manifest` on the offline store, bring the file back\n" +
         "and pass it as --since: bundles then leave out every revision and assertion\n" +
-        "the store has (they still carry the channel map, so channels move on).\n" +
+        "the store has (they still carry the channel map, so channels move on). With\n" +
+        "--since and no names, everything the store holds is exported again, each snap\n" +
+        "with the channels and architectures it was exported with.\n\n" +
+        "--from LIST names snaps the way `store-admin export snaps --from-yaml` does:\n" +
+        "  packages:\n" +
+        "    - name: hello\n" +
+        "      channels: [stable, candidate]     # without a revision (default --channel)\n" +
+        "      arches: [amd64, arm64]             # default --arch\n" +
+        "    - name: core22\n" +
+        "      revision: 1380                     # exactly this revision\n" +
+        "      push_channel: stable               # and release it there on import\n\n" +
         "An interrupted export resumes where it stopped: partial downloads are kept\n" +
         "in DIR/.partial, finished ones in DIR/.cache (dropped once bundled).\n" +
         "HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured.",
@@ -57,7 +68,11 @@ export function registerExport(program: Command): void {
     .option("--arch <arch>", "device architecture (repeatable; default amd64)", collect)
     .option("--export-dir <dir>", "where bundles are written", "export")
     .option("--with-deps", "also export bases, snapd/core and content providers, transitively")
-    .option("--since <manifest>", "leave out what this `snapshelf manifest` output lists")
+    .option(
+      "--since <manifest>",
+      "leave out what this `snapshelf manifest` output lists (no names: export all it holds)",
+    )
+    .option("--from <list>", "export the snaps this YAML list names (store-admin's --from-yaml shape)")
     .option("--upstream <url>", "store API to export from", DEFAULT_UPSTREAM)
     .option(
       "--trusted-root <file>",
@@ -78,6 +93,8 @@ export function registerExport(program: Command): void {
         "  snapshelf export firefox --with-deps                      # firefox, gnome, core22, snapd...\n" +
         "  snapshelf export lxd --channel 5.21/stable --arch amd64 --arch arm64\n" +
         "  snapshelf export --since have.json --with-deps firefox    # only what the store lacks\n" +
+        "  snapshelf export --since have.json                        # the monthly update of everything\n" +
+        "  snapshelf export --from snaps.yaml\n" +
         "  snapshelf import --dir /srv/snaps export/                  # on the offline side\n",
     )
     .action(async (names: string[], flags: ExportFlags) => {
@@ -110,13 +127,29 @@ export function registerExport(program: Command): void {
         attempts: flags.retries,
         log: (line) => progress.warn(line),
       });
+      const since = flags.since === undefined ? undefined : await readManifestFile(flags.since);
+      const { readExportList, requestsFromManifest } = await import("../export/requests.js");
+      const requests = flags.from === undefined ? [] : await readExportList(flags.from);
+      if (names.length === 0 && flags.from === undefined && since !== undefined) {
+        // everything the offline store holds, as it was exported (--channel/--arch override)
+        for (const r of requestsFromManifest(since, (line) => progress.warn(line))) {
+          requests.push({
+            name: r.name,
+            ...(flags.channel === undefined && r.channels !== undefined ? { channels: r.channels } : {}),
+            ...(flags.arch === undefined && r.arches !== undefined ? { arches: r.arches } : {}),
+          });
+        }
+        if (requests.length === 0)
+          throw new SnapshelfError("invalid-argument", `cannot export: ${flags.since} lists nothing to follow`);
+      }
       const res = await exportSnaps({
         names,
+        requests,
         ...(flags.channel === undefined ? {} : { channels: flags.channel }),
         ...(flags.arch === undefined ? {} : { arches: flags.arch }),
         exportDir: resolve(flags.exportDir),
         withDeps: flags.withDeps === true,
-        ...(flags.since === undefined ? {} : { since: await readManifestFile(flags.since) }),
+        ...(since === undefined ? {} : { since }),
         roots,
         validationSets: flags.validationSet ?? [],
         client,

@@ -13,9 +13,10 @@ export function registerManifest(program: Command): void {
       .description(
         "Print, as JSON on stdout, what this offline store holds: every revision\n" +
           "with its sha3-384 and size, every assertion (type, key, revision, sha3-384\n" +
-          "of its bytes) and the current channel map. Carry the file to the connected\n" +
-          "machine and pass it to `snapshelf export --since FILE`: the bundles then\n" +
-          "hold only what the store lacks.",
+          "of its bytes), the current channel map, and the channels and architectures\n" +
+          "each snap was exported with. Carry the file to the connected machine and\n" +
+          "pass it to `snapshelf export --since FILE`: the bundles then hold only what\n" +
+          "the store lacks; with no names, every snap is exported again as it was.",
       )
       .addHelpText("after", "\nExample:\n  snapshelf manifest --dir /srv/snaps > have.json\n"),
   ).action(async (opts: { dir?: string }) => {

@@ -52,10 +52,13 @@ import { ensureDir, isErrnoError, unlinkQuiet } from "../util/fs.js";
 import { Progress } from "../util/progress.js";
 import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
 import { ManifestIndex, type StoreManifest } from "./manifest.js";
+import type { ExportRequest } from "./requests.js";
 import { describeReleases, requestedChannel, resolveChannel } from "./select.js";
 
 export interface ExportOptions {
   readonly names: readonly string[];
+  /** Per-snap requests besides `names` (`--from LIST`, `--since` with no names). */
+  readonly requests?: readonly ExportRequest[];
   /** Channels as snapd writes them (default `stable`, in each snap's default track). */
   readonly channels?: readonly string[];
   /** Device architectures (default amd64). */
@@ -112,6 +115,20 @@ interface PlannedSnap {
   readonly revisions: readonly PlannedRevision[];
   /** The snap that pulled it in (`--with-deps`), if not named by the operator. */
   readonly neededBy?: string;
+  /** Device architectures it was planned for (its dependencies get the same). */
+  readonly arches: readonly string[];
+  /** What the export asked for it (recorded by the import, followed by `--since` with no names). */
+  readonly exportedWith: { readonly channels: readonly string[]; readonly arches: readonly string[] };
+}
+
+/** One snap to plan: what was asked for it. */
+interface PlanItem {
+  readonly name: string;
+  readonly channels: readonly string[];
+  readonly arches: readonly string[];
+  readonly neededBy?: string;
+  readonly revision?: number;
+  readonly pushChannel?: string;
 }
 
 const SERIES = "16";
@@ -325,8 +342,26 @@ async function withExportLock<T>(dir: string, fn: () => Promise<T>): Promise<T> 
 
 /** Exports NAMES (and their dependencies) from the upstream store into bundles under `exportDir`. */
 export async function exportSnaps(opts: ExportOptions): Promise<ExportResult> {
+  const existed = await stat(opts.exportDir).then(
+    () => true,
+    () => false,
+  );
   await ensureDir(opts.exportDir);
-  return withExportLock(opts.exportDir, () => exportLocked(opts));
+  try {
+    return await withExportLock(opts.exportDir, () => exportLocked(opts));
+  } catch (err) {
+    // a failed first export leaves no empty directory behind (downloads kept for a resume stay)
+    if (!existed) await removeEmptyDirs(opts.exportDir);
+    throw err;
+  }
+}
+
+/** Removes `dir` and its subdirectories bottom-up while they are empty; keeps every file. */
+async function removeEmptyDirs(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (entries === undefined) return;
+  for (const e of entries) if (e.isDirectory()) await removeEmptyDirs(join(dir, e.name));
+  await rmdir(dir).catch(() => undefined);
 }
 
 async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
@@ -348,7 +383,30 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
     }
   }
   const validationSets = (opts.validationSets ?? []).map(parseValidationSetArg);
-  if (opts.names.length === 0 && validationSets.length === 0) {
+  const items: PlanItem[] = [];
+  for (const r of [...opts.names.map((name): ExportRequest => ({ name })), ...(opts.requests ?? [])]) {
+    if (items.some((i) => i.name === r.name)) {
+      throw new SnapshelfError("invalid-argument", `cannot export: ${r.name} is asked for twice`);
+    }
+    const item: PlanItem = {
+      name: r.name,
+      channels: r.revision !== undefined ? [] : [...new Set(r.channels ?? channels)],
+      arches: [...new Set(r.arches ?? arches)],
+      ...(r.revision === undefined ? {} : { revision: r.revision }),
+      ...(r.pushChannel === undefined ? {} : { pushChannel: r.pushChannel }),
+    };
+    for (const c of [...item.channels, ...(item.pushChannel === undefined ? [] : [item.pushChannel])]) parseChannel(c);
+    for (const a of item.arches) {
+      if (!/^[a-z0-9]+$/.test(a) || a === "all") {
+        throw new SnapshelfError(
+          "invalid-argument",
+          `cannot export ${r.name}: invalid architecture ${JSON.stringify(a)}`,
+        );
+      }
+    }
+    items.push(item);
+  }
+  if (items.length === 0 && validationSets.length === 0) {
     throw new SnapshelfError("invalid-argument", "cannot export: no snaps named");
   }
 
@@ -366,7 +424,11 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
   // ---- 1. plan -------------------------------------------------------------
   const planned = new Map<string, PlannedSnap>();
 
-  const planSnap = async (name: string, wanted: readonly string[], neededBy?: string): Promise<PlannedSnap> => {
+  const planSnap = async (item: PlanItem): Promise<PlannedSnap> => {
+    const { name, neededBy } = item;
+    const wanted = item.channels;
+    const arches = item.arches;
+    const exportedWith = { channels: wanted, arches };
     const subject = neededBy === undefined ? JSON.stringify(name) : `${JSON.stringify(name)} (needed by ${neededBy})`;
     const infos = new Map<string, UpstreamInfo>();
     for (const arch of arches) {
@@ -389,6 +451,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
         );
       }
     }
+    if (item.revision !== undefined) return planExact(item, first, infos, exportedWith);
     const entries = new Map<string, BundleChannelEntry>();
     const byChannel = new Map<number, UpstreamRevision>();
     const misses = new Map<string, string[]>();
@@ -473,23 +536,83 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       channelMap,
       revisions,
       ...(neededBy === undefined ? {} : { neededBy }),
+      arches,
+      exportedWith,
     };
   };
 
-  const planQueue = async (
-    queue: { name: string; channels: readonly string[]; neededBy?: string }[],
-  ): Promise<void> => {
+  /** An exact revision (`--from` with `revision:`): carried whatever holds it, released only to `push_channel`. */
+  const planExact = async (
+    item: PlanItem,
+    first: UpstreamInfo,
+    infos: ReadonlyMap<string, UpstreamInfo>,
+    exportedWith: PlannedSnap["exportedWith"],
+  ): Promise<PlannedSnap> => {
+    const { name } = item;
+    const revision = item.revision!;
+    const askArch = item.arches.find((a) => infos.has(a)) ?? item.arches[0]!;
+    let up: UpstreamRevision;
+    try {
+      up = await client.downloadAction(name, askArch, { revision });
+    } catch (err) {
+      if (err instanceof ActionError && err.code === "revision-not-found") {
+        throw new SnapshelfError(
+          "revision-not-found",
+          `cannot export ${JSON.stringify(name)}: revision ${revision} not found in ${client.baseUrl}`,
+        );
+      }
+      throw err;
+    }
+    if (up.snapId !== first.snapId || up.revision !== revision) {
+      throw new SnapshelfError(
+        "upstream-bad-response",
+        `cannot export ${JSON.stringify(name)}: asked for revision ${revision}, the store answered revision ${up.revision} of ${up.snapId}`,
+      );
+    }
+    const have = since.revision(name, revision);
+    if (have !== undefined && have.sha3_384 !== up.download.sha3_384) {
+      throw new SnapshelfError(
+        "revision-clash",
+        `cannot export ${JSON.stringify(name)}: the offline store has revision ${revision} with another blob (sha3-384 ${have.sha3_384}, upstream ${up.download.sha3_384})`,
+      );
+    }
+    const channelMap: BundleChannelEntry[] = [];
+    if (item.pushChannel !== undefined) {
+      const channel = fullChannelName(requestedChannel(item.pushChannel, first.defaultTrack));
+      const on = item.arches.filter((a) => up.architectures.length === 0 || revisionRunsOn(up.architectures, a));
+      if (on.length === 0) {
+        throw new SnapshelfError(
+          "channel-not-available",
+          `cannot export ${JSON.stringify(name)}: revision ${revision} is built for ${up.architectures.join(", ")}, not ${item.arches.join(", ")} (push_channel ${item.pushChannel})`,
+        );
+      }
+      for (const arch of on) channelMap.push({ channel, arch, revision, releasedAt: nowIso });
+    }
+    return {
+      name,
+      snapId: first.snapId,
+      ...(first.defaultTrack === undefined ? {} : { defaultTrack: first.defaultTrack }),
+      meta: first.meta,
+      channelMap,
+      revisions: [{ revision, up, skip: have !== undefined, info: planInfo(name, up) }],
+      arches: item.arches,
+      exportedWith,
+    };
+  };
+
+  const planQueue = async (queue: PlanItem[]): Promise<void> => {
     while (queue.length > 0) {
       const q = queue.shift()!;
       if (planned.has(q.name)) continue;
       progress.note(`resolving ${q.name}${q.neededBy === undefined ? "" : ` (needed by ${q.neededBy})`}`);
-      const p = await planSnap(q.name, q.channels, q.neededBy);
+      const p = await planSnap(q);
       planned.set(q.name, p);
       if (opts.withDeps) {
         for (const r of p.revisions) {
           for (const d of depsOf(p.name, r)) {
             // devices install prerequisites from `stable` (store-protocol.md §4.1)
-            if (!planned.has(d.name)) queue.push({ name: d.name, channels: ["stable"], neededBy: p.name });
+            if (!planned.has(d.name))
+              queue.push({ name: d.name, channels: ["stable"], arches: p.arches, neededBy: p.name });
           }
         }
       }
@@ -571,10 +694,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
   }
   verifyFetched();
 
-  let queue: { name: string; channels: readonly string[]; neededBy?: string }[] = opts.names.map((name) => ({
-    name,
-    channels,
-  }));
+  let queue: PlanItem[] = [...items];
   for (let round = 0; queue.length > 0; round++) {
     if (round >= MAX_ROUNDS) throw new SnapshelfError("export-failed", "cannot export: dependencies do not settle");
     await planQueue(queue);
@@ -612,7 +732,10 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       t.r.info = parseSnapYaml(yaml, label);
       if (opts.withDeps) {
         for (const d of depsOf(t.name, t.r)) {
-          if (!planned.has(d.name)) queue.push({ name: d.name, channels: ["stable"], neededBy: t.name });
+          if (!planned.has(d.name)) {
+            const by = planned.get(t.name);
+            queue.push({ name: d.name, channels: ["stable"], arches: by?.arches ?? arches, neededBy: t.name });
+          }
         }
       }
     }
@@ -704,6 +827,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
         snapId: p.snapId,
         upstream: client.baseUrl,
         store: toStoreMeta(p.meta, p.defaultTrack),
+        exportedWith: p.exportedWith,
         channelMap: p.channelMap,
         revisions,
         assertions: entries,

@@ -6,6 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Records } from "../model/records.js";
+import type { ExportedWith } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import {
   asObject,
@@ -37,6 +38,8 @@ export interface ManifestSnap {
   readonly snapId: string;
   readonly revisions: readonly ManifestRevision[];
   readonly channels: readonly ManifestChannel[];
+  /** The channels (as requested) and architectures exports asked for; absent when no bundle said. */
+  readonly exported?: ExportedWith;
 }
 
 export interface ManifestAssertion {
@@ -79,11 +82,15 @@ export function buildManifest(records: Records): StoreManifest {
       .filter((h) => h.name === name)
       .map((h) => ({ channel: h.channel, arch: h.arch, revision: h.revision }))
       .sort((a, b) => cmp(a.channel, b.channel) || cmp(a.arch, b.arch));
+    const exported = records.snaps[name]?.exported;
     return {
       name,
       snapId: s.snapId,
       revisions: [...s.revisions].sort((a, b) => a.revision - b.revision),
       channels,
+      ...(exported === undefined
+        ? {}
+        : { exported: { channels: [...exported.channels], arches: [...exported.arches] } }),
     };
   });
   const assertions = records.assertions.map((a) => ({
@@ -106,6 +113,9 @@ export function renderManifest(m: StoreManifest): string {
         "snap-id": s.snapId,
         revisions: s.revisions.map((r) => ({ revision: r.revision, "sha3-384": r.sha3_384, size: r.size })),
         channels: s.channels.map((c) => ({ channel: c.channel, arch: c.arch, revision: c.revision })),
+        ...(s.exported === undefined
+          ? {}
+          : { "exported-with": { channels: s.exported.channels, arches: s.exported.arches } }),
       })),
       assertions: m.assertions.map((a) => ({
         type: a.type,
@@ -138,6 +148,15 @@ export function parseManifest(text: string, source: string): StoreManifest {
   const snaps = listField(o, "snaps", "", fail).map((s, i): ManifestSnap => {
     const p = `snaps[${i}]`;
     const so = asObject(s, p, fail);
+    let exported: ExportedWith | undefined;
+    if (so["exported-with"] !== undefined) {
+      const ep = `${p}.exported-with`;
+      const eo = asObject(so["exported-with"], ep, fail);
+      exported = {
+        channels: stringList(eo["channels"] ?? [], `${ep}.channels`, fail),
+        arches: stringList(eo["arches"] ?? [], `${ep}.arches`, fail),
+      };
+    }
     return {
       name: stringField(so, "name", p, fail, { nonEmpty: true }),
       snapId: stringField(so, "snap-id", p, fail),
@@ -159,6 +178,7 @@ export function parseManifest(text: string, source: string): StoreManifest {
           revision: intField(co, "revision", cp, fail, 1),
         };
       }),
+      ...(exported === undefined ? {} : { exported }),
     };
   });
   const assertions = listField(o, "assertions", "", fail).map((a, i): ManifestAssertion => {

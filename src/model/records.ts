@@ -132,6 +132,22 @@ export function withReleases(r: Records, events: readonly Omit<ReleaseRecord, "s
   return { ...r, releases: [...r.releases, ...add] };
 }
 
+/**
+ * A bundle's metadata for a snap the store may have: what exports asked for (`exported`) is
+ * summed, so `export --since` with no names keeps following every channel and architecture
+ * any export brought in; the rest is the bundle's.
+ */
+export function mergeExported(old: SnapMeta | undefined, meta: SnapMeta): SnapMeta {
+  const a = old?.exported;
+  const b = meta.exported;
+  if (a === undefined) return meta;
+  const union = (x: readonly string[], y: readonly string[]): string[] => [...new Set([...x, ...y])];
+  return {
+    ...meta,
+    exported: b === undefined ? a : { channels: union(a.channels, b.channels), arches: union(a.arches, b.arches) },
+  };
+}
+
 /** Replaces a snap's store metadata (keys sorted for deterministic files). */
 export function replaceSnapMeta(r: Records, name: string, meta: SnapMeta): Records {
   const snaps: Record<string, SnapMeta> = { ...r.snaps, [name]: meta };

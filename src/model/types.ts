@@ -68,4 +68,12 @@ export interface SnapMeta {
   readonly categories?: readonly string[];
   /** The track risk-only requests resolve in (absent = `latest`). */
   readonly defaultTrack?: string;
+  /** How `snapshelf export` was asked for this snap, summed over imports: what `export --since` follows. */
+  readonly exported?: ExportedWith;
+}
+
+/** The channels (as requested: `stable`, `2.x/edge`) and device architectures an export asked for. */
+export interface ExportedWith {
+  readonly channels: readonly string[];
+  readonly arches: readonly string[];
 }

@@ -24,6 +24,7 @@ import { releaseArchKeys } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import {
   type AssertionRecord,
+  mergeExported,
   type Records,
   type ReleaseRecord,
   type RevisionRecord,
@@ -414,7 +415,8 @@ export async function importInputs(
     }
     records = withReleases(records, events);
     // a bundle carries the publisher's whole, current store metadata: it replaces what the store had
-    for (const [name, meta] of bundleMeta) records = replaceSnapMeta(records, name, meta);
+    for (const [name, meta] of bundleMeta)
+      records = replaceSnapMeta(records, name, mergeExported(records.snaps[name], meta));
     // the retention policy, when set to apply at import (`snapshelf retention N --on-import`)
     const retention = await retentionAtImport(layout, records);
     records = retention.records;

@@ -72,6 +72,28 @@ function isTransient(err: unknown): boolean {
   return err instanceof Error;
 }
 
+/** Name lookup failed or no route: errno codes of a host that cannot reach the network. */
+const UNREACHABLE = new Set([
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_NONAME",
+  "EAI_FAIL",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "ENONET",
+]);
+
+/** Whether `err` (or its cause chain) says the host cannot reach the network at all. */
+export function isUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && UNREACHABLE.has(code)) return true;
+    const errors = (e as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.some((x) => isUnreachable(x))) return true;
+  }
+  return false;
+}
+
 function reasonOf(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
@@ -99,6 +121,8 @@ export class UpstreamClient {
   private readonly retryMaxMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly log: (line: string) => void;
+  /** Whether any request got an answer: until then, a failed name lookup or no route fails at once. */
+  private reached = false;
 
   constructor(opts: UpstreamOptions = {}) {
     const base = (opts.baseUrl ?? DEFAULT_UPSTREAM).replace(/\/+$/, "");
@@ -126,8 +150,17 @@ export class UpstreamClient {
   private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        const v = await fn();
+        this.reached = true;
+        return v;
       } catch (err) {
+        if (!this.reached && isUnreachable(err)) {
+          // an offline host: retrying a name lookup only delays the answer
+          throw new SnapshelfError(
+            "upstream-unreachable",
+            `cannot reach ${new URL(this.baseUrl).host}: run export on a connected machine, or give --upstream / HTTPS_PROXY`,
+          );
+        }
         if (!isTransient(err)) throw err;
         if (attempt >= this.attempts) {
           throw new SnapshelfError(
