@@ -84,7 +84,7 @@ format: deps ## biome check --write: apply formatting and safe fixes
 realclient: ## build snapd's real clients into $REALCLIENT_DIR (idempotent; ~5 s warm)
 	bash test/realclient/setup.sh
 
-test: deps system-deps test-deps compile lint realclient ## everything: build, lint, real clients, then unit + golden + e2e tests
+test: deps system-deps test-deps compile lint realclient ## everything: compile, lint, real clients, then unit + golden + e2e tests
 	bash scripts/run-tests.sh
 
 test-unit: compile ## unit + golden tests only (no real clients needed)
