@@ -24,8 +24,9 @@ export REALCLIENT_DIR
 # The real-client harness installs its own list in test/realclient/setup.sh.
 SYSTEM_PKGS ?= squashfs-tools
 # Debian packages only the e2e tests drive: nginx in front of the shim, openssl for a
-# throwaway CA (HTTPS tests), headless Chromium for the catalogue page.
-TEST_PKGS ?= nginx openssl chromium
+# throwaway CA (HTTPS tests), headless Chromium for the catalogue page, lintian and iproute2
+# for the package test (the .deb checked, a loopback-only network namespace).
+TEST_PKGS ?= nginx openssl chromium lintian iproute2
 
 .PHONY: help deps system-deps test-deps compile build package lint format realclient test test-unit test-e2e demo bench clean sync-realclient
 
@@ -52,7 +53,7 @@ deps: node_modules/.package-lock.json ## install npm dependencies (npm ci) if no
 system-deps: ## install the Debian packages snapshelf needs (squashfs-tools), only if missing
 	@bash scripts/system-deps.sh $(SYSTEM_PKGS)
 
-test-deps: ## install the Debian packages the e2e tests drive (nginx, openssl, chromium), only if missing
+test-deps: ## install the Debian packages the e2e tests drive (nginx, openssl, chromium, lintian), only if missing
 	@bash scripts/system-deps.sh $(TEST_PKGS)
 
 # tsc runs when a source, the configuration or the dependencies changed since the last compile.
