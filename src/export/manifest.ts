@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { Records } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
+import { fsErrorReason } from "../util/fs.js";
 import {
   asObject,
   intField,
@@ -179,10 +180,7 @@ export async function readManifestFile(path: string): Promise<StoreManifest> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new SnapshelfError(
-      "bad-input",
-      `cannot read manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
+    throw new SnapshelfError("bad-input", `cannot read manifest ${path}: ${fsErrorReason(err)}`);
   }
   return parseManifest(text, path);
 }

@@ -39,7 +39,7 @@ import { readSnapYaml } from "../snapfile/read.js";
 import { parseSnapYaml } from "../snapfile/snap-yaml.js";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
-import { ensureDir, pathExists, writeFileAtomic } from "../util/fs.js";
+import { ensureDir, fsErrorReason, pathExists, writeFileAtomic } from "../util/fs.js";
 import { mapOrdered } from "../util/ordered.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
@@ -104,7 +104,7 @@ async function readAssertionFile(path: string): Promise<Assertion[]> {
   try {
     buf = await readFile(path);
   } catch (err) {
-    throw new SnapshelfError("bad-input", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new SnapshelfError("bad-input", `cannot read ${path}: ${fsErrorReason(err)}`);
   }
   return decodeStream(buf, path);
 }
