@@ -21,6 +21,8 @@ export interface RevisionClash {
   readonly have: string;
   /** The incoming blob's digest, hex. */
   readonly incoming: string;
+  /** The earlier input of the same import that has `have`, when the clash is between two inputs. */
+  readonly other?: string;
 }
 
 /** The first incoming revision whose number already names another blob, or undefined. */
@@ -32,6 +34,7 @@ export function findRevisionClash(
   const key = (snapId: string, name: string, revision: number): string =>
     snapId !== "" ? `${snapId}\0${revision}` : `name:${name}\0${revision}`;
   const known = new Map<string, string>();
+  const givenBy = new Map<string, string>();
   for (const r of stored) {
     known.set(key(r.snapId, r.name, r.revision), r.sha3_384);
     known.set(key("", r.name, r.revision), r.sha3_384);
@@ -49,18 +52,23 @@ export function findRevisionClash(
     for (const k of [key(record.snapId, record.name, record.revision), key("", record.name, record.revision)]) {
       const have = known.get(k);
       if (have !== undefined && have !== record.sha3_384) {
-        return { source, name: record.name, revision: record.revision, have, incoming: record.sha3_384 };
+        const other = givenBy.get(k);
+        const clash = { source, name: record.name, revision: record.revision, have, incoming: record.sha3_384 };
+        return other === undefined ? clash : { ...clash, other };
       }
     }
-    known.set(key(record.snapId, record.name, record.revision), record.sha3_384);
-    known.set(key("", record.name, record.revision), record.sha3_384);
+    for (const k of [key(record.snapId, record.name, record.revision), key("", record.name, record.revision)]) {
+      known.set(k, record.sha3_384);
+      givenBy.set(k, source);
+    }
   }
   return undefined;
 }
 
 export function revisionClashMessage(c: RevisionClash): string {
+  const where = c.other === undefined ? "is already in the store" : `is also ${c.other},`;
   return (
-    `cannot import ${c.source}: ${c.name} revision ${c.revision} is already in the store with another blob ` +
+    `cannot import ${c.source}: ${c.name} revision ${c.revision} ${where} with another blob ` +
     `(sha3-384 ${c.have}, this one ${c.incoming}): a revision names one file forever`
   );
 }

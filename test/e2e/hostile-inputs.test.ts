@@ -478,7 +478,7 @@ const CASES: readonly Case[] = [
       return out;
     },
     expect:
-      /cannot import .*hello-offline_50b\.snap: hello-offline revision 50 is already in the store with another blob \(sha3-384 [0-9a-f]{96}, this one [0-9a-f]{96}\)/,
+      /cannot import .*hello-offline_50b\.snap: hello-offline revision 50 is also .*hello-offline_50a\.snap, with another blob \(sha3-384 [0-9a-f]{96}, this one [0-9a-f]{96}\)/,
   },
   // ---- assertions vs blobs ---------------------------------------------------------------------
   {

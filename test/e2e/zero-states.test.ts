@@ -19,7 +19,7 @@ import {
   type StartedProcess,
   tmpWorkDir,
 } from "../support/realclient.js";
-import { serve, snapshelf } from "../support/snapshelf.js";
+import { serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 
 const REAL_ASSERTIONS = join(repoRoot(), "..", "shared", "real-store", "assertions");
 const MODEL = ["model", "series=16", "brand-id=generic", "model=generic-classic"] as const;
@@ -80,6 +80,20 @@ async function everyVerb(dir: string, holds: RegExp): Promise<StartedProcess> {
 }
 
 describe("a store with nothing in it", () => {
+  test("before the first build, every verb says so in one line or reports nothing", { timeout: 120_000 }, async () => {
+    const dir = join(work, "never-built");
+    for (const v of ["status", "list", "generations", "log", "verify"]) {
+      const res = await snapshelfRaw([v, "--dir", dir]);
+      assert.equal(res.code, 0, `${v}: ${res.stdout}${res.stderr}`);
+      assert.doesNotMatch(res.stderr, /^error:|\n\s+at /m, v);
+    }
+    for (const v of [["serve", "--port", "0"], ["nginx-config"], ["client-config"], ["rollback"]]) {
+      const res = await snapshelfRaw([...v, "--dir", dir]);
+      assert.equal(res.code, 1, `${v[0]}: ${res.stdout}${res.stderr}`);
+      assert.match(res.stderr, /^error: cannot [^\n]*: nothing built yet[^\n]*\n$/, v[0]);
+    }
+  });
+
   test("builds, serves, reports, verifies and rolls back", { timeout: 120_000 }, async () => {
     await everyVerb(join(work, "empty"), /holds: +0 snaps, 0 revisions, 0 releases, 0 overrides, 0 assertions/);
   });

@@ -51,7 +51,11 @@ test("two inputs of one import with one revision number and two blobs", () => {
       { source: "b.snap", record: rev(5, B) },
     ],
   );
-  assert.deepEqual(c, { source: "b.snap", name: "hello", revision: 5, have: A, incoming: B });
+  assert.deepEqual(c, { source: "b.snap", name: "hello", revision: 5, have: A, incoming: B, other: "a.snap" });
+  assert.match(
+    revisionClashMessage(c ?? assert.fail()),
+    /^cannot import b\.snap: hello revision 5 is also a\.snap, with another blob/,
+  );
   // the same revision number of two different snaps is no clash
   assert.equal(
     findRevisionClash(
