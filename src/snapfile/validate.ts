@@ -138,6 +138,12 @@ function goType(v: unknown): string {
 
 interface App {
   readonly name: string;
+  /** The daemon kind, "" for a command. */
+  readonly daemon: string;
+  /** The daemon scope as snapd sets it ("system" for a daemon that names none). */
+  readonly scope: string;
+  readonly before: string[];
+  readonly after: string[];
   readonly aliases: string[];
   readonly plugs: string[];
   readonly slots: string[];
@@ -154,7 +160,9 @@ function checkApp(name: string, v: unknown): App {
   const plugs = list("plugs");
   const slots = list("slots");
   const chain = list("command-chain");
-  for (const k of ["after", "before", "activates-on", "success-exit-status"]) list(k);
+  const before = list("before");
+  const after = list("after");
+  for (const k of ["activates-on", "success-exit-status"]) list(k);
   mapping(`${field}.environment`, def.get("environment"), "strutil.OrderedMap");
   mapping(`${field}.sockets`, def.get("sockets"), "map[string]snap.socketsYaml");
 
@@ -194,7 +202,59 @@ function checkApp(name: string, v: unknown): App {
   if (installMode !== "" && daemon === "")
     fail(`"install-mode" cannot be used for ${JSON.stringify(name)}, only for services`);
   for (const k of ["start-timeout", "stop-timeout", "watchdog-timeout", "restart-delay", "timer", "completer"]) get(k);
-  return { name, aliases, plugs, slots };
+  return {
+    name,
+    daemon,
+    scope: scope === "" && daemon !== "" ? "system" : scope,
+    before,
+    after,
+    aliases,
+    plugs,
+    slots,
+  };
+}
+
+/** snapd's `validateAppOrderNames` for every app, then `SortServices`: no before/after cycle. */
+function checkServiceOrder(apps: readonly App[]): void {
+  const byName = new Map(apps.map((a) => [a.name, a]));
+  for (const app of apps) {
+    const fail = (reason: string): never =>
+      invalid(`invalid definition of application ${JSON.stringify(app.name)}: ${reason}`);
+    for (const deps of [app.before, app.after]) {
+      if (deps.length > 0 && app.daemon === "") fail("must be a service to define before/after ordering");
+      for (const dep of deps) {
+        const other = byName.get(dep);
+        if (other === undefined) fail(`before/after references a missing application ${JSON.stringify(dep)}`);
+        else if (other.daemon === "") fail(`before/after references a non-service application ${JSON.stringify(dep)}`);
+        else if (other.scope !== app.scope)
+          fail(`before/after references service with different daemon-scope ${JSON.stringify(dep)}`);
+      }
+    }
+  }
+  // Kahn's algorithm over the services: what is left has predecessors in a cycle
+  const services = apps.filter((a) => a.daemon !== "");
+  const successors = new Map<string, string[]>();
+  const predecessors = new Map<string, number>();
+  const edge = (from: string, to: string): void => {
+    successors.set(from, [...(successors.get(from) ?? []), to]);
+    predecessors.set(to, (predecessors.get(to) ?? 0) + 1);
+  };
+  for (const app of services) {
+    for (const b of app.before) edge(app.name, b);
+    for (const a of app.after) edge(a, app.name);
+  }
+  const queue = services.filter((a) => !predecessors.has(a.name)).map((a) => a.name);
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    for (const succ of successors.get(next) ?? []) {
+      const left = (predecessors.get(succ) ?? 0) - 1;
+      if (left === 0) {
+        predecessors.delete(succ);
+        queue.push(succ);
+      } else predecessors.set(succ, left);
+    }
+  }
+  if (predecessors.size > 0)
+    invalid(`applications are part of a before/after cycle: ${[...predecessors.keys()].sort().join(", ")}`);
 }
 
 function checkNames(kind: "plug" | "slot", defs: Map<string, PlugOrSlot>): void {
@@ -265,6 +325,7 @@ function check(doc: unknown): void {
   const description = runeCount(str("description", field("description")));
   if (description > MAX_DESCRIPTION)
     invalid(`description can have up to ${MAX_DESCRIPTION} codepoints, got ${description}`);
+  checkServiceOrder(apps);
   for (const [alias, app] of aliasOf) {
     if (!ALIAS_RE.test(alias))
       invalid(

@@ -121,6 +121,23 @@ describe("snap.Validate", () => {
     [`${HEAD}apps:\n  a: {aliases: [x]}\n  b: {aliases: [x]}\n`, /cannot set "x" as alias for both "a" and "b"$/],
     [`${HEAD}apps:\n  a: {aliases: ["-x"]}\n`, /cannot have "-x" as alias name for app "a"/],
     [`${HEAD}hooks:\n  Install: {}\n`, /invalid hook name: "Install"$/],
+    [
+      `${HEAD}apps:\n  a: {command: x, after: [b]}\n  b: {command: y, daemon: simple}\n`,
+      /"a": must be a service to define before\/after ordering$/,
+    ],
+    [`${HEAD}apps:\n  a: {daemon: simple, after: [c]}\n`, /before\/after references a missing application "c"$/],
+    [
+      `${HEAD}apps:\n  a: {daemon: simple, after: [b]}\n  b: {command: y}\n`,
+      /before\/after references a non-service application "b"$/,
+    ],
+    [
+      `${HEAD}apps:\n  a: {daemon: simple, after: [b]}\n  b: {daemon: simple, daemon-scope: user}\n`,
+      /before\/after references service with different daemon-scope "b"$/,
+    ],
+    [
+      `${HEAD}apps:\n  a: {daemon: simple, after: [b]}\n  b: {daemon: simple, after: [a]}\n  c: {daemon: simple, before: [a]}\n`,
+      /applications are part of a before\/after cycle: a, b$/,
+    ],
     [`${HEAD}plugs:\n  Net: network\n`, /invalid plug name: "Net"$/],
     [`${HEAD}slots:\n  s: Bad-Iface\n`, /invalid interface name "Bad-Iface" for slot "s"$/],
     [`${HEAD}apps:\n  a: {plugs: [net_work]}\n`, /invalid plug name: "net_work"$/],
@@ -143,6 +160,11 @@ apps:
   svc:
     command: bin/svc
     daemon: simple
+    after: [db]
+  db:
+    command: bin/db
+    daemon: forking
+    before: [svc]
     stop-mode: sigterm
     install-mode: disable
 hooks:
