@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { removeWorkDir, repoRoot, runCommand, tmpWorkDir } from "../support/realclient.js";
@@ -129,6 +130,22 @@ describe("usage errors exit 2", () => {
     const res = await snapshelfRaw(["rollback", "--dir", store, "99"]);
     assert.equal(res.code, 1, res.stderr);
   });
+});
+
+test("a port already in use (EADDRINUSE) reads as words", async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const res = await snapshelfRaw(["serve", "--dir", store, "--host", "127.0.0.1", "--port", String(port)]);
+    assert.equal(res.code, 1, `${res.stdout}${res.stderr}`);
+    assertOneLine(
+      res.stderr,
+      new RegExp(`^error: cannot serve the store: address already in use.* \\(store ${store}\\)$`),
+    );
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });
 
 describe("the system refuses: disk full, read-only, permission denied", () => {
