@@ -73,13 +73,19 @@ export function reportError(err: unknown, running?: RunningVerb): void {
  * A reader that goes away (`snapshelf status | head -1`) is no failure: an EPIPE on stdout or
  * stderr is ignored and later writes go nowhere, so the command finishes what it was doing (a
  * change is never cut short by its output) and exits with its own status, 0 when it succeeded.
+ * Output that cannot be written otherwise (stdout a file on a full disk) is said once, in words,
+ * and the exit status is 1.
  */
 export function ignoreClosedOutput(): void {
+  let failed = false;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (err: unknown) => {
       const code = systemErrorCode(err) ?? (err as { code?: unknown })?.code;
-      if (code === "EPIPE" || code === "ERR_STREAM_DESTROYED") return;
-      throw err;
+      if (code === "EPIPE" || code === "ERR_STREAM_DESTROYED" || failed) return;
+      // output redirected to a file that cannot take it (disk full): say so once, finish, exit 1
+      failed = true;
+      process.exitCode = exitStatusFor(err);
+      if (stream === process.stdout) process.stderr.write(`error: ${operatorMessage(err, "write the output")}\n`);
     });
   }
 }

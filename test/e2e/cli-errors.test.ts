@@ -182,6 +182,17 @@ describe("the system refuses: disk full, read-only, permission denied", () => {
         new RegExp(`^error: cannot ${action}: no space left on device.* \\(store ${small}\\)$`),
       );
     }
+    // output redirected to a file on the full disk
+    const redirected = await runCommand("bash", [
+      "-c",
+      `"$0" "$1" nginx-config --dir "$2" > "$3"`,
+      process.execPath,
+      cliPath(),
+      store,
+      join(mnt, "nginx.conf"),
+    ]);
+    assert.equal(redirected.code, 1, redirected.stderr);
+    assertOneLine(redirected.stderr, /^error: cannot write the output: no space left on device$/);
     await runCommand("rm", ["-f", join(mnt, "filler")]);
   });
 
