@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type StoreLayout, storeLayout } from "../store/layout.js";
-import { SnapshelfError } from "../util/errors.js";
+import { EXIT_STATUS, exitStatusFor, operatorMessage, SnapshelfError, systemErrorCode } from "../util/errors.js";
 
 export const DEFAULT_DIR = "out";
 
@@ -30,18 +30,62 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Exit codes: 1 for refused input or operations, 2 for usage, 3 for unexpected failures. */
+/** Exit codes (the table is in util/errors): 1 for refused input or operations, 2 for usage, 3 for unexpected failures. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof SnapshelfError) return 1;
-  return 3;
+  return exitStatusFor(err);
 }
 
-export function reportError(err: unknown): void {
-  if (err instanceof SnapshelfError) {
-    process.stderr.write(`error: ${err.message}\n`);
-  } else {
-    const e = err as Error;
-    process.stderr.write(`error: ${e?.message ?? String(err)}\n`);
-    if (process.env["SNAPSHELF_DEBUG"]) process.stderr.write(`${e?.stack ?? ""}\n`);
+/** What each verb does, for `cannot <do thing>: ...` (default: the verb itself). */
+const ACTIONS: Readonly<Record<string, string>> = {
+  status: "read the store status",
+  list: "list the store",
+  generations: "list generations",
+  log: "read the audit log",
+  verify: "verify the store",
+  "nginx-config": "generate nginx configuration",
+  "client-config": "write the device setup",
+  "install-service": "write systemd units",
+  manifest: "read the manifest",
+  serve: "serve the store",
+  gc: "collect garbage",
+  retention: "set the retention policy",
+  "default-track": "set the default track",
+};
+
+/** The verb being run and its store directory, once commander has parsed them. */
+export interface RunningVerb {
+  readonly verb: string;
+  readonly store?: string;
+}
+
+export function reportError(err: unknown, running?: RunningVerb): void {
+  const verb = running?.verb ?? "run snapshelf";
+  process.stderr.write(`error: ${operatorMessage(err, ACTIONS[verb] ?? verb, running?.store)}\n`);
+  if (
+    !(err instanceof SnapshelfError) &&
+    exitStatusFor(err) === EXIT_STATUS.unexpected &&
+    process.env["SNAPSHELF_DEBUG"]
+  )
+    process.stderr.write(`${(err as Error)?.stack ?? ""}\n`);
+}
+
+/**
+ * A reader that goes away (`snapshelf status | head -1`) is no failure: an EPIPE on stdout or
+ * stderr is ignored and later writes go nowhere, so the command finishes what it was doing (a
+ * change is never cut short by its output) and exits with its own status, 0 when it succeeded.
+ * Output that cannot be written otherwise (stdout a file on a full disk) is said once, in words,
+ * and the exit status is 1.
+ */
+export function ignoreClosedOutput(): void {
+  let failed = false;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: unknown) => {
+      const code = systemErrorCode(err) ?? (err as { code?: unknown })?.code;
+      if (code === "EPIPE" || code === "ERR_STREAM_DESTROYED" || failed) return;
+      // output redirected to a file that cannot take it (disk full): say so once, finish, exit 1
+      failed = true;
+      process.exitCode = exitStatusFor(err);
+      if (stream === process.stdout) process.stderr.write(`error: ${operatorMessage(err, "write the output")}\n`);
+    });
   }
 }

@@ -6,6 +6,7 @@ import { canonicalRoots, checkTrustedRoots } from "../assertions/trust.js";
 import { readManifestFile } from "../export/manifest.js";
 import { DEFAULT_UPSTREAM } from "../upstream/endpoint.js";
 import { SnapshelfError } from "../util/errors.js";
+import { fsErrorReason } from "../util/fs.js";
 import { formatBytes, Progress } from "../util/progress.js";
 import { collect, note, out } from "./common.js";
 
@@ -105,10 +106,7 @@ export function registerExport(program: Command): void {
         try {
           buf = await readFile(f);
         } catch (err) {
-          throw new SnapshelfError(
-            "bad-input",
-            `cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-          );
+          throw new SnapshelfError("bad-input", `cannot read ${f}: ${fsErrorReason(err)}`);
         }
         roots.push(...checkTrustedRoots(decodeStream(buf, f), f));
       }

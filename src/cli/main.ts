@@ -2,9 +2,10 @@
  * The snapshelf command line: parse -> call one use-case -> print -> exit code.
  */
 import { Command, CommanderError } from "commander";
+import { EXIT_STATUS } from "../util/errors.js";
 import { registerBuild } from "./build.js";
 import { registerClientConfig } from "./client-config.js";
-import { exitCodeFor, reportError } from "./common.js";
+import { exitCodeFor, ignoreClosedOutput, layoutFrom, type RunningVerb, reportError } from "./common.js";
 import { registerExport } from "./export.js";
 import { registerGc } from "./gc.js";
 import { registerGenerations } from "./generations.js";
@@ -22,6 +23,11 @@ import { registerStatus } from "./status.js";
 import { registerSync } from "./sync.js";
 import { registerVerify } from "./verify.js";
 
+ignoreClosedOutput();
+
+/** The verb and store of this run, for error messages (set once commander has parsed them). */
+let running: RunningVerb | undefined;
+
 const program = new Command();
 program
   .name("snapshelf")
@@ -37,7 +43,17 @@ program
   // columns, or the terminal's) would break each of them in two
   .configureHelp({ helpWidth: Math.max(process.stdout.columns ?? 0, 100) })
   .showHelpAfterError("(run with --help for usage)")
-  .exitOverride();
+  .addHelpText(
+    "after",
+    "\nExit status: 0 done; 1 refused (bad input, a failed check, or the system said no: disk full,\n" +
+      "permission denied); 2 usage (unknown verb or option, bad value); 3 unexpected (a bug: please report).",
+  )
+  .exitOverride()
+  .hook("preAction", (_program, action) => {
+    const opts = action.opts() as { dir?: string };
+    const hasStore = action.options.some((o) => o.long === "--dir");
+    running = { verb: action.name(), ...(hasStore ? { store: layoutFrom(opts).root } : {}) };
+  });
 
 registerImport(program);
 registerRelease(program);
@@ -62,8 +78,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    process.exit(err.exitCode === 0 ? 0 : 2);
+    process.exit(err.exitCode === 0 ? EXIT_STATUS.ok : EXIT_STATUS.usage);
   }
-  reportError(err);
+  reportError(err, running);
   process.exit(exitCodeFor(err));
 }

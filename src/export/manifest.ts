@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Records } from "../model/records.js";
 import type { ExportedWith } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
+import { fsErrorReason } from "../util/fs.js";
 import {
   asObject,
   intField,
@@ -199,10 +200,7 @@ export async function readManifestFile(path: string): Promise<StoreManifest> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new SnapshelfError(
-      "bad-input",
-      `cannot read manifest ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
+    throw new SnapshelfError("bad-input", `cannot read manifest ${path}: ${fsErrorReason(err)}`);
   }
   return parseManifest(text, path);
 }

@@ -11,21 +11,18 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import { parseEpoch } from "../model/epoch.js";
 import type { Epoch, SnapYamlInfo } from "../model/types.js";
 import { errorMessage, SnapshelfError } from "../util/errors.js";
+import { isValidSnapName, snapYamlProblem } from "./validate.js";
+import { aliasProblem, MAX_YAML_DEPTH, yamlDepth } from "./yaml-limits.js";
 
 /** snapd's snap types; `application` is the legacy spelling of `app`. */
 const SNAP_TYPES: ReadonlySet<string> = new Set(["app", "base", "os", "snapd", "gadget", "kernel"]);
 const CONFINEMENTS: ReadonlySet<string> = new Set(["strict", "classic", "devmode"]);
 const GRADES: ReadonlySet<string> = new Set(["stable", "devel"]);
 
-const SNAP_NAME_RE = /^[a-z0-9](?:-?[a-z0-9])*$/;
-const HAS_LETTER_RE = /[a-z]/;
 /** snapd's `ValidateVersion`: 1 to 32 characters, no leading/trailing punctuation. */
 const VERSION_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9:.+~-]{0,30}[a-zA-Z0-9+~])?$/;
 
-/** snapd's `naming.ValidateSnap`: 2 to 40 characters, lowercase letters, digits, single hyphens, one letter at least. */
-export function isValidSnapName(name: string): boolean {
-  return name.length >= 2 && name.length <= 40 && SNAP_NAME_RE.test(name) && HAS_LETTER_RE.test(name);
-}
+export { isValidSnapName };
 
 type Fail = (reason: string) => SnapshelfError;
 type YamlNode = Node | null | undefined;
@@ -131,10 +128,16 @@ export function parseSnapYaml(text: string, source: string): SnapYamlInfo {
   const fail: Fail = (reason) =>
     new SnapshelfError("invalid-snap-yaml", `cannot parse snap.yaml of ${source}: ${reason}`);
 
-  // YAML 1.1 is what go-yaml (snapd) speaks.
+  // nesting is measured before the composer (which recurses per level) sees the text
+  const depth = yamlDepth(text);
+  if (depth > MAX_YAML_DEPTH) throw fail(`exceeded max depth of ${MAX_YAML_DEPTH} (${depth} levels)`);
+  // YAML 1.1 is what go-yaml (snapd) speaks. Duplicate keys are refused: go-yaml keeps the last
+  // one silently, and a reader keeping the first would describe another snap than snapd installs.
   const doc = parseDocument(text, { version: "1.1", uniqueKeys: true });
   const firstError = doc.errors[0];
   if (firstError !== undefined) throw fail(yamlReason(firstError.message));
+  const aliasing = aliasProblem(doc);
+  if (aliasing !== undefined) throw fail(aliasing);
   const top = deref(doc, doc.contents);
   if (top === null || top === undefined || (isScalar(top) && top.value === null)) throw fail("empty document");
   if (!isMap(top)) throw fail("top level must be a mapping");
@@ -179,6 +182,10 @@ export function parseSnapYaml(text: string, source: string): SnapYamlInfo {
   const apps = entries(doc, field("apps"), "apps", fail)
     .map(([appName]) => appName)
     .sort();
+
+  // the rest of what snapd checks when it loads and installs the snap (aliases are bounded above)
+  const problem = snapYamlProblem(doc.toJS({ maxAliasCount: -1 }));
+  if (problem !== undefined) throw fail(problem);
 
   const base = optional("base");
   const provenance = optional("provenance");

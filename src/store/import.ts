@@ -40,9 +40,10 @@ import { readSnapYaml } from "../snapfile/read.js";
 import { parseSnapYaml } from "../snapfile/snap-yaml.js";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
-import { ensureDir, pathExists, writeFileAtomic } from "../util/fs.js";
+import { ensureDir, fsErrorReason, pathExists, writeFileAtomic } from "../util/fs.js";
 import { mapOrdered } from "../util/ordered.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
+import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
@@ -104,7 +105,7 @@ async function readAssertionFile(path: string): Promise<Assertion[]> {
   try {
     buf = await readFile(path);
   } catch (err) {
-    throw new SnapshelfError("bad-input", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new SnapshelfError("bad-input", `cannot read ${path}: ${fsErrorReason(err)}`);
   }
   return decodeStream(buf, path);
 }
@@ -366,13 +367,8 @@ export async function importInputs(
         const yaml = await readSnapYaml(blob.path, { displayName: s });
         const info = parseSnapYaml(yaml, s);
         const record = crossCheck(s, blob.sha3_384, blob.size, yaml, info, pool);
-        const clash = records.revisions.find((r) => r.name === record.name && r.revision === record.revision);
-        if (clash && clash.sha3_384 !== record.sha3_384) {
-          throw new SnapshelfError(
-            "revision-clash",
-            `cannot import ${s}: ${record.name} revision ${record.revision} is already in the store with another blob`,
-          );
-        }
+        const clash = findRevisionClash(records.revisions, records.assertions, [{ source: s, record }]);
+        if (clash) throw new SnapshelfError("revision-clash", revisionClashMessage(clash));
         return { source: s, staged: blob.path, sha3_384: blob.sha3_384, size: blob.size, record };
       },
       ({ source, record }) =>
@@ -380,6 +376,10 @@ export async function importInputs(
           `verified ${basename(source)}: ${record.name} revision ${record.revision} (${record.info.architectures.join(", ")})`,
         ),
     );
+
+    // one revision, one blob: also between the inputs of this import
+    const clash = findRevisionClash(records.revisions, records.assertions, staged);
+    if (clash) throw new SnapshelfError("revision-clash", revisionClashMessage(clash));
 
     // new records (pure), then releases
     records = withRoots(

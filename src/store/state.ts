@@ -17,7 +17,7 @@ import {
   splitRecords,
 } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
-import { pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { fsErrorReason, pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import type { StoreLayout } from "./layout.js";
 
 export interface StoreSettings {
@@ -192,7 +192,7 @@ export async function readSettings(layout: StoreLayout): Promise<StoreSettings> 
     return v;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { format: 1 };
-    throw new SnapshelfError("store-corrupt", `cannot read ${layout.settings}: ${(err as Error).message}`);
+    throw new SnapshelfError("store-corrupt", `cannot read ${layout.settings}: ${fsErrorReason(err)}`);
   }
 }
 

@@ -136,6 +136,10 @@ export function readTreeCatalogue(dir: string, what: string): Catalogue {
       names = readdirSync(join(dir, TREE_CATALOGUE, "snaps")).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      // a build of no snaps writes no snaps/ directory: the global file alone is a catalogue of none
+      names = [];
+    }
+    if (names.length === 0 && !isFile(join(dir, GLOBAL_FRAGMENT_PATH)) && isFile(join(dir, TREE_CATALOGUE_V1))) {
       const whole = read(TREE_CATALOGUE_V1);
       if (!isCatalogue(whole)) throw new Error("not a catalogue");
       return whole;

@@ -355,6 +355,81 @@ const CASES: readonly Case[] = [
     },
     expect: /cannot parse snap\.yaml of .*bad-name_1\.snap: invalid snap name/,
   },
+  // ---- snap.yaml that snapd itself would refuse (YAML limits, types, snap.Validate) -------------
+  ...(
+    [
+      [
+        "an alias bomb (billion laughs) in snap.yaml",
+        `${snapYamlText({ name: "bomb" })}plugs:\n  x:\n    l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n${Array.from(
+          { length: 9 },
+          (_, i) => `    l${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(", ")}]\n`,
+        ).join("")}`,
+        /document contains excessive aliasing/,
+      ],
+      [
+        "an alias inside its own anchor",
+        `${snapYamlText({ name: "cycle" })}x: &a [b, *a]\n`,
+        /anchor 'a' value contains itself/,
+      ],
+      [
+        "nesting deeper than any parser should follow",
+        `${snapYamlText({ name: "deep" })}x: ${"[".repeat(50_000)}${"]".repeat(50_000)}\n`,
+        /exceeded max depth of 256/,
+      ],
+      ["duplicate keys", `${snapYamlText({ name: "dup" })}name: other-name\n`, /map keys must be unique/],
+      ["name given as a list", "name: [a, b]\nversion: '1'\n", /name must be a string/],
+      ["apps given as a string", `${snapYamlText({ name: "apps" })}apps: hello\n`, /apps must be a mapping/],
+      [
+        "an app's command given as a list",
+        `${snapYamlText({ name: "cmd" })}apps:\n  a:\n    command: [x]\n`,
+        /apps\.a\.command: cannot unmarshal !!seq into string/,
+      ],
+      ["an invalid version", snapYamlText({ name: "ver", version: "1.0 beta" }), /invalid snap version/],
+      ["an invalid epoch", snapYamlText({ name: "epo", epoch: "1**" }), /invalid epoch/],
+      [
+        "an invalid app name",
+        `${snapYamlText({ name: "app" })}apps:\n  bad_app:\n    command: x\n`,
+        /invalid definition of application "bad_app": cannot have "bad_app" as app name/,
+      ],
+      [
+        "a command with characters snapd refuses",
+        `${snapYamlText({ name: "inj" })}apps:\n  a:\n    command: "x; rm -rf /"\n`,
+        /app description field 'command' contains illegal "x; rm -rf \/"/,
+      ],
+      ["an invalid plug name", `${snapYamlText({ name: "plg" })}plugs:\n  Net: network\n`, /invalid plug name: "Net"/],
+      [
+        "an invalid slot interface",
+        `${snapYamlText({ name: "slt" })}slots:\n  s:\n    interface: Bad_Iface\n`,
+        /invalid interface name "Bad_Iface" for slot "s"/,
+      ],
+      [
+        "a plug and a slot of one name",
+        `${snapYamlText({ name: "same" })}plugs:\n  x: network\nslots:\n  x: network\n`,
+        /cannot have plug and slot with the same name: "x"/,
+      ],
+      [
+        "a title over 40 codepoints",
+        `${snapYamlText({ name: "ttl" })}title: ${"t".repeat(41)}\n`,
+        /title can have up to 40 codepoints, got 41/,
+      ],
+      ["the layouts typo", `${snapYamlText({ name: "lay" })}layouts: {}\n`, /typo detected: use singular "layout"/],
+      [
+        "a snap.yaml over the 1 MiB limit",
+        `${snapYamlText({ name: "big" })}x: ${"y".repeat(1_100_000)}\n`,
+        /meta\/snap\.yaml larger than 1048576 bytes/,
+      ],
+    ] as const
+  ).map(
+    ([what, yaml, reason]): Case => ({
+      name: `snap.yaml: ${what}`,
+      make: async (d) => {
+        const f = join(d, "hostile-yaml_1.snap");
+        await packSnap(f, yaml, { staging: join(d, "s") });
+        return [f];
+      },
+      expect: new RegExp(`cannot (parse|read) snap\\.yaml (of|from) .*hostile-yaml_1\\.snap: .*${reason.source}`),
+    }),
+  ),
   {
     name: "a valid snap with no assertions at all",
     make: async (d) => {
@@ -380,7 +455,30 @@ const CASES: readonly Case[] = [
       await writeFile(join(d, "hello-offline_1.assert"), revision);
       return [f];
     },
-    expect: /cannot import .*hello-offline_1\.snap: hello-offline revision 1 is already in the store with another blob/,
+    expect:
+      /cannot import .*hello-offline_1\.snap: hello-offline revision 1 is already in the store with another blob \(sha3-384 [0-9a-f]{96}, this one [0-9a-f]{96}\)/,
+  },
+  {
+    name: "revision clash inside one import: two blobs both signed as hello-offline r50",
+    make: async (d) => {
+      const out: string[] = [];
+      for (const v of ["a", "b"]) {
+        const f = join(d, `hello-offline_50${v}.snap`);
+        await packSnap(f, snapYamlText({ name: "hello-offline", version: `50${v}` }), { staging: join(d, "s") });
+        const { revision } = signSnap({
+          name: "hello-offline",
+          snapId: helloSnapId,
+          revision: 50,
+          ...(await fileDigest(f)),
+          publisherId: manifest.publisher["account-id"],
+        });
+        await writeFile(join(d, `hello-offline_50${v}.assert`), revision);
+        out.push(f);
+      }
+      return out;
+    },
+    expect:
+      /cannot import .*hello-offline_50b\.snap: hello-offline revision 50 is also .*hello-offline_50a\.snap, with another blob \(sha3-384 [0-9a-f]{96}, this one [0-9a-f]{96}\)/,
   },
   // ---- assertions vs blobs ---------------------------------------------------------------------
   {

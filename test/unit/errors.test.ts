@@ -1,0 +1,32 @@
+/** The one error table (src/util/errors.ts): exit statuses and system reasons in words. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { EXIT_STATUS, exitStatusFor, operatorMessage, SnapshelfError, systemReason } from "../../src/util/errors.js";
+
+function sysError(code: string, message: string, path?: string): Error {
+  return Object.assign(new Error(`${code}: ${message}`), { code, ...(path === undefined ? {} : { path }) });
+}
+
+test("exit statuses: refused 1, usage 2, system 1, unexpected 3", () => {
+  assert.equal(exitStatusFor(new SnapshelfError("bad-input", "cannot x: y")), EXIT_STATUS.refused);
+  assert.equal(exitStatusFor(new SnapshelfError("usage", "cannot x: y")), EXIT_STATUS.usage);
+  assert.equal(exitStatusFor(sysError("ENOSPC", "no space left on device, write")), EXIT_STATUS.refused);
+  assert.equal(exitStatusFor(new TypeError("x is undefined")), EXIT_STATUS.unexpected);
+  assert.deepEqual(EXIT_STATUS, { ok: 0, refused: 1, usage: 2, unexpected: 3 });
+});
+
+test("system errors read as words with the store, never as a code", () => {
+  assert.equal(systemReason(sysError("EROFS", "read-only file system, open 'x'")), "read-only file system");
+  assert.equal(systemReason(new Error("plain")), undefined);
+  assert.equal(
+    operatorMessage(sysError("ENOSPC", "no space left on device, write"), "import", "/srv/s"),
+    "cannot import: no space left on device (store /srv/s)",
+  );
+  assert.equal(
+    operatorMessage(sysError("EACCES", "permission denied, mkdir '/srv/s/state'", "/srv/s/state"), "import", "/srv/s"),
+    "cannot import: permission denied: /srv/s/state (store /srv/s)",
+  );
+  // an errno this table does not name still reads as words of a kind, not a stack
+  assert.equal(operatorMessage(sysError("ESOMETHING", "odd"), "build"), "cannot build: esomething");
+  assert.equal(operatorMessage(new SnapshelfError("x", "cannot do: because"), "build", "/s"), "cannot do: because");
+});
