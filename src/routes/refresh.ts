@@ -11,6 +11,7 @@ import { parseEpoch } from "../model/epoch.js";
 import type { Epoch } from "../model/types.js";
 import { type RenderContext, toStoreSnap } from "../wire/snap.js";
 import { assertionUrlPath } from "./assertions.js";
+import { type Answer, answersFor, type DeviceAnswers, fieldLimit } from "./refresh-cache.js";
 import {
   type DynamicEnv,
   type DynamicRoute,
@@ -38,7 +39,22 @@ function str(o: JsonObject, k: string, where: string): string | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") throw new BadRequest(`${where}: "${k}" must be a string`);
+  checkLength(v, k, where);
   return v;
+}
+
+/** Client strings are bounded before they reach the answer cache or an answer (refresh-cache.ts). */
+function checkLength(v: string, field: string, where: string): void {
+  const max = fieldLimit(field);
+  if (v.length > max) throw new BadRequest(`${where}: "${field}" is longer than ${max} characters`);
+}
+
+/** Every string field of an action or context entry, read or not (cohort-key, fields added later). */
+function checkFieldLengths(o: JsonObject, where: string): void {
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v === "string") checkLength(v, k, where);
+  }
 }
 
 function int(o: JsonObject, k: string, where: string): number | undefined {
@@ -75,6 +91,7 @@ function parseContext(v: Json | undefined): Map<string, Context> {
   v.forEach((c, i) => {
     const where = `context[${i}]`;
     if (!isObject(c)) throw new BadRequest(`${where} must be an object`);
+    checkFieldLengths(c, where);
     const key = str(c, "instance-key", where) ?? str(c, "snap-id", where) ?? "";
     const epoch = epochOf(c["epoch"], where);
     out.set(key, {
@@ -154,17 +171,8 @@ interface ActionEnv {
   readonly arch: string;
   readonly defaultTracks: boolean;
   readonly contexts: Map<string, Context>;
-  /** Refresh answers already given to devices like this one (see `answerCache`). */
-  readonly answers: Map<string, Answer>;
-}
-
-/**
- * One action's answer as JSON, with its length in UTF-8 bytes: a response's length is the sum of
- * its answers', so no response is scanned for it (that scan was ~10% of a refresh-all).
- */
-interface Answer {
-  readonly json: string;
-  readonly bytes: number;
+  /** Refresh answers already given to devices like this one (refresh-cache.ts). */
+  readonly answers: DeviceAnswers;
 }
 
 function answer(json: string): Answer {
@@ -200,32 +208,6 @@ function installOrDownload(a: JsonObject, where: string, kind: string, env: Acti
   return success(kind, instanceKey, snap, res, env.ctx);
 }
 
-/**
- * Answers already given in a generation, by everything they depend on. Devices of a fleet ask the
- * same questions (same snaps, revisions, channels, architecture), so most refresh actions are
- * answered by one lookup instead of a channel resolution and a render. Per catalogue index (weak:
- * it goes with its generation) and bounded: when full it starts again.
- */
-const answerCache = new WeakMap<CatalogueIndex, Map<string, Map<string, Answer>>>();
-const ANSWER_CACHE_MAX = 20_000;
-
-/** This request's part of the cache: per device architecture, capabilities and base URL. */
-function answersFor(index: CatalogueIndex, arch: string, defaultTracks: boolean, baseUrl: string): Map<string, Answer> {
-  let byDevice = answerCache.get(index);
-  if (byDevice === undefined) {
-    byDevice = new Map();
-    answerCache.set(index, byDevice);
-  }
-  const deviceKey = JSON.stringify([arch, defaultTracks, baseUrl]);
-  let answers = byDevice.get(deviceKey);
-  if (answers === undefined) {
-    if (byDevice.size >= 64) byDevice.clear();
-    answers = new Map();
-    byDevice.set(deviceKey, answers);
-  }
-  return answers;
-}
-
 function refresh(a: JsonObject, where: string, env: ActionEnv): Answer {
   const instanceKey = str(a, "instance-key", where) ?? "";
   const cur = env.contexts.get(instanceKey);
@@ -239,10 +221,7 @@ function refresh(a: JsonObject, where: string, env: ActionEnv): Answer {
   if (got === undefined) {
     const r = resolveRefresh(instanceKey, snapId, revision, channel, cur, env);
     got = answer(r instanceof Serialized ? r.json : JSON.stringify(r));
-    if (cacheable) {
-      if (env.answers.size >= ANSWER_CACHE_MAX) env.answers.clear();
-      env.answers.set(key, got);
-    }
+    if (cacheable) env.answers.set(key, got);
   }
   return got;
 }
@@ -290,6 +269,9 @@ function resolveRefresh(
 function stringList(v: Json, what: string): string[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
     throw new BadRequest(`${what} must be a list of strings`);
+  const max = fieldLimit("element");
+  if ((v as string[]).some((x) => x.length > max))
+    throw new BadRequest(`${what} holds a string longer than ${max} characters`);
   return v as string[];
 }
 
@@ -393,6 +375,7 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
     actions.forEach((a, i) => {
       const where = `actions[${i}]`;
       if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
+      checkFieldLengths(a, where);
       const kind = str(a, "action", where);
       switch (kind) {
         case "install":
