@@ -16,7 +16,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import polka from "polka";
 import { type CatalogueIndex, indexCatalogue } from "../catalogue/build-catalogue.js";
-import { MAX_BODY, STORE_VERSION } from "../routes/limits.js";
+import { STORE_VERSION } from "../routes/limits.js";
 import { searchIndexOf } from "../routes/search.js";
 import {
   BLOBS_PREFIX,
@@ -37,7 +37,11 @@ import {
   type TreeMeta,
 } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
+import { BodyBudget, BUSY_RETRY_AFTER, readBody } from "./bodies.js";
 import { fileServer } from "./files.js";
+
+/** The longest wait between two tries of a generation that failed to load. */
+const RETRY_MAX_MS = 30_000;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
@@ -132,36 +136,6 @@ function toRouteRequest(req: IncomingMessage & { params?: Record<string, string>
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? "0");
-    if (declared > MAX_BODY) {
-      reject(new SnapshelfError("too-large", `cannot read request: body larger than ${MAX_BODY} bytes`, 413));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer): void => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        // stop reading (and buffering); the 413 goes out with `Connection: close`
-        req.off("data", onData);
-        req.pause();
-        chunks.length = 0;
-        reject(new SnapshelfError("too-large", `cannot read request: body larger than ${MAX_BODY} bytes`, 413));
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on("data", onData);
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    // a client that goes away mid-body is not a server error
-    req.on("error", (err: Error) =>
-      reject(new SnapshelfError("request-aborted", `cannot read request: ${err.message}`, 400)),
-    );
-  });
-}
-
 /**
  * Requests Node's HTTP parser rejects (malformed request line or headers,
  * oversized headers, timeouts) never reach the app: answer them like every
@@ -190,14 +164,16 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
   const log = opts.log ?? (() => {});
   let current: Generation | undefined;
   let effectiveBase = opts.baseUrl;
+  const bodies = new BodyBudget();
 
   const app = polka({
     onNoMatch: (_req: IncomingMessage, res: ServerResponse) => send(res, errorResponse(404, "not-found", "not found")),
     onError: (err: unknown, _req: IncomingMessage, res: ServerResponse) => {
       const e = err instanceof SnapshelfError ? err : undefined;
       if (!e) log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
-      // a body refused for its size is not read: close instead of draining it for keep-alive
-      if (e?.status === 413 && !res.headersSent) res.setHeader("Connection", "close");
+      // a body refused (size, or bodies in flight) is not read: close instead of draining it for keep-alive
+      if ((e?.status === 413 || e?.code === "store-busy") && !res.headersSent) res.setHeader("Connection", "close");
+      if (e?.code === "store-busy" && !res.headersSent) res.setHeader("Retry-After", String(BUSY_RETRY_AFTER));
       // a failure after the headers went out cannot be answered: end the connection instead
       if (res.headersSent) {
         res.destroy();
@@ -218,7 +194,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     const handler = async (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
       const gen = current;
       if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
-      const body = route.method === "POST" ? await readBody(req) : undefined;
+      const body = route.method === "POST" ? await readBody(req, bodies) : undefined;
       const env = {
         index: gen.index,
         ctx: { baseUrl: effectiveBase ?? gen.meta.baseUrl },
@@ -330,16 +306,30 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     throw err;
   }
   // follow `current` without a restart: a stat every pollMs (SIGHUP switches at once); a
-  // generation that fails to load leaves the one in service serving
+  // generation that fails to load (say its copy is still arriving) leaves the one in service
+  // serving and is tried again, every pollMs doubling up to RETRY_MAX_MS, until it loads or
+  // `current` names another
+  const pollMs = opts.pollMs ?? 1000;
+  let retry: NodeJS.Timeout | undefined;
+  let retryMs = pollMs;
   const follow = () => {
-    if (readCurrentGeneration(layout) === current?.generation) return;
+    clearTimeout(retry);
+    retry = undefined;
+    if (readCurrentGeneration(layout) === current?.generation) {
+      retryMs = pollMs;
+      return;
+    }
     try {
       reload();
+      retryMs = pollMs;
     } catch (err) {
-      log(`error: cannot switch generation: ${(err as Error).message}`);
+      log(`error: cannot switch generation: ${(err as Error).message} (trying again in ${retryMs} ms)`);
+      retry = setTimeout(follow, retryMs);
+      retry.unref();
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
     }
   };
-  watchFile(layout.current, { interval: opts.pollMs ?? 1000, persistent: false }, follow);
+  watchFile(layout.current, { interval: pollMs, persistent: false }, follow);
   server.keepAliveTimeout = 30_000;
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
@@ -351,6 +341,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     reload,
     close: () => {
       unwatchFile(layout.current, follow);
+      clearTimeout(retry);
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
