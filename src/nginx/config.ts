@@ -15,10 +15,10 @@
  */
 
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
-import { MAX_BODY, STORE_VERSION } from "../routes/limits.js";
+import { MAX_BODY, RANGE_NOT_SATISFIABLE_BODY, STORE_VERSION } from "../routes/limits.js";
 import { BLOBS_PREFIX, ROUTES, SNAP_CONTENT_TYPE } from "../routes/table.js";
 import type { WebSource, WebValue } from "../routes/types.js";
-import { errorResponse, type Route, type RouteRequest, type StaticRoute } from "../routes/types.js";
+import { errorResponse, JSON_TYPE, type Route, type RouteRequest, type StaticRoute } from "../routes/types.js";
 import { templateVars } from "../routes/web.js";
 import { SHARED_PREFIXES } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
@@ -230,6 +230,22 @@ function notFoundReturn(route: StaticRoute, params: readonly string[], paramVar:
   return [`default_type ${nginxString(res.contentType)};`, `return ${res.status} ${body};`];
 }
 
+/** Error pages: name, the statuses sent there, the status, code and message answered. */
+const ERROR_PAGES: readonly (readonly [string, string, number, string, string])[] = [
+  ["e400", "400", 400, "bad-request", "bad request"],
+  ["e403", "403", 404, "not-found", "not found"],
+  ["e404", "404", 404, "not-found", "not found"],
+  ["e405", "405", 405, "method-not-allowed", "method not allowed"],
+  ["e413", "413", 413, "too-large", `cannot read request: body larger than ${MAX_BODY} bytes`],
+  ["e414", "414", 414, "bad-request", "request URI too long"],
+  ["e416", "416", 416, "range-not-satisfiable", "requested range not satisfiable"],
+  ["e502", "500 502 503 504", 502, "store-unavailable", "store temporarily unavailable"],
+];
+
+function errorUri(id: string, name: string): string {
+  return `/_${id}_${name}`;
+}
+
 function errorReturn(status: number, code: string, message: string): string[] {
   const r = errorResponse(status, code, message);
   return [`default_type ${nginxString(r.contentType)};`, `return ${status} ${nginxString(r.body)};`];
@@ -355,6 +371,13 @@ export function renderNginxConfig(opts: NginxOptions): string {
       w.close();
     }
   }
+  // tree files: the ETag names the generation too, so it changes with the content even when a
+  // rebuild writes a file of the same size in the same second (nginx's own is mtime-size)
+  const etagCap = n.capture("etag");
+  w.open(`map $sent_http_etag $${id}_tree_etag`)
+    .line(`${nginxRegexString(`~^"(?<${etagCap}>.*)"$`)} "\\"${opts.generation}-$${etagCap}\\"";`)
+    .line(`default "";`)
+    .close();
   w.open(`upstream ${id}_shim`)
     .line(`server ${upstreamServer(opts.upstream)};`)
     .line("keepalive 16;")
@@ -388,11 +411,13 @@ export function renderNginxConfig(opts: NginxOptions): string {
   w.line(`client_max_body_size ${MAX_BODY};`);
   w.line("recursive_error_pages on;");
   w.line(`error_page 418 = @${id}_shim;`);
-  w.line(`error_page 400 = @${id}_e400;`);
-  w.line(`error_page 405 = @${id}_e405;`);
-  w.line(`error_page 413 = @${id}_e413;`);
-  w.line(`error_page 414 = @${id}_e414;`);
-  w.line(`error_page 500 502 503 504 = @${id}_e502;`);
+  // errors go to internal URIs, not named locations: a request whose URI nginx refused (`/../x`,
+  // `%00`) has none, and a redirect to a named location then fails (500, then a redirect cycle)
+  for (const [name, status] of ERROR_PAGES) w.line(`error_page ${status} = ${errorUri(id, name)};`);
+  // ranges: one per request (several get the whole file, as serve answers them: src/serve/files.ts)
+  w.line("max_ranges 1;");
+  // nothing below the roots is served through a symbolic link (verify reports any)
+  w.line("disable_symlinks on from=$document_root;");
   w.line("proxy_http_version 1.1;");
   w.line('proxy_set_header Connection "";');
   w.line("proxy_set_header Host $http_host;");
@@ -408,6 +433,14 @@ export function renderNginxConfig(opts: NginxOptions): string {
   for (const l of errorReturn(404, "not-found", "not found")) w.line(l);
   w.close();
 
+  // a tree path holds other content in other generations: a date (one second) is no validator there,
+  // so no Last-Modified (and If-Range dates never match); add_header here replaces the server's
+  const treeHeaders = [
+    `add_header ETag $${id}_tree_etag;`,
+    `add_header Last-Modified "";`,
+    `add_header Snap-Store-Version ${STORE_VERSION} always;`,
+    "add_header X-Content-Type-Options nosniff always;",
+  ];
   const sharing = (r: StaticRoute): boolean => SHARED_PREFIXES.some((p) => p.startsWith(r.treePrefix));
   const rewrite = prefix === "" ? [] : [`rewrite ${nginxRegexString(`^${escapeRegex(prefix)}(/.*)$`)} $1 break;`];
 
@@ -425,6 +458,7 @@ export function renderNginxConfig(opts: NginxOptions): string {
       w.open(`location ~ ${nginxRegexString(nginxRegex(rule.path, prefix, (g) => groupVar(r, g)))}`);
       w.line(`root ${nginxString(tree)};`);
       w.line(`default_type ${nginxString(r.contentType)};`);
+      for (const l of treeHeaders) w.line(l);
       w.line(`set $${fileVar(r)} ${nginxString(`/${file}`, true)};`);
       if ((defers.get(r.id) ?? []).length > 0) w.line(`if ($${deferVar(r)}) { return 418; }`);
       w.line(`try_files $${fileVar(r)} @${id}_${sharing(r) ? "sh" : "nf"}_${ident(r.id)};`);
@@ -435,6 +469,7 @@ export function renderNginxConfig(opts: NginxOptions): string {
       w.open(`location @${id}_sh_${ident(r.id)}`);
       w.line(`root ${nginxString(shared)};`);
       w.line(`default_type ${nginxString(r.contentType)};`);
+      for (const l of treeHeaders) w.line(l);
       w.line(`try_files $${fileVar(r)} @${id}_nf_${ident(r.id)};`);
       w.close();
     }
@@ -500,16 +535,14 @@ export function renderNginxConfig(opts: NginxOptions): string {
   w.open("location /");
   for (const l of errorReturn(404, "not-found", "not found")) w.line(l);
   w.close();
-  const errors: [string, number, string, string][] = [
-    ["e400", 400, "bad-request", "bad request"],
-    ["e405", 405, "method-not-allowed", "method not allowed"],
-    ["e413", 413, "too-large", `cannot read request: body larger than ${MAX_BODY} bytes`],
-    ["e414", 414, "bad-request", "request URI too long"],
-    ["e502", 502, "store-unavailable", "store temporarily unavailable"],
-  ];
-  for (const [name, status, code, message] of errors) {
-    w.open(`location @${id}_${name}`);
-    for (const l of errorReturn(status, code, message)) w.line(l);
+  for (const [name, , status, code, message] of ERROR_PAGES) {
+    w.open(`location = ${errorUri(id, name)}`);
+    w.line("internal;");
+    if (status === 416) {
+      // nginx's range filter set Content-Range: bytes */SIZE; the body is serve's (src/serve/files.ts)
+      w.line(`default_type ${nginxString(JSON_TYPE)};`);
+      w.line(`return 416 ${nginxString(RANGE_NOT_SATISFIABLE_BODY)};`);
+    } else for (const l of errorReturn(status, code, message)) w.line(l);
     w.close();
   }
   w.close(); // server

@@ -7,3 +7,7 @@
 export const STORE_VERSION = "60";
 /** The largest request body the shim reads (a refresh of thousands of snaps fits easily). */
 export const MAX_BODY = 4 * 1024 * 1024;
+/** The body of a 416 (a Range no byte of the file satisfies), from serve and nginx alike. */
+export const RANGE_NOT_SATISFIABLE_BODY = JSON.stringify({
+  "error-list": [{ code: "range-not-satisfiable", message: "cannot serve range: requested range not satisfiable" }],
+});

@@ -9,14 +9,25 @@
  * Files are looked up when first asked for and their stat is remembered
  * (trees are immutable per generation, blobs are content-addressed: a file
  * that exists never changes; misses are not remembered, a blob may arrive).
- * Single byte ranges are honoured (snapd resumes downloads with
- * `Range: bytes=N-`); a malformed or multi-range header is ignored (RFC 9110
- * allows it) and the whole file is sent; an unsatisfiable one is a 416.
+ * A file reached through a symbolic link below the root is not served (as
+ * nginx's `disable_symlinks on`).
+ *
+ * Ranges are answered exactly as the generated nginx configuration answers
+ * them (nginx's range filter with `max_ranges 1`, RFC 9110 §14): one range
+ * gets a 206; several get the whole file; an unsatisfiable, malformed or
+ * overflowing one a 416 whose Content-Range names only the size; `If-Range` with
+ * a validator other than the current one gets the whole file. The ETag is
+ * strong and changes with the content: inode, size and mtime in nanoseconds
+ * (a tree path holds another file in every generation that changes it, and
+ * a resumed download must never splice two). Dates name a second, so for
+ * paths whose content may change (tree files) there is no Last-Modified and
+ * a date in `If-Range` never matches.
  */
-import { createReadStream, type Stats, stat } from "node:fs";
+import { type BigIntStats, createReadStream, realpath, realpathSync, stat } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream";
+import { RANGE_NOT_SATISFIABLE_BODY } from "../routes/limits.js";
 
 export type FileHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
@@ -29,13 +40,19 @@ export interface FileServerOptions {
   readonly highWaterMark?: number;
   /** Remember a file's stat once found (default true: the files never change). */
   readonly remember?: boolean;
+  /**
+   * Send Last-Modified and honour dates in If-Range (default true). Off where a path may hold
+   * other content later (tree files): a date names a second, not a version.
+   */
+  readonly dates?: boolean;
 }
 
 interface Entry {
   readonly abs: string;
   readonly size: number;
   readonly etag: string;
-  readonly lastModified: string;
+  /** The mtime as HTTP-date, when dates are validators here. */
+  readonly lastModified: string | undefined;
   readonly contentType: string;
 }
 
@@ -47,36 +64,110 @@ function safePath(path: string): boolean {
 
 type Range = { start: number; end: number } | "unsatisfiable" | undefined;
 
-/** One `bytes=` range against `size`; undefined when absent or not a single well-formed range. */
+const MAX_OFF = 2n ** 63n - 1n;
+
+/**
+ * A `Range` header against a file of `size` bytes, as nginx's range filter parses it with
+ * `max_ranges 1` (ngx_http_range_parse): undefined for the whole file (no `bytes=` range, several
+ * ranges, or one starting at 0 of an empty file), "unsatisfiable" for a 416 (malformed, beyond the
+ * end, or numbers past 2^63), else the one range, `end` inclusive.
+ */
 export function parseRange(header: string | undefined, size: number): Range {
-  if (header === undefined) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m) return undefined;
-  const [, a = "", b = ""] = m;
-  if (a === "" && b === "") return undefined;
-  if (a === "") {
-    // suffix: the last N bytes
-    const n = Number(b);
-    if (!Number.isSafeInteger(n)) return undefined;
-    if (n === 0 || size === 0) return "unsatisfiable";
-    return { start: Math.max(0, size - n), end: size - 1 };
+  if (header === undefined || header.length < 7 || header.slice(0, 6).toLowerCase() !== "bytes=") return undefined;
+  const s = header;
+  let p = 6;
+  const digit = (): bigint | undefined => {
+    const c = s.charCodeAt(p);
+    return c >= 48 && c <= 57 ? BigInt(c - 48) : undefined;
+  };
+  const spaces = (): void => {
+    while (s[p] === " ") p++;
+  };
+  /** Digits at p, or undefined past 2^63 - 1. */
+  const number = (): bigint | undefined => {
+    let n = 0n;
+    for (let d = digit(); d !== undefined; d = digit()) {
+      n = n * 10n + d;
+      if (n > MAX_OFF) return undefined;
+      p++;
+    }
+    return n;
+  };
+  const cl = BigInt(size);
+  let first: [bigint, bigint] | undefined;
+  let total = 0n;
+  let ranges = 1;
+  for (;;) {
+    let start = 0n;
+    let end = 0n;
+    let open = false;
+    spaces();
+    if (s[p] !== "-") {
+      if (digit() === undefined) return "unsatisfiable";
+      const a = number();
+      if (a === undefined) return "unsatisfiable";
+      start = a;
+      spaces();
+      if (s[p++] !== "-") return "unsatisfiable";
+      spaces();
+      if (p >= s.length || s[p] === ",") {
+        end = cl;
+        open = true;
+      }
+    } else {
+      p++;
+      if (digit() === undefined) return "unsatisfiable";
+      const n = number();
+      if (n === undefined) return "unsatisfiable";
+      spaces();
+      if (p < s.length && s[p] !== ",") return "unsatisfiable";
+      start = n < cl ? cl - n : 0n;
+      end = cl;
+      open = true;
+    }
+    if (!open) {
+      if (digit() === undefined) return "unsatisfiable";
+      const b = number();
+      if (b === undefined) return "unsatisfiable";
+      spaces();
+      if (p < s.length && s[p] !== ",") return "unsatisfiable";
+      end = b >= cl ? cl : b + 1n;
+    }
+    if (start < end) {
+      first ??= [start, end];
+      if (total > MAX_OFF - (end - start)) return "unsatisfiable";
+      total += end - start;
+      if (ranges-- === 0) return undefined;
+    } else if (start === 0n) return undefined;
+    if (s[p++] !== ",") break;
   }
-  const start = Number(a);
-  const end = b === "" ? size - 1 : Number(b);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) return undefined;
-  if (start >= size) return "unsatisfiable";
-  return { start, end: Math.min(end, size - 1) };
+  if (first === undefined) return "unsatisfiable";
+  if (total > cl) return undefined;
+  return { start: Number(first[0]), end: Number(first[1]) - 1 };
+}
+
+/** Whether an If-Range validator names the entry as it is now (nginx: exact ETag, or exact Last-Modified date). */
+function ifRangeHolds(v: string, e: Entry): boolean {
+  if (v.length >= 2 && v.endsWith('"')) return v === e.etag;
+  return e.lastModified !== undefined && Date.parse(v) === Date.parse(e.lastModified);
 }
 
 export function fileServer(opts: FileServerOptions): FileHandler {
   const known = new Map<string, Entry>();
-  const toEntry = (path: string, abs: string, st: Stats): Entry => ({
+  const toEntry = (path: string, abs: string, st: BigIntStats): Entry => ({
     abs,
-    size: st.size,
-    etag: `W/"${st.size}-${st.mtime.getTime()}"`,
-    lastModified: st.mtime.toUTCString(),
+    size: Number(st.size),
+    etag: `"${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}"`,
+    lastModified: opts.dates === false ? undefined : st.mtime.toUTCString(),
     contentType: opts.contentType?.(path) ?? "application/octet-stream",
   });
+  // where files must really be: a path resolving elsewhere went through a symbolic link
+  let realRoot: string;
+  try {
+    realRoot = realpathSync.native(opts.root);
+  } catch {
+    realRoot = opts.root;
+  }
 
   const respond = (req: IncomingMessage, res: ServerResponse, e: Entry): void => {
     if (req.headers["if-none-match"] === e.etag) {
@@ -86,21 +177,20 @@ export function fileServer(opts: FileServerOptions): FileHandler {
     }
     const headers: Record<string, string | number> = {
       "Content-Type": e.contentType,
-      "Last-Modified": e.lastModified,
+      ...(e.lastModified !== undefined ? { "Last-Modified": e.lastModified } : {}),
       ETag: e.etag,
       "Accept-Ranges": "bytes",
     };
-    const range = parseRange(req.headers.range, e.size);
+    const h = req.headers["if-range"];
+    const ifRange = Array.isArray(h) ? h[0] : h;
+    const range = ifRange === undefined || ifRangeHolds(ifRange, e) ? parseRange(req.headers.range, e.size) : undefined;
     if (range === "unsatisfiable") {
-      const body = JSON.stringify({
-        "error-list": [{ code: "range-not-satisfiable", message: `cannot serve range: file has ${e.size} bytes` }],
-      });
       res.writeHead(416, {
         "Content-Type": "application/json",
         "Content-Range": `bytes */${e.size}`,
-        "Content-Length": Buffer.byteLength(body),
+        "Content-Length": Buffer.byteLength(RANGE_NOT_SATISFIABLE_BODY),
       });
-      res.end(body);
+      res.end(req.method === "HEAD" ? undefined : RANGE_NOT_SATISFIABLE_BODY);
       return;
     }
     let status = 200;
@@ -128,11 +218,14 @@ export function fileServer(opts: FileServerOptions): FileHandler {
     const hit = known.get(path);
     if (hit) return respond(req, res, hit);
     const abs = join(opts.root, path);
-    stat(abs, (err, st) => {
+    stat(abs, { bigint: true }, (err, st) => {
       if (err || !st.isFile()) return next();
-      const e = toEntry(path, abs, st);
-      if (opts.remember !== false) known.set(path, e);
-      respond(req, res, e);
+      realpath.native(abs, (err2, real) => {
+        if (err2 || real !== join(realRoot, path)) return next();
+        const e = toEntry(path, abs, st);
+        if (opts.remember !== false) known.set(path, e);
+        respond(req, res, e);
+      });
     });
   };
 }

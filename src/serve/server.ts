@@ -111,10 +111,16 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
     );
   }
   // files are looked up when asked for: no walk of the tree or blobs/ at start-up (src/serve/files.ts)
-  const own = fileServer({ root: dir, contentType: contentTypeOfTreePath });
+  // tree paths hold other content in other generations: no dates as validators (files.ts)
+  const own = fileServer({ root: dir, contentType: contentTypeOfTreePath, dates: false });
   // per-revision files shared by all generations (src/build/tree-files.ts); never remembered: a
   // newer revision of an assertion may replace one
-  const shared = fileServer({ root: sharedTreePath(layout), contentType: contentTypeOfTreePath, remember: false });
+  const shared = fileServer({
+    root: sharedTreePath(layout),
+    contentType: contentTypeOfTreePath,
+    remember: false,
+    dates: false,
+  });
   // a tree of the current layout never holds shared paths itself: one lookup, not a miss first
   const tree: Handler = (req, res, next) => {
     if (!isSharedPath((req.url ?? "").replace(/^\/+/, ""))) own(req, res, next);
