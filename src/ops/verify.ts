@@ -16,7 +16,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { decodeStream } from "../assertions/parse.js";
 import { describeAssertion } from "../assertions/ref.js";
@@ -308,6 +309,12 @@ export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {})
       }
     }
   }
+  for (const p of await symlinksIn(layout.root)) {
+    problems.push({
+      file: p,
+      reason: "symbolic link: snapshelf never makes one, and serve and nginx do not follow it",
+    });
+  }
   return {
     problems: dedupe(problems),
     notes,
@@ -319,6 +326,30 @@ export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {})
       generations: gens.length,
     },
   };
+}
+
+/**
+ * Every symbolic link below `root` (relative paths, sorted), none followed. The store holds only
+ * plain files and directories; a link could make serve or nginx reach outside it, so both refuse
+ * them, and here they are named. Directory entries' types come with readdir: no stat per file.
+ */
+export async function symlinksIn(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (abs: string, rel: string): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(abs, { withFileTypes: true });
+    } catch {
+      return; // gone meanwhile, or unreadable: the other checks name what matters
+    }
+    for (const e of entries) {
+      const r = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isSymbolicLink()) out.push(r);
+      else if (e.isDirectory()) await walk(join(abs, e.name), r);
+    }
+  };
+  await walk(root, "");
+  return out.sort();
 }
 
 function dedupe(problems: readonly Problem[]): Problem[] {

@@ -14,6 +14,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildStore } from "../../src/build/build.js";
+import { verifyStore } from "../../src/ops/verify.js";
 import type { StoreLayout } from "../../src/store/layout.js";
 import { releaseRevision } from "../../src/store/release.js";
 import { committedManifest, makeFixtureStore } from "../support/fixture-store.js";
@@ -285,13 +286,18 @@ test("nginx answers malformed and unsafe URIs with 400 (or 404) snapd-style JSON
   assert.ok(!/redirection cycle|empty URI|\[alert\]|\[emerg\]/.test(log), log.slice(-2000));
 });
 
-test("neither serve nor nginx follows a symbolic link in the store", async () => {
+test("neither serve nor nginx follows a symbolic link in the store; verify names each", async () => {
   const servers = { nginx: nginx?.url ?? "", serve: shim?.url ?? "" };
   const blobFile = join(layout.blobs, otherBlobPath.slice("/blobs/".length));
   const moved = `${blobFile}.moved`;
   await rename(blobFile, moved);
   await symlink(moved, blobFile);
+  const outside = join(layout.root, "state", "elsewhere");
+  await symlink("/etc", outside);
   try {
+    const report = await verifyStore(layout);
+    const named = report.problems.filter((p) => /symbolic link/.test(p.reason)).map((p) => p.file);
+    assert.deepEqual(named, [`blobs/${otherBlobPath.slice("/blobs/".length)}`, "state/elsewhere"]);
     for (const [name, base] of Object.entries(servers)) {
       const r = await get(base, otherBlobPath);
       assert.ok([403, 404].includes(r.status), `${name}: ${r.status}`);
@@ -299,6 +305,7 @@ test("neither serve nor nginx follows a symbolic link in the store", async () =>
       assert.ok(Array.isArray((JSON.parse(r.body.toString()) as Record<string, unknown>)["error-list"]), name);
     }
   } finally {
+    await unlink(outside);
     await unlink(blobFile);
     await rename(moved, blobFile);
   }
