@@ -21,7 +21,9 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildStore } from "../../src/build/build.js";
+import { MAX_BODY } from "../../src/serve/bodies.js";
 import { committedManifest, makeFixtureStore } from "../support/fixture-store.js";
+import { longInstanceKeys, manyDeviceKinds, resetPeak, stalledBodies, statusBytes } from "../support/hostile-load.js";
 import { runProbe, type StartedProcess, startProcess, tmpWorkDir, verbose } from "../support/realclient.js";
 import { snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
 import { cliPath } from "../support/snapshelf.js";
@@ -715,4 +717,91 @@ test("10,000+ hostile requests: no crash, no 5xx, snapd-style 4xx, bounded memor
   assert.ok(!/internal error/.test(log), `no internal errors logged:\n${log.slice(-2000)}`);
   // snapd's own client gets exactly what it got before the storm
   assert.deepEqual(await realClientView(), beforeView);
+});
+
+// ---- hostile loads: the memory cap (README, "Memory") ------------------------------------------
+
+/**
+ * The cap the README states for one `serve` process (or `--workers` process) at up to 20,000
+ * revisions: catalogue and indexes (~65 MB here, ~140 MB at 20k), at most 64 MiB of cached refresh
+ * answers, 32 MiB of request bodies, and the requests being answered.
+ */
+const MEMORY_CAP = 512 * 1024 * 1024;
+
+/** Runs one load, then checks the server's peak RSS against the cap and the real client right after. */
+async function underCap(
+  t: { diagnostic(s: string): void },
+  pid: number,
+  what: string,
+  expected: unknown,
+  load: () => Promise<void>,
+): Promise<void> {
+  resetPeak(pid);
+  const started = Date.now();
+  await load();
+  const peak = statusBytes(pid, "VmHWM");
+  const mib = (n: number): number => Math.round(n / 2 ** 20);
+  t.diagnostic(
+    `${what}: ${Date.now() - started} ms, peak RSS ${mib(peak)} MiB, now ${mib(statusBytes(pid, "VmRSS"))} MiB`,
+  );
+  assert.ok(server.alive(), `${what}: the server is alive:\n${server.output()}`);
+  assert.ok(peak < MEMORY_CAP, `${what}: peak RSS ${mib(peak)} MiB is over the cap of ${mib(MEMORY_CAP)} MiB`);
+  // a real refresh, right after, is answered exactly as before
+  assert.deepEqual(await realClientView(), expected, what);
+}
+
+test("hostile loads: the memory cap holds (multi-MiB instance keys, many device kinds, 250 stalled bodies)", {
+  timeout: 300_000,
+}, async (t) => {
+  const pid = server.child.pid ?? assert.fail("no server pid");
+  const target = { host, port };
+  const expected = await realClientView();
+
+  await underCap(t, pid, "distinct multi-MiB instance keys", expected, async () => {
+    const { statuses, sample } = await longInstanceKeys(target, snapIds[0] ?? "", 120);
+    assert.deepEqual([...new Set(statuses)], [400], sample);
+    assert.match(
+      sample,
+      /"error-list":\[\{"code":"bad-request","message":"cannot handle snap action request: actions\[0\]: \\"instance-key\\" is longer than 128 characters"/,
+    );
+  });
+
+  await underCap(t, pid, "many device kinds with distinct keys", expected, async () => {
+    // 64 device kinds (the count-bounded cache kept 64), each asked 10,000 distinct cacheable
+    // refreshes (~0.7 KB of key and answer each): that cache kept all of them, about 0.5 GB
+    const statuses = await manyDeviceKinds(target, snapIds, 64, 2);
+    assert.deepEqual([...new Set(statuses)], [200]);
+  });
+
+  await underCap(t, pid, "250 connections stalling nearly full bodies", expected, async () => {
+    const closed = await stalledBodies(target, MAX_BODY - 1024, async () => {
+      // while they stall, devices still refresh (small bodies have a reserve)
+      assert.deepEqual(await realClientView(), expected, "a refresh while large bodies stall");
+    });
+    const refused = closed.filter((a) => /^HTTP\/1\.1 503 /.test(a));
+    t.diagnostic(`${closed.length} of 250 closed by the server, ${refused.length} with their 503 read`);
+    assert.ok(closed.length >= 200, `${closed.length} refused`);
+    assert.ok(refused.length > 0);
+    for (const a of refused) {
+      assert.match(a, /\r\nRetry-After: \d+\r\n/i);
+      assert.match(a, /"code":"store-busy"/);
+    }
+    // what they held is given back when they close: nearly full bodies are read again
+    await new Promise((r) => setTimeout(r, 500));
+    await pool(
+      Array.from({ length: 6 }, (_, i) => i),
+      6,
+      async () => {
+        const o = await send({
+          kind: "after-stall",
+          method: "POST",
+          path: REFRESH,
+          headers: snapdHeaders("amd64"),
+          body: `{"actions":[]${" ".repeat(MAX_BODY - 2048)}}`,
+          allowed: [200],
+        });
+        assert.equal(o.status, 200, o.body.toString().slice(0, 200));
+      },
+    );
+  });
 });
