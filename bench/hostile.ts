@@ -28,7 +28,7 @@ import { writeSyntheticStore } from "./lib/synthetic-store.js";
 
 const MiB = 1024 * 1024;
 /** The cap the README states per serve process (or --workers process), up to 20,000 revisions. */
-const CAP_MB = 512;
+const CAP_MB = 640;
 const BASE_URL = "http://127.0.0.1:8000";
 
 export async function benchHostile(ctx: BenchContext): Promise<Row[]> {
