@@ -23,7 +23,7 @@
  * paths whose content may change (tree files) there is no Last-Modified and
  * a date in `If-Range` never matches.
  */
-import { type BigIntStats, createReadStream, realpath, realpathSync, stat } from "node:fs";
+import { type BigIntStats, constants, createReadStream, open, realpath, realpathSync, stat } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream";
@@ -169,7 +169,7 @@ export function fileServer(opts: FileServerOptions): FileHandler {
     realRoot = opts.root;
   }
 
-  const respond = (req: IncomingMessage, res: ServerResponse, e: Entry): void => {
+  const respond = (req: IncomingMessage, res: ServerResponse, e: Entry, path: string, next: () => void): void => {
     if (req.headers["if-none-match"] === e.etag) {
       res.writeHead(304, { ETag: e.etag });
       res.end();
@@ -202,21 +202,31 @@ export function fileServer(opts: FileServerOptions): FileHandler {
       headers["Content-Range"] = `bytes ${start}-${end}/${e.size}`;
     }
     headers["Content-Length"] = e.size === 0 ? 0 : end - start + 1;
-    res.writeHead(status, headers);
     if (req.method === "HEAD" || e.size === 0) {
+      res.writeHead(status, headers);
       res.end();
       return;
     }
-    const stream = createReadStream(e.abs, { start, end, highWaterMark: opts.highWaterMark ?? 64 * 1024 });
-    // errors (file gone, client gone) end the response; nothing more can be said once headers are out
-    pipeline(stream, res, () => undefined);
+    // opened before the headers go out, never through a symbolic link: a file remembered here and
+    // since removed, or replaced by a link, is not found (and forgotten), not a 200 cut short
+    open(e.abs, constants.O_RDONLY | constants.O_NOFOLLOW, (err, fd) => {
+      if (err) {
+        known.delete(path);
+        next();
+        return;
+      }
+      res.writeHead(status, headers);
+      const stream = createReadStream(e.abs, { fd, start, end, highWaterMark: opts.highWaterMark ?? 64 * 1024 });
+      // errors (client gone) end the response; nothing more can be said once headers are out
+      pipeline(stream, res, () => undefined);
+    });
   };
 
   return (req, res, next) => {
     const path = (req.url ?? "").split("?")[0]?.replace(/^\/+/, "") ?? "";
     if (!safePath(path)) return next();
     const hit = known.get(path);
-    if (hit) return respond(req, res, hit);
+    if (hit) return respond(req, res, hit, path, next);
     const abs = join(opts.root, path);
     stat(abs, { bigint: true }, (err, st) => {
       if (err || !st.isFile()) return next();
@@ -224,7 +234,7 @@ export function fileServer(opts: FileServerOptions): FileHandler {
         if (err2 || real !== join(realRoot, path)) return next();
         const e = toEntry(path, abs, st);
         if (opts.remember !== false) known.set(path, e);
-        respond(req, res, e);
+        respond(req, res, e, path, next);
       });
     });
   };

@@ -310,6 +310,21 @@ test("neither serve nor nginx follows a symbolic link in the store; verify names
     await rename(moved, blobFile);
   }
   for (const [name, base] of Object.entries(servers)) assert.equal((await get(base, otherBlobPath)).status, 200, name);
+  // a blob served before (serve remembers what it found) and replaced by a link since
+  const servedFile = join(layout.blobs, blobPath.slice("/blobs/".length));
+  await rename(servedFile, `${servedFile}.moved`);
+  await symlink(`${servedFile}.moved`, servedFile);
+  try {
+    for (const [name, base] of Object.entries(servers)) {
+      const r = await get(base, blobPath);
+      assert.equal(r.status, 404, `${name}: ${r.status}`);
+      assert.equal(r.type, "application/json", name);
+    }
+  } finally {
+    await unlink(servedFile);
+    await rename(`${servedFile}.moved`, servedFile);
+  }
+  for (const [name, base] of Object.entries(servers)) assert.equal((await get(base, blobPath)).status, 200, name);
   // a tree file: the symlink points at a valid file of the same tree
   const current = (await readFile(layout.current, "utf8")).trim();
   const file = join(layout.trees, current, "v2/snaps/info/tool-a.amd64.json");
