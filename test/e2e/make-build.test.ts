@@ -4,7 +4,7 @@
  * into the store in OUT and builds its tree; without BUNDLES it says how to call it.
  */
 import assert from "node:assert/strict";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Manifest, makeFixtures, removeWorkDir, repoRoot, runCommand, tmpWorkDir } from "../support/realclient.js";
@@ -18,6 +18,8 @@ before(async () => {
   work = await tmpWorkDir("make-build");
   fixtures = join(work, "fixtures");
   manifest = await makeFixtures(fixtures);
+  // the fixtures' device/ (a device's own serial and private key) is no store input
+  await rm(join(fixtures, manifest.device?.dir ?? "device"), { recursive: true, force: true });
 });
 
 after(async () => {
