@@ -38,6 +38,18 @@ export interface BundleContents {
   readonly releases: readonly BundleRelease[];
   /** Store metadata per snap name. */
   readonly meta: Readonly<Record<string, SnapMeta>>;
+  /** bundle.json's bytes and signature (absent where the contents did not come from a bundle reader). */
+  readonly bundle?: BundleOrigin;
+}
+
+/** What the operator-signature and rollback checks need of a bundle (src/bundle/trust.ts). */
+export interface BundleOrigin {
+  /** The bundle as given (its file, or its parts file). */
+  readonly source: string;
+  /** bundle.json exactly as read (what the signature covers). */
+  readonly json: string;
+  /** `bundle.json.minisig`, when the bundle carries one. */
+  readonly signature?: string;
 }
 
 /** Reads a bundle into `stagingDir` (created by the caller, removed after the import). */

@@ -31,7 +31,12 @@ import {
 } from "../util/json-shape.js";
 
 export const BUNDLE_FORMAT = "snapshelf-bundle";
-export const BUNDLE_VERSION = 1;
+/**
+ * 2: `exported-at`, the optional `signer` (operator key id and its counter) and a
+ * `bundle.json.minisig` second entry; a bundle may be split in parts (src/bundle/parts.ts).
+ * Version 1 bundles still read (no signature, no export time).
+ */
+export const BUNDLE_VERSION = 2;
 /** File name suffix of bundles (`hello.snapshelf.tar`). */
 export const BUNDLE_SUFFIX = ".snapshelf.tar";
 export const BUNDLE_JSON = "bundle.json";
@@ -104,9 +109,23 @@ export interface BundleAssertion {
   readonly size: number;
 }
 
+/** Who signed a bundle: the operator key's id and that key's export counter (rollback checks). */
+export interface BundleSigner {
+  /** 16 upper-case hex digits (minisign's key id). */
+  readonly keyId: string;
+  /** Grows with every export made with the key. */
+  readonly counter: number;
+}
+
 /** bundle.json, parsed and checked. */
 export interface BundleDoc {
   readonly kind: BundleKind;
+  /** The format version read (rendering always writes the current one). */
+  readonly version?: number;
+  /** When `snapshelf export` wrote it (RFC 3339); absent in version 1. */
+  readonly exportedAt?: string;
+  /** Present when the bundle is signed (the signature is the entry `bundle.json.minisig`). */
+  readonly signer?: BundleSigner;
   /** The snap (kind `snap`). */
   readonly name?: string;
   readonly snapId?: string;
@@ -241,6 +260,24 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
   if (kind !== "snap" && kind !== "assertions")
     throw fail("kind", `expected "snap" or "assertions", got ${JSON.stringify(kind)}`);
   const upstream = optionalStringField(o, "upstream", "", fail);
+  const exportedAt = optionalStringField(o, "exported-at", "", fail);
+  if (version >= 2 && exportedAt === undefined) throw fail("exported-at", "missing");
+  if (exportedAt !== undefined && Number.isNaN(Date.parse(exportedAt)))
+    throw fail("exported-at", `invalid time ${JSON.stringify(exportedAt)}`);
+  let signer: BundleSigner | undefined;
+  if (o["signer"] !== undefined) {
+    if (version < 2) throw fail("signer", "not allowed in a version 1 bundle");
+    const so = objectField(o, "signer", "", fail);
+    signer = {
+      keyId: stringField(so, "key-id", "signer", fail, { pattern: /^[0-9A-F]{16}$/ }),
+      counter: intField(so, "counter", "signer", fail, 1),
+    };
+  }
+  const common = {
+    version,
+    ...(exportedAt === undefined ? {} : { exportedAt }),
+    ...(signer === undefined ? {} : { signer }),
+  };
 
   const assertionsList = listField(o, "assertions", "", fail);
   checkCount(assertionsList, "assertions", fail);
@@ -273,7 +310,14 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
     for (const k of ["channel-map", "revisions"]) {
       if (optionalListField(o, k, "", fail).length > 0) throw fail(k, `must be empty in an assertions bundle`);
     }
-    return { kind, ...(upstream === undefined ? {} : { upstream }), channelMap: [], revisions: [], assertions };
+    return {
+      kind,
+      ...common,
+      ...(upstream === undefined ? {} : { upstream }),
+      channelMap: [],
+      revisions: [],
+      assertions,
+    };
   }
 
   const name = stringField(o, "name", "", fail, { pattern: SNAP_NAME });
@@ -343,6 +387,7 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
 
   return {
     kind,
+    ...common,
     name,
     snapId,
     ...(upstream === undefined ? {} : { upstream }),
@@ -391,6 +436,8 @@ export function renderBundleDoc(doc: BundleDoc): string {
     out["snap-id"] = doc.snapId;
   }
   if (doc.upstream !== undefined) out["upstream"] = doc.upstream;
+  if (doc.exportedAt !== undefined) out["exported-at"] = doc.exportedAt;
+  if (doc.signer !== undefined) out["signer"] = { "key-id": doc.signer.keyId, counter: doc.signer.counter };
   if (doc.kind === "snap" && doc.store !== undefined) out["store"] = storeJson(doc.store);
   if (doc.kind === "snap" && doc.exportedWith !== undefined) {
     out["exported-with"] = { channels: [...doc.exportedWith.channels], arches: [...doc.exportedWith.arches] };

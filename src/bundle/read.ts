@@ -14,7 +14,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, open, readdir, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Header, Parser, type ReadEntry } from "tar";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import type { SnapMeta } from "../model/types.js";
@@ -22,6 +22,8 @@ import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
 import type { BundleContents, BundleRelease, StagedDigest } from "./contents.js";
 import { BUNDLE_JSON, BUNDLE_SUFFIX, type BundleDoc, MAX_LISTED, parseBundleDoc } from "./format.js";
+import { PARTS_SUFFIX, readPartsFile } from "./parts.js";
+import { MAX_SIGNATURE_SIZE, SIGNATURE_ENTRY } from "./signature.js";
 
 export interface ReadBundleOptions {
   /** Largest blob entry accepted (default 64 GiB). */
@@ -49,7 +51,7 @@ const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
 export async function isBundle(path: string): Promise<boolean> {
   const st = await stat(path).catch(() => undefined);
   if (!st?.isFile()) return false;
-  if (basename(path).endsWith(BUNDLE_SUFFIX)) return true;
+  if (basename(path).endsWith(BUNDLE_SUFFIX) || basename(path).endsWith(`${BUNDLE_SUFFIX}${PARTS_SUFFIX}`)) return true;
   if (st.size < 512) return false;
   const fh = await open(path, "r");
   try {
@@ -75,7 +77,12 @@ export async function expandBundleDirs(paths: readonly string[]): Promise<string
   for (const p of paths) {
     const st = await stat(p).catch(() => undefined);
     if (st?.isDirectory()) {
-      const bundles = (await readdir(p)).filter((n) => n.endsWith(BUNDLE_SUFFIX) && !n.startsWith(".")).sort();
+      // whole bundles and split ones (their parts file stands for the parts)
+      const bundles = (await readdir(p))
+        .filter(
+          (n) => (n.endsWith(BUNDLE_SUFFIX) || n.endsWith(`${BUNDLE_SUFFIX}${PARTS_SUFFIX}`)) && !n.startsWith("."),
+        )
+        .sort();
       if (bundles.length > 0) {
         out.push(...bundles.map((n) => join(p, n)));
         continue;
@@ -86,8 +93,9 @@ export async function expandBundleDirs(paths: readonly string[]): Promise<string
   return out;
 }
 
-function entryKind(path: string): "json" | "blob" | "assertion" | "dir" | undefined {
+function entryKind(path: string): "json" | "signature" | "blob" | "assertion" | "dir" | undefined {
   if (path === BUNDLE_JSON) return "json";
+  if (path === SIGNATURE_ENTRY) return "signature";
   if (DIRS.has(path)) return "dir";
   if (path.startsWith("blobs/")) return "blob";
   if (path.startsWith("assertions/")) return "assertion";
@@ -151,6 +159,7 @@ export async function readBundle(
 
   let doc: BundleDoc | undefined;
   let jsonChunks: Buffer[] | undefined;
+  let sigChunks: Buffer[] | undefined;
   let jsonBytes = 0;
   let first = true;
   let entries = 0;
@@ -209,6 +218,16 @@ export async function readBundle(
         return;
       }
       if (kind === "json") throw fail(`${where}: duplicate entry`);
+      if (kind === "signature") {
+        // the operator's signature over bundle.json: right after it, version 2 and later
+        if (entries !== 2 || sigChunks !== undefined) throw fail(`${where}: must be the second entry`);
+        if ((ensureDoc().version ?? 1) < 2) throw fail(`${where}: not allowed in a version 1 bundle`);
+        if (entry.size > MAX_SIGNATURE_SIZE) throw fail(`${where}: larger than ${MAX_SIGNATURE_SIZE} bytes`);
+        const chunks: Buffer[] = [];
+        sigChunks = chunks;
+        entry.on("data", (c: Buffer) => chunks.push(c));
+        return;
+      }
       ensureDoc();
       const want = listed.get(p);
       if (want === undefined) throw fail(`${where}: not listed in ${BUNDLE_JSON}`);
@@ -264,17 +283,47 @@ export async function readBundle(
 
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    try {
-      fh = await open(path, "r");
-    } catch (err) {
-      throw fail(fsErrorReason(err));
-    }
+    // a split bundle (its parts file) is read part after part, each checked as it ends
+    const segments: { file: string; size?: number; sha3_384?: string }[] = path.endsWith(PARTS_SUFFIX)
+      ? (await readPartsFile(path)).parts.map((p) => ({ ...p, file: join(dirname(path), p.file) }))
+      : [{ file: path }];
     const buf = Buffer.alloc(READ_CHUNK);
     let archiveBytes = 0;
+    let segment = -1;
+    let segHash: Hash | undefined;
+    let segBytes = 0;
     for (;;) {
       if (problem !== undefined) break;
+      if (fh === undefined) {
+        segment++;
+        const seg = segments[segment];
+        if (seg === undefined) break;
+        try {
+          fh = await open(seg.file, "r");
+        } catch (err) {
+          throw fail(`${seg.file}: ${fsErrorReason(err)}`);
+        }
+        segHash = seg.sha3_384 === undefined ? undefined : createHash("sha3-384");
+        segBytes = 0;
+      }
       const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
-      if (bytesRead === 0) break;
+      if (bytesRead === 0) {
+        const seg = segments[segment]!;
+        await fh.close();
+        fh = undefined;
+        if (seg.size !== undefined && segBytes !== seg.size)
+          throw fail(`part ${basename(seg.file)}: ${segBytes} bytes, but the parts file says ${seg.size}`);
+        const got = segHash?.digest("hex");
+        if (got !== undefined && got !== seg.sha3_384) {
+          throw new SnapshelfError(
+            "bundle-digest-mismatch",
+            `cannot read bundle ${path}: part ${basename(seg.file)} has sha3-384 ${got}, but the parts file says ${seg.sha3_384}`,
+          );
+        }
+        continue;
+      }
+      segBytes += bytesRead;
+      segHash?.update(buf.subarray(0, bytesRead));
       archiveBytes += bytesRead;
       opts.onProgress?.(archiveBytes);
       // the parser copies what it keeps, so the buffer can be reused
@@ -330,7 +379,13 @@ export async function readBundle(
   for (const f of listed.keys()) {
     if (!present.has(f)) throw fail(`${BUNDLE_JSON} lists ${JSON.stringify(f)}, which the archive lacks (truncated?)`);
   }
-  return { ...toContents(d, stagingDir), staged };
+  const json = jsonChunks === undefined ? "" : Buffer.concat(jsonChunks).toString("utf8");
+  const signature = sigChunks === undefined ? undefined : Buffer.concat(sigChunks).toString("utf8");
+  return {
+    ...toContents(d, stagingDir),
+    staged,
+    bundle: { source: path, json, ...(signature === undefined ? {} : { signature }) },
+  };
 }
 
 function tarReason(err: unknown): string {

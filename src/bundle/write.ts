@@ -5,12 +5,14 @@
  * with fixed metadata (mode 0644, no owner, one mtime), so the same inputs
  * give the same bytes.
  */
-import { copyFile, link, mkdir, open, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { copyFile, link, mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { create } from "tar";
 import { SnapshelfError } from "../util/errors.js";
-import { fsErrorReason, fsyncDir, isErrnoError, tempPathFor, unlinkQuiet } from "../util/fs.js";
+import { fsErrorReason, isErrnoError, tempPathFor } from "../util/fs.js";
 import { BUNDLE_JSON, type BundleDoc, renderBundleDoc } from "./format.js";
+import { DEFAULT_MAX_FILE_SIZE, writeSplit } from "./parts.js";
+import { SIGNATURE_ENTRY } from "./signature.js";
 
 export interface BundleSources {
   /** Entry name (`blobs/...`) -> path of the verified blob on disk. */
@@ -20,9 +22,19 @@ export interface BundleSources {
 }
 
 export interface WrittenBundle {
+  /** The bundle, or its parts file when it was split. */
   readonly path: string;
   readonly size: number;
   readonly entries: readonly string[];
+  /** Every file written (one, or the parts and the parts file). */
+  readonly files: readonly string[];
+}
+
+export interface WriteBundleOptions {
+  /** Signs bundle.json's bytes: the text of `bundle.json.minisig` (the second entry). */
+  readonly sign?: (bundleJson: Buffer) => string;
+  /** No file larger than this: longer bundles are split in parts (src/bundle/parts.ts). */
+  readonly maxFileSize?: number;
 }
 
 /** The mtime of every entry: the newest release in the channel map (deterministic), else the epoch. */
@@ -58,6 +70,7 @@ export async function writeBundle(
   doc: BundleDoc,
   sources: BundleSources,
   stagingRoot: string,
+  opts: WriteBundleOptions = {},
 ): Promise<WrittenBundle> {
   const fail = (reason: string): SnapshelfError =>
     new SnapshelfError("bundle-write-failed", `cannot write bundle ${target}: ${reason}`);
@@ -71,30 +84,27 @@ export async function writeBundle(
 
   const staging = tempPathFor(join(stagingRoot, "bundle"));
   const tmp = tempPathFor(target);
-  const entries = [BUNDLE_JSON, ...[...assertionFiles].sort(), ...[...blobFiles].sort()];
+  const entries = [
+    BUNDLE_JSON,
+    ...(opts.sign === undefined ? [] : [SIGNATURE_ENTRY]),
+    ...[...assertionFiles].sort(),
+    ...[...blobFiles].sort(),
+  ];
   try {
     await mkdir(join(staging, "blobs"), { recursive: true });
     await mkdir(join(staging, "assertions"), { recursive: true });
-    await writeFile(join(staging, BUNDLE_JSON), renderBundleDoc(doc));
+    const json = Buffer.from(renderBundleDoc(doc));
+    await writeFile(join(staging, BUNDLE_JSON), json);
+    if (opts.sign !== undefined) await writeFile(join(staging, SIGNATURE_ENTRY), opts.sign(json));
     for (const f of assertionFiles) await writeFile(join(staging, ...f.split("/")), sources.assertions.get(f)!);
     for (const f of blobFiles) await linkOrCopy(sources.blobs.get(f)!, join(staging, ...f.split("/")));
-    await create(
-      { file: tmp, cwd: staging, portable: true, mtime: bundleMtime(doc), noDirRecurse: true, strict: true },
+    const pack = create(
+      { cwd: staging, portable: true, mtime: bundleMtime(doc), noDirRecurse: true, strict: true },
       entries,
     );
-    const fh = await open(tmp, "r+");
-    let size: number;
-    try {
-      await fh.sync();
-      size = (await fh.stat()).size;
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-    await fsyncDir(dirname(target));
-    return { path: target, size, entries };
+    const w = await writeSplit(pack, target, tmp, opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
+    return { path: w.files[w.files.length - 1] ?? target, size: w.size, entries, files: w.files };
   } catch (err) {
-    await unlinkQuiet(tmp).catch(() => undefined);
     if (err instanceof SnapshelfError) throw err;
     throw fail(fsErrorReason(err));
   } finally {

@@ -3,7 +3,9 @@ import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { decodeStream } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots } from "../assertions/trust.js";
+import { MIN_MAX_FILE_SIZE, parseSize } from "../bundle/parts.js";
 import { readManifestFile } from "../export/manifest.js";
+import { loadExportSigner, readPassphrase } from "../export/signing.js";
 import { DEFAULT_UPSTREAM } from "../upstream/endpoint.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
@@ -28,6 +30,16 @@ interface ExportFlags {
   parallel: number;
   retries: number;
   quiet?: boolean;
+  signKey?: string;
+  passphraseFile?: string;
+  maxFileSize?: number;
+}
+
+function sizeArg(v: string): number {
+  const n = parseSize(v);
+  if (n === undefined || n < MIN_MAX_FILE_SIZE)
+    throw new InvalidArgumentError(`a size of at least ${MIN_MAX_FILE_SIZE} bytes (e.g. 4000M, 2G)`);
+  return n;
 }
 
 export function registerExport(program: Command): void {
@@ -41,7 +53,10 @@ export function registerExport(program: Command): void {
         "directory: <name>.snapshelf.tar with the blobs, the assertions byte for byte\n" +
         "and the store metadata (title, summary, publisher, media, default track, the\n" +
         "channel map with release times). Carry the directory across the air gap and\n" +
-        "run `snapshelf import DIR` there. Nothing is written unless all verifies.\n\n" +
+        "run `snapshelf import DIR` there. Nothing is written unless all verifies.\n" +
+        "--sign-key signs each bundle.json (minisign format) for stores that know the key;\n" +
+        "bundles larger than --max-file-size are split in parts (NAME.snapshelf.tar.001, ...,\n" +
+        "and NAME.snapshelf.tar.parts.json), so they fit FAT32 sticks.\n\n" +
         "Each --channel (default stable) is resolved per --arch (default amd64) as\n" +
         "the store does: a bare risk is in the snap's default track, an empty risk\n" +
         "follows the next more stable one, a branch must exist. Devices also need each\n" +
@@ -88,6 +103,13 @@ export function registerExport(program: Command): void {
     .option("--parallel <n>", "downloads at once", countArg, 4)
     .option("--retries <n>", "tries per request on network errors and 5xx, with exponential backoff", countArg, 5)
     .option("--quiet", "no progress, only warnings and results")
+    .option("--sign-key <file>", "sign every bundle with this operator key (`snapshelf keygen`)")
+    .option("--passphrase-file <file>", "passphrase of an encrypted --sign-key (else $SNAPSHELF_KEY_PASSPHRASE)")
+    .option(
+      "--max-file-size <size>",
+      "split bundles so that no file is larger (bytes, or K/M/G; default just under 4 GiB, for FAT32)",
+      sizeArg,
+    )
     .addHelpText(
       "after",
       "\nExamples:\n" +
@@ -100,6 +122,10 @@ export function registerExport(program: Command): void {
     )
     .action(async (names: string[], flags: ExportFlags) => {
       const progress = new Progress(process.stderr, flags.quiet ? { quiet: true } : {});
+      const signer =
+        flags.signKey === undefined
+          ? undefined
+          : await loadExportSigner(resolve(flags.signKey), await readPassphrase(flags.passphraseFile));
       const roots = [...canonicalRoots()];
       for (const f of flags.trustedRoot ?? []) {
         let buf: Buffer;
@@ -153,6 +179,8 @@ export function registerExport(program: Command): void {
         client,
         parallel: flags.parallel,
         progress,
+        ...(signer === undefined ? {} : { signer }),
+        ...(flags.maxFileSize === undefined ? {} : { maxFileSize: flags.maxFileSize }),
       });
       for (const b of res.bundles) {
         const revs = b.revisions.length === 0 ? "no new revisions" : `revisions ${b.revisions.join(", ")}`;

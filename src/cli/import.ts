@@ -5,6 +5,16 @@ import { importInputs } from "../store/import.js";
 import { Progress } from "../util/progress.js";
 import { addDirOption, collect, layoutFrom, out } from "./common.js";
 
+interface ImportFlags {
+  dir?: string;
+  trustedRoot: string[];
+  assert: string[];
+  release: string[];
+  signedBy: string[];
+  allowUnsigned?: boolean;
+  allowOlder?: boolean;
+}
+
 export function registerImport(program: Command): void {
   addDirOption(
     program
@@ -18,7 +28,10 @@ export function registerImport(program: Command): void {
           "NAME_REV.assert beside it (as `snap download` writes), --assert files, or the store.\n" +
           "Bundles from `snapshelf export` (*.snapshelf.tar, or a directory of them) bring their\n" +
           "channel map and store metadata too: each import extends the channels' release history.\n" +
-          "Nothing is changed unless everything verifies.",
+          "Nothing is changed unless everything verifies.\n\n" +
+          "Once the store knows an operator key (--signed-by), every bundle must be signed by\n" +
+          "one; and a bundle exported before the last one imported for its snap is refused\n" +
+          "(rollback), unless --allow-unsigned or --allow-older, which the audit log records.",
       )
       .argument("<path...>", "bundles, .snap files, assertion files, or directories of them")
       .option(
@@ -29,36 +42,50 @@ export function registerImport(program: Command): void {
       )
       .option("--assert <file>", "assertion file to verify the snaps with (repeatable)", collect, [])
       .option("--release <channel>", "release every imported revision to CHANNEL (repeatable)", collect, [])
+      .option(
+        "--signed-by <file.pub>",
+        "add an operator key (minisign public key); remembered: from then on every bundle must be signed by one",
+        collect,
+        [],
+      )
+      .option("--allow-unsigned", "import bundles no known operator key signed (recorded in the audit log)")
+      .option(
+        "--allow-older",
+        "import bundles exported before the last one imported for the same snap (recorded in the audit log)",
+      )
       .addHelpText(
         "after",
         "\nExamples:\n  snapshelf import export/                     # the bundles of a `snapshelf export`\n  snapshelf import hello_7.snap               # hello_7.assert beside it\n  snapshelf import --release stable ./downloads/\n",
       ),
-  ).action(
-    async (paths: string[], opts: { dir?: string; trustedRoot: string[]; assert: string[]; release: string[] }) => {
-      const layout = layoutFrom(opts);
-      // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
-      const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
-      let res: Awaited<ReturnType<typeof importInputs>>;
-      try {
-        res = await importInputs(layout, await expandBundleDirs(paths), {
-          bundles: { isBundle, read: readBundleOnThread },
-          trustedRoots: opts.trustedRoot,
-          asserts: opts.assert,
-          release: opts.release,
-          log: (line) => progress.note(line),
-          progress: {
-            start: (files, bytes) => progress.startDownloads(files, bytes),
-            advance: (label, bytes, size) => progress.blobProgress(label, bytes, size),
-            done: (label, size) => progress.blobDone(label, size, "quietly"),
-          },
-        });
-      } finally {
-        progress.finish();
-      }
-      for (const r of res.revisions) out(`imported ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`);
-      out(
-        `${res.assertions} new assertions, ${res.revisions.length} revisions, ${res.releases} releases into ${layout.root}`,
-      );
-    },
-  );
+  ).action(async (paths: string[], opts: ImportFlags) => {
+    const layout = layoutFrom(opts);
+    // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
+    const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
+    let res: Awaited<ReturnType<typeof importInputs>>;
+    try {
+      res = await importInputs(layout, await expandBundleDirs(paths), {
+        bundles: { isBundle, read: readBundleOnThread },
+        trustedRoots: opts.trustedRoot,
+        asserts: opts.assert,
+        release: opts.release,
+        bundleTrust: {
+          signedBy: opts.signedBy,
+          allowUnsigned: opts.allowUnsigned === true,
+          allowOlder: opts.allowOlder === true,
+        },
+        log: (line) => progress.note(line),
+        progress: {
+          start: (files, bytes) => progress.startDownloads(files, bytes),
+          advance: (label, bytes, size) => progress.blobProgress(label, bytes, size),
+          done: (label, size) => progress.blobDone(label, size, "quietly"),
+        },
+      });
+    } finally {
+      progress.finish();
+    }
+    for (const r of res.revisions) out(`imported ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`);
+    out(
+      `${res.assertions} new assertions, ${res.revisions.length} revisions, ${res.releases} releases into ${layout.root}`,
+    );
+  });
 }

@@ -11,6 +11,7 @@ import { registerGc } from "./gc.js";
 import { registerGenerations } from "./generations.js";
 import { registerImport } from "./import.js";
 import { registerInstallService } from "./install-service.js";
+import { registerKeygen } from "./keygen.js";
 import { registerList } from "./list.js";
 import { registerLog } from "./log.js";
 import { registerManifest } from "./manifest.js";
@@ -73,6 +74,7 @@ registerVerify(program);
 registerLog(program);
 registerExport(program);
 registerManifest(program);
+registerKeygen(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -38,7 +38,7 @@ import {
   type BundleStoreMeta,
   blobEntryName,
 } from "../bundle/format.js";
-import { type WrittenBundle, writeBundle } from "../bundle/write.js";
+import { type WriteBundleOptions, type WrittenBundle, writeBundle } from "../bundle/write.js";
 import { revisionRunsOn } from "../model/arch.js";
 import { compareChannels, fullChannelName, parseChannel, parseFullChannel } from "../model/channel.js";
 import type { SnapYamlInfo } from "../model/types.js";
@@ -54,6 +54,7 @@ import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
 import { ManifestIndex, type StoreManifest } from "./manifest.js";
 import type { ExportRequest } from "./requests.js";
 import { describeReleases, requestedChannel, resolveChannel } from "./select.js";
+import type { ExportSigner } from "./signing.js";
 
 export interface ExportOptions {
   readonly names: readonly string[];
@@ -76,6 +77,10 @@ export interface ExportOptions {
   readonly parallel?: number;
   readonly progress?: Progress;
   readonly now?: () => Date;
+  /** Signs every bundle (`--sign-key`; src/export/signing.ts). */
+  readonly signer?: ExportSigner;
+  /** No file written larger than this (`--max-file-size`): longer bundles are split in parts. */
+  readonly maxFileSize?: number;
 }
 
 export interface ExportedBundle {
@@ -807,6 +812,18 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
 
   await ensureDir(stagingRoot);
   const bundles: ExportedBundle[] = [];
+  // version 2: when it was exported, and who signed it (the signature covers bundle.json)
+  const signer = opts.signer;
+  const stamp = { exportedAt: nowIso, ...(signer === undefined ? {} : { signer: signer.signer }) };
+  const writeOpts = (label: string): WriteBundleOptions => ({
+    ...(opts.maxFileSize === undefined ? {} : { maxFileSize: opts.maxFileSize }),
+    ...(signer === undefined
+      ? {}
+      : {
+          sign: (json: Buffer) =>
+            signer.sign(json, `snapshelf bundle ${label} exported-at ${nowIso} counter ${signer.signer.counter}`),
+        }),
+  });
   const names = [...planned.keys()].sort();
   try {
     for (const name of names) {
@@ -823,6 +840,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       const { entries, sources } = await bundleAssertions(starts.get(name) ?? []);
       const doc: BundleDoc = {
         kind: "snap",
+        ...stamp,
         name,
         snapId: p.snapId,
         upstream: client.baseUrl,
@@ -838,6 +856,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
         doc,
         { blobs, assertions: sources },
         stagingRoot,
+        writeOpts(name),
       );
       bundles.push({
         kind: "snap",
@@ -853,6 +872,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       const { entries, sources } = await bundleAssertions([[a.type, reducePrimaryKey(a.type, a.primaryKey)]]);
       const doc: BundleDoc = {
         kind: "assertions",
+        ...stamp,
         upstream: client.baseUrl,
         channelMap: [],
         revisions: [],
@@ -864,6 +884,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
         doc,
         { blobs: new Map(), assertions: sources },
         stagingRoot,
+        writeOpts(`validation-set ${id}`),
       );
       bundles.push({
         kind: "assertions",

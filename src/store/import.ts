@@ -43,6 +43,7 @@ import { faultPoint } from "../util/fault.js";
 import { ensureDir, fsErrorReason, pathExists, writeFileAtomic } from "../util/fs.js";
 import { mapOrdered } from "../util/ordered.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
+import { type BundleTrustOptions, checkBundleTrust } from "./operator-trust.js";
 import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
 import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
@@ -67,6 +68,8 @@ export interface ImportOptions {
   readonly progress?: ImportProgress;
   /** How to recognise and unpack bundles (the bundle module); without it, bundles are refused. */
   readonly bundles?: { readonly isBundle: (path: string) => Promise<boolean>; readonly read: BundleReader };
+  /** Operator keys, unsigned and older bundles (src/store/operator-trust.ts). */
+  readonly bundleTrust?: BundleTrustOptions;
 }
 
 export interface ImportResult {
@@ -286,6 +289,10 @@ export async function importInputs(
       bundleReleases.push(...contents.releases);
       bundleMeta.push(...Object.entries(contents.meta));
     }
+    // operator signatures and rollback, before anything is written
+    const origins = unpacked.flatMap((c) => (c?.bundle === undefined ? [] : [c.bundle]));
+    const trust = await checkBundleTrust(layout, origins, opts.bundleTrust ?? {}, now);
+    for (const n of trust.notes) log(n);
     const inputs = await expandInputs(plainPaths);
     const snapFiles = inputs.filter((p) => p.endsWith(".snap"));
     const assertionFiles = inputs.filter((p) => !p.endsWith(".snap"));
@@ -439,6 +446,7 @@ export async function importInputs(
       await writeFileAtomic(p, a.raw);
       faultPoint("import:after-assertion-write");
     }
+    await trust.commit();
     faultPoint("import:before-records");
     await writeRecords(layout, records);
     faultPoint("import:after-records");
@@ -458,6 +466,7 @@ export async function importInputs(
         assertions: result.assertions,
         revisions: result.revisions.map((r) => `${r.name}=${r.revision}`),
         release: opts.release ?? [],
+        ...trust.audit,
         ...(retention.removed.length > 0 ? { retention: retention.removed.map((r) => `${r.name}=${r.revision}`) } : {}),
       },
     });

@@ -49,6 +49,8 @@ function sampleDoc(): BundleDoc {
   const a2 = assertionEntryName("snap-declaration", ["16", SNAP_ID], sha3(ASSERT_B));
   return {
     kind: "snap",
+    version: 2,
+    exportedAt: "2024-03-01T00:00:00.000Z",
     name: "hello-offline",
     snapId: SNAP_ID,
     upstream: "https://api.snapcraft.io",
@@ -161,6 +163,7 @@ function rawTar(entries: readonly RawEntry[], end = true): Buffer {
 function assertionsDoc(files: readonly { file: string; data: Buffer }[]): Buffer {
   const doc: BundleDoc = {
     kind: "assertions",
+    exportedAt: "2024-03-01T00:00:00.000Z",
     channelMap: [],
     revisions: [],
     assertions: files.map((f) => ({
@@ -453,8 +456,8 @@ describe("bundle.json checks name the field", () => {
     { name: "format", edit: (o) => (o["format"] = "zip"), pattern: /field format: expected "snapshelf-bundle"/ },
     {
       name: "version",
-      edit: (o) => (o["version"] = 2),
-      pattern: /field version: version 2 is newer than this snapshelf/,
+      edit: (o) => (o["version"] = 3),
+      pattern: /field version: version 3 is newer than this snapshelf/,
     },
     { name: "kind", edit: (o) => (o["kind"] = "x"), pattern: /field kind: expected "snap" or "assertions"/ },
     { name: "name", edit: (o) => (o["name"] = "Bad_Name"), pattern: /field name: invalid value "Bad_Name"/ },
