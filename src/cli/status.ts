@@ -1,4 +1,5 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
+import { DEFAULT_MAX_EXPORT_AGE_DAYS, exportAges } from "../ops/export-age.js";
 import { formatBytes, toJson } from "../ops/format.js";
 import { storeStatus } from "../ops/status.js";
 import { addDirOption, layoutFrom, out } from "./common.js";
@@ -15,10 +16,22 @@ export function registerStatus(program: Command): void {
           "finds (missing blobs or assertion objects, an unreadable tree). `snapshelf verify`\n" +
           "re-hashes everything.",
       )
-      .option("--json", "machine-readable output"),
-  ).action(async (opts: { dir?: string; json?: boolean }) => {
-    const s = await storeStatus(layoutFrom(opts));
-    if (opts.json) return out(toJson(s));
+      .option("--json", "machine-readable output")
+      .option(
+        "--max-export-age <days>",
+        `warn when a snap is served from a bundle exported longer ago (default ${DEFAULT_MAX_EXPORT_AGE_DAYS})`,
+        (v: string) => {
+          if (!/^[0-9]{1,5}$/.test(v)) throw new InvalidArgumentError("a number of days");
+          return Number(v);
+        },
+        DEFAULT_MAX_EXPORT_AGE_DAYS,
+      ),
+  ).action(async (opts: { dir?: string; json?: boolean; maxExportAge: number }) => {
+    const layout = layoutFrom(opts);
+    const s = await storeStatus(layout);
+    // operator keys and the export time of each snap's last bundle (src/ops/export-age.ts)
+    const ages = await exportAges(layout, new Date(), opts.maxExportAge);
+    if (opts.json) return out(toJson({ ...s, bundles: ages }));
     out(`store:        ${s.dir}`);
     if (s.replicaOf !== undefined) out(`replica of:   ${s.replicaOf} (snapshelf sync; changes are made there)`);
     out(
@@ -43,7 +56,14 @@ export function registerStatus(program: Command): void {
     out(
       `retention:    ${ret.keepRevisions === undefined ? "keep every revision" : `keep ${ret.keepRevisions} revisions per channel and arch${ret.onImport ? " (also at import)" : ""}`}; ${ret.keepGenerations} generations besides the one in service`,
     );
+    for (const k of ages.operatorKeys) out(`operator key: ${k} (every bundle must be signed by an operator key)`);
+    for (const b of ages.snaps) {
+      if (b.exportedAt === undefined) continue;
+      const by = b.keyId === undefined ? "unsigned" : `key ${b.keyId} export ${b.counter ?? "?"}`;
+      out(`exported:     ${b.name} at ${b.exportedAt} (${b.ageDays ?? "?"} days ago, ${by})`);
+    }
     for (const n of s.notes) out(`note:         ${n}`);
+    for (const w of ages.warnings) out(`warning:      ${w}`);
     if (s.problems.length === 0) out("problems:     none found (snapshelf verify checks every byte)");
     else for (const p of s.problems) out(`problem:      ${p}`);
   });
