@@ -26,8 +26,9 @@ SYSTEM_PKGS ?= squashfs-tools
 # Debian packages only the e2e tests drive: nginx in front of the shim, openssl for a
 # throwaway CA (HTTPS tests), headless Chromium for the catalogue page, lintian and iproute2
 # for the package test (the .deb checked, a loopback-only network namespace), minisign to
-# check operator signatures with the standard tool, dosfstools for the FAT image tests.
-TEST_PKGS ?= nginx openssl chromium lintian iproute2 minisign dosfstools
+# check operator signatures with the standard tool, dosfstools, fusefat, exfatprogs and
+# exfat-fuse for the FAT32 and exFAT image tests (FUSE drivers where the kernel has none).
+TEST_PKGS ?= nginx openssl chromium lintian iproute2 minisign dosfstools fusefat exfatprogs exfat-fuse
 
 .PHONY: help deps system-deps test-deps compile build package lint format realclient test test-unit test-e2e demo bench clean sync-realclient
 

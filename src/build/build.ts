@@ -18,7 +18,6 @@
  */
 import { createHash } from "node:crypto";
 import {
-  copyFileSync,
   linkSync,
   mkdirSync,
   readdirSync,
@@ -63,6 +62,7 @@ import {
   TREE_PIECES,
   type TreeMeta,
 } from "../store/tree-files.js";
+import { copyFileSyncPortable } from "../util/copy.js";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { writeFileAtomic } from "../util/fs.js";
@@ -119,7 +119,7 @@ function linkOrCopy(source: string, target: string): void {
     linkSync(source, target);
   } catch (err) {
     if (!LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
-    copyFileSync(source, target);
+    copyFileSyncPortable(source, target);
   }
 }
 

@@ -5,9 +5,10 @@
  * with fixed metadata (mode 0644, no owner, one mtime), so the same inputs
  * give the same bytes.
  */
-import { copyFile, link, mkdir, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "tar";
+import { copyFilePortable } from "../util/copy.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason, isErrnoError, tempPathFor } from "../util/fs.js";
 import { BUNDLE_JSON, type BundleDoc, renderBundleDoc } from "./format.js";
@@ -53,7 +54,7 @@ async function linkOrCopy(src: string, dst: string): Promise<void> {
     await link(src, dst);
   } catch (err) {
     if (isErrnoError(err) && (err.code === "EXDEV" || err.code === "EPERM" || err.code === "ENOTSUP")) {
-      await copyFile(src, dst);
+      await copyFilePortable(src, dst);
       return;
     }
     throw err;
