@@ -66,6 +66,7 @@ import { copyFileSyncPortable } from "../util/copy.js";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { writeFileAtomic } from "../util/fs.js";
+import { PortableNames } from "../util/portable-names.js";
 import type { RenderContext } from "../wire/snap.js";
 
 /** Validates and normalises a base URL: http(s), a host, no query or fragment, no trailing slash. */
@@ -190,6 +191,8 @@ function readManifest(dir: string): BuildManifest | undefined {
 /** Writes tree files into a new generation directory and the shared directory. */
 class TreeWriter {
   private readonly made = new Set<string>();
+  /** Every tree path is valid on FAT, exFAT and NTFS, so a store copies onto any stick. */
+  private readonly names = new PortableNames();
   private readonly shared: string;
   private tmpCount = 0;
 
@@ -219,6 +222,7 @@ class TreeWriter {
   /** Writes one rendered file; returns whether it went to the generation's own tree. */
   write(f: TreeFile): boolean {
     faultPoint("build:tree-file");
+    this.checkName(f.path);
     if (isSharedPath(f.path)) {
       // only assertion files are shared (SHARED_PREFIXES)
       if (!("object" in f.body)) throw new Error(`build: rendered text for shared path ${f.path}`);
@@ -265,10 +269,21 @@ class TreeWriter {
   }
 
   /** Links files of an earlier tree into this one; false (and nothing linked) when one is missing. */
+  private checkName(path: string): void {
+    const problem = this.names.add(path);
+    if (problem !== undefined) {
+      throw new SnapshelfError(
+        "unportable-name",
+        `cannot build: tree path ${problem} (not valid on FAT, exFAT or NTFS)`,
+      );
+    }
+  }
+
   linkFrom(previous: string, paths: readonly string[]): boolean {
     const done: string[] = [];
     try {
       for (const p of paths) {
+        this.checkName(p);
         // tree paths are relative, `/`-separated and normalised: no join() needed
         const target = `${this.dir}/${p}`;
         this.parent(target);

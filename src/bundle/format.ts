@@ -148,7 +148,8 @@ const HEX384 = /^[0-9a-f]{96}$/;
 const ARCH = /^[a-z0-9]+$/;
 /** A file name inside `blobs/` or `assertions/`: no separators, no leading dot. */
 const ENTRY_NAME = /^[A-Za-z0-9_][A-Za-z0-9._,=+@-]{0,199}$/;
-const KEY_VALUE = /^[A-Za-z0-9._,=+@:-]+$/;
+/** Key values used as they are in entry names (no `:`: names stay valid on FAT and NTFS). */
+const KEY_VALUE = /^[A-Za-z0-9._,=+@-]+$/;
 
 /** `blobs/<name>_<revision>.snap`. */
 export function blobEntryName(name: string, revision: number): string {
@@ -162,7 +163,7 @@ export function blobEntryName(name: string, revision: number): string {
 export function assertionEntryName(type: string, reducedKey: readonly string[], sha3hex: string): string {
   const key = reducedKey.join(",");
   const base = `${type}_${key}`;
-  if (reducedKey.every((k) => KEY_VALUE.test(k)) && ENTRY_NAME.test(`${base}.assert`)) {
+  if (reducedKey.every((k) => KEY_VALUE.test(k)) && ENTRY_NAME.test(`${base}.assert`) && !base.endsWith(".")) {
     return `assertions/${base}.assert`;
   }
   return `assertions/${type}_${sha3hex.slice(0, 32)}.assert`;

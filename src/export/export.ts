@@ -49,6 +49,7 @@ import { ActionError, type UpstreamClient } from "../upstream/client.js";
 import type { UpstreamInfo, UpstreamRevision, UpstreamSnapMeta } from "../upstream/wire.js";
 import { SnapshelfError } from "../util/errors.js";
 import { ensureDir, isErrnoError, unlinkQuiet } from "../util/fs.js";
+import { PortableNames } from "../util/portable-names.js";
 import { Progress } from "../util/progress.js";
 import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
 import { ManifestIndex, type StoreManifest } from "./manifest.js";
@@ -798,11 +799,15 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
   ): Promise<{ entries: BundleAssertion[]; sources: Map<string, Buffer> }> => {
     const entries: BundleAssertion[] = [];
     const sources = new Map<string, Buffer>();
+    const folded = new Set<string>();
     for (const a of await fetcher.closure(start)) {
       const hex = objectId(a.raw);
       if (since.hasAssertion(a.type, a.primaryKey, a.revision, hex)) continue;
       const key = reducePrimaryKey(a.type, a.primaryKey);
-      const file = assertionEntryName(a.type, key, hex);
+      let file = assertionEntryName(a.type, key, hex);
+      // a case-only twin of another entry's name (one file on FAT): named by its digest instead
+      if (folded.has(file.toLowerCase())) file = `assertions/${a.type}_${hex.slice(0, 32)}.assert`;
+      folded.add(file.toLowerCase());
       entries.push({ file, type: a.type, key, revision: a.revision, sha3_384: hex, size: a.raw.length });
       sources.set(file, a.raw);
     }
@@ -810,6 +815,20 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
     return { entries, sources };
   };
 
+  // every file this export writes must be valid on FAT32, exFAT and NTFS (USB sticks)
+  const outNames = new PortableNames();
+  for (const name of [
+    ...[...planned.keys()].map((n) => `${n}${BUNDLE_SUFFIX}`),
+    ...[...vsStarts.keys()].map((id) => `validation-set_${id.replace("/", "_")}${BUNDLE_SUFFIX}`),
+  ]) {
+    const problem = outNames.add(name);
+    if (problem !== undefined) {
+      throw new SnapshelfError(
+        "unportable-name",
+        `cannot export into ${exportDir}: ${problem} (not valid on FAT, exFAT or NTFS)`,
+      );
+    }
+  }
   await ensureDir(stagingRoot);
   const bundles: ExportedBundle[] = [];
   // version 2: when it was exported, and who signed it (the signature covers bundle.json)
