@@ -429,9 +429,13 @@ function storeJson(s: BundleStoreMeta): Record<string, unknown> {
   };
 }
 
-/** Renders bundle.json: fixed key order, lists as given (callers sort them), 2-space indent. */
+/**
+ * Renders bundle.json: fixed key order, lists as given (callers sort them), 2-space indent.
+ * A document without `exportedAt` is rendered as version 1 (what it then is).
+ */
 export function renderBundleDoc(doc: BundleDoc): string {
-  const out: Record<string, unknown> = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, kind: doc.kind };
+  const version = doc.exportedAt === undefined && doc.signer === undefined ? 1 : BUNDLE_VERSION;
+  const out: Record<string, unknown> = { format: BUNDLE_FORMAT, version, kind: doc.kind };
   if (doc.kind === "snap") {
     out["name"] = doc.name;
     out["snap-id"] = doc.snapId;

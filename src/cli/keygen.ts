@@ -62,6 +62,15 @@ export function registerKeygen(program: Command): void {
         );
       }
       if (passphrase === "") throw new SnapshelfError("bad-input", "cannot make a key: the passphrase is empty");
+      // neither file may exist: never a new public key beside an old private one
+      for (const f of [path, `${path}.pub`]) {
+        if (await pathExists(f)) {
+          throw new SnapshelfError(
+            "exists",
+            `cannot write ${f}: file exists (remove it first; a key is never replaced)`,
+          );
+        }
+      }
       const k = generateOperatorKey(passphrase);
       await writeNew(`${path}.pub`, k.public, 0o644);
       await writeNew(path, k.secret, 0o600);

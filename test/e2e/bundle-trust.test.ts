@@ -118,7 +118,7 @@ test("keygen: private key mode 600, minisign public key; never replaces a key; r
   );
   const again = await snapshelfRaw(["keygen", "--output", keyA, "--unencrypted"]);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /error: cannot write .*a\.key\.pub: file exists/);
+  assert.match(again.stderr, /error: cannot write .*a\.key: file exists/);
   const bare = await snapshelfRaw(["keygen", "--output", join(work, "keys", "c.key")], {
     SNAPSHELF_KEY_PASSPHRASE: undefined,
   });
