@@ -2,14 +2,14 @@
  * The operator's signing key for `export --sign-key FILE`: loads the private
  * key (src/bundle/signature.ts) and takes the next value of its export
  * counter, kept beside it in `FILE.counter` (one decimal number, replaced
- * atomically). Every export run with the key gets a larger counter, which
+ * atomically, under `FILE.counter.lock`). Every export run with the key gets a larger counter, which
  * the importer uses, with the export time, to refuse older bundles.
  */
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import type { BundleSigner } from "../bundle/format.js";
 import { type OperatorSecretKey, parseSecretKey, signMessage } from "../bundle/signature.js";
 import { SnapshelfError } from "../util/errors.js";
-import { fsErrorReason, isErrnoError, writeFileAtomic } from "../util/fs.js";
+import { fsErrorReason, isErrnoError, unlinkQuiet, writeFileAtomic } from "../util/fs.js";
 
 export interface ExportSigner {
   readonly signer: BundleSigner;
@@ -38,6 +38,61 @@ export async function loadExportSigner(keyFile: string, passphrase: string | und
   }
   const sk: OperatorSecretKey = parseSecretKey(pem, keyFile, passphrase);
   const counterFile = `${keyFile}.counter`;
+  const counter = await withCounterLock(counterFile, () => nextCounter(counterFile));
+  return {
+    signer: { keyId: sk.keyId, counter },
+    sign: (json, comment) => signMessage(sk, json, comment),
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return isErrnoError(err) && err.code === "EPERM";
+  }
+}
+
+/**
+ * Runs `fn` holding `FILE.lock` (created exclusively, holding our pid), so two exports with
+ * one key never take the same counter. A lock whose process is gone is removed; a live one
+ * is waited for, a few seconds at most (it is held for a read and a write).
+ */
+async function withCounterLock<T>(counterFile: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${counterFile}.lock`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(lock, "wx", 0o600);
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } finally {
+        await fh.close();
+      }
+      break;
+    } catch (err) {
+      if (!(isErrnoError(err) && err.code === "EEXIST")) {
+        throw new SnapshelfError("bad-signing-key", `cannot lock ${lock}: ${fsErrorReason(err)}`);
+      }
+      const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
+      if (!Number.isSafeInteger(pid) || pid <= 0 || !pidAlive(pid)) {
+        await unlinkQuiet(lock);
+        continue;
+      }
+      if (attempt >= 50) {
+        throw new SnapshelfError("locked", `cannot sign: another export (pid ${pid}) holds ${lock}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlinkQuiet(lock);
+  }
+}
+
+async function nextCounter(counterFile: string): Promise<number> {
   let last = 0;
   try {
     const text = (await readFile(counterFile, "utf8")).trim();
@@ -57,8 +112,5 @@ export async function loadExportSigner(keyFile: string, passphrase: string | und
   } catch (err) {
     throw new SnapshelfError("bad-signing-key", `cannot write ${counterFile}: ${fsErrorReason(err)}`);
   }
-  return {
-    signer: { keyId: sk.keyId, counter },
-    sign: (json, comment) => signMessage(sk, json, comment),
-  };
+  return counter;
 }

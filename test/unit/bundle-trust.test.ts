@@ -3,7 +3,7 @@
  * part files and sizes, portable names, and entry names without `:`.
  */
 import assert from "node:assert/strict";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
@@ -16,6 +16,7 @@ import {
   parseSecretKey,
   signMessage,
 } from "../../src/bundle/signature.js";
+import { loadExportSigner } from "../../src/export/signing.js";
 import { SnapshelfError } from "../../src/util/errors.js";
 import { PortableNames, portableSegmentProblem } from "../../src/util/portable-names.js";
 import { tmpWorkDir } from "../support/work-dir.js";
@@ -55,6 +56,24 @@ describe("operator keys and signatures (minisign format)", () => {
   it("refuses public keys that are not minisign Ed25519 keys", () => {
     assert.throws(() => parsePublicKey("untrusted comment: x\nAAAA\n", "k.pub"), /k\.pub: not a minisign public key/);
     assert.throws(() => parsePublicKey("", "k.pub"), /expected one base64 line/);
+  });
+});
+
+describe("the export counter of a key", () => {
+  it("every export with the key gets its own, larger counter, even at once; a dead holder's lock is taken over", async () => {
+    const dir = await tmpWorkDir("counter-unit");
+    await mkdir(dir, { recursive: true });
+    const key = join(dir, "k.key");
+    await writeFile(key, generateOperatorKey(undefined).secret);
+    // a lock left by a process that is gone
+    await writeFile(`${key}.counter.lock`, "999999999\n");
+    const signers = await Promise.all(Array.from({ length: 8 }, () => loadExportSigner(key, undefined)));
+    assert.deepEqual(
+      signers.map((s) => s.signer.counter).sort((x, y) => x - y),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    assert.equal((await readFile(`${key}.counter`, "utf8")).trim(), "8");
+    assert.deepEqual((await readdir(dir)).sort(), ["k.key", "k.key.counter"]);
   });
 });
 
