@@ -5,11 +5,8 @@ import { importInputs } from "../store/import.js";
 import { Progress } from "../util/progress.js";
 import { addDirOption, collect, layoutFrom, out } from "./common.js";
 
-interface ImportFlags {
-  dir?: string;
-  trustedRoot: string[];
-  assert: string[];
-  release: string[];
+/** Operator keys and the exceptions to them (src/store/operator-trust.ts). */
+interface TrustFlags {
   signedBy: string[];
   allowUnsigned?: boolean;
   allowOlder?: boolean;
@@ -57,35 +54,40 @@ export function registerImport(program: Command): void {
         "after",
         "\nExamples:\n  snapshelf import export/                     # the bundles of a `snapshelf export`\n  snapshelf import hello_7.snap               # hello_7.assert beside it\n  snapshelf import --release stable ./downloads/\n",
       ),
-  ).action(async (paths: string[], opts: ImportFlags) => {
-    const layout = layoutFrom(opts);
-    // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
-    const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
-    let res: Awaited<ReturnType<typeof importInputs>>;
-    try {
-      res = await importInputs(layout, await expandBundleDirs(paths), {
-        bundles: { isBundle, read: readBundleOnThread },
-        trustedRoots: opts.trustedRoot,
-        asserts: opts.assert,
-        release: opts.release,
-        bundleTrust: {
-          signedBy: opts.signedBy,
-          allowUnsigned: opts.allowUnsigned === true,
-          allowOlder: opts.allowOlder === true,
-        },
-        log: (line) => progress.note(line),
-        progress: {
-          start: (files, bytes) => progress.startDownloads(files, bytes),
-          advance: (label, bytes, size) => progress.blobProgress(label, bytes, size),
-          done: (label, size) => progress.blobDone(label, size, "quietly"),
-        },
-      });
-    } finally {
-      progress.finish();
-    }
-    for (const r of res.revisions) out(`imported ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`);
-    out(
-      `${res.assertions} new assertions, ${res.revisions.length} revisions, ${res.releases} releases into ${layout.root}`,
-    );
-  });
+  ).action(
+    async (
+      paths: string[],
+      opts: { dir?: string; trustedRoot: string[]; assert: string[]; release: string[] } & TrustFlags,
+    ) => {
+      const layout = layoutFrom(opts);
+      // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
+      const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
+      let res: Awaited<ReturnType<typeof importInputs>>;
+      try {
+        res = await importInputs(layout, await expandBundleDirs(paths), {
+          bundles: { isBundle, read: readBundleOnThread },
+          trustedRoots: opts.trustedRoot,
+          asserts: opts.assert,
+          release: opts.release,
+          bundleTrust: {
+            signedBy: opts.signedBy,
+            allowUnsigned: opts.allowUnsigned === true,
+            allowOlder: opts.allowOlder === true,
+          },
+          log: (line) => progress.note(line),
+          progress: {
+            start: (files, bytes) => progress.startDownloads(files, bytes),
+            advance: (label, bytes, size) => progress.blobProgress(label, bytes, size),
+            done: (label, size) => progress.blobDone(label, size, "quietly"),
+          },
+        });
+      } finally {
+        progress.finish();
+      }
+      for (const r of res.revisions) out(`imported ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`);
+      out(
+        `${res.assertions} new assertions, ${res.revisions.length} revisions, ${res.releases} releases into ${layout.root}`,
+      );
+    },
+  );
 }
