@@ -19,6 +19,11 @@ NODE ?= node
 # check.sh, the e2e tests) agrees on it.
 REALCLIENT_DIR ?= /tmp/realclient
 export REALCLIENT_DIR
+# The same clients from snapd 2.68.3 (Debian 13), built by test/realclient/modern/setup.sh
+# from .debs fetched with apt-get download (nothing installed); the e2e tests run every
+# real-client scenario with both.
+REALCLIENT_MODERN_DIR ?= /tmp/realclient-modern
+export REALCLIENT_MODERN_DIR
 
 # Debian packages snapshelf itself needs: unsquashfs for `import` (and `demo`).
 # The real-client harness installs its own list in test/realclient/setup.sh.
@@ -34,7 +39,7 @@ TEST_PKGS ?= nginx openssl chromium lintian iproute2 minisign dosfstools fusefat
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  settings: REALCLIENT_DIR=$(REALCLIENT_DIR)  SNAPSHELF_TEST_VERBOSE=1  SNAPSHELF_KEEP_WORK=1"
+	@echo "  settings: REALCLIENT_DIR=$(REALCLIENT_DIR)  REALCLIENT_MODERN_DIR=$(REALCLIENT_MODERN_DIR)  SNAPSHELF_TEST_VERBOSE=1  SNAPSHELF_KEEP_WORK=1"
 
 # npm writes node_modules/.package-lock.json on every install, so it is the
 # stamp: reinstall when package.json or the lockfile is newer than it.
@@ -84,8 +89,9 @@ lint: deps ## biome check (format + lint) over src, test and bench
 format: deps ## biome check --write: apply formatting and safe fixes
 	$(BIN)/biome check --write src test bench
 
-realclient: ## build snapd's real clients into $REALCLIENT_DIR (idempotent; ~5 s warm)
+realclient: ## build snapd 2.57.6's and 2.68.3's real clients into $REALCLIENT_DIR and $REALCLIENT_MODERN_DIR (idempotent; seconds warm)
 	bash test/realclient/setup.sh
+	REALCLIENT_OLD_DIR="$(REALCLIENT_DIR)" bash test/realclient/modern/setup.sh
 
 test: deps system-deps test-deps compile lint realclient ## everything: compile, lint, real clients, then unit + golden + e2e tests
 	bash scripts/run-tests.sh
@@ -106,7 +112,7 @@ bench: compile realclient ## measure against nginx, snapd's fakestore and openss
 	@bash scripts/system-deps.sh $(BENCH_PKGS)
 	$(NODE) dist/bench/run.js
 
-sync-realclient: ## refresh test/realclient from ../shared/realclient (CHECK=1: only report drift)
+sync-realclient: ## refresh test/realclient from ../shared/realclient plus test/realclient/local/*.patch (CHECK=1: only report drift)
 	bash scripts/sync-realclient.sh
 
 clean: ## remove dist/, pkg/ and .test-work/

@@ -18,7 +18,7 @@
 #
 # Env: SNAPSHELF_TEST_TIMEOUT_MS (per test, default 600000), TEST_ONLY (a
 # grep -E regex over file paths), plus what the tests read themselves
-# (REALCLIENT_DIR, SNAPSHELF_TEST_VERBOSE=1, SNAPSHELF_KEEP_WORK=1).
+# (REALCLIENT_DIR, REALCLIENT_MODERN_DIR, SNAPSHELF_TEST_VERBOSE=1, SNAPSHELF_KEEP_WORK=1).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -60,7 +60,7 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 
 mkdir -p .test-work
-echo "run-tests: ${#files[@]} file(s), REALCLIENT_DIR=${REALCLIENT_DIR:-/tmp/realclient}"
+echo "run-tests: ${#files[@]} file(s), REALCLIENT_DIR=${REALCLIENT_DIR:-/tmp/realclient} REALCLIENT_MODERN_DIR=${REALCLIENT_MODERN_DIR:-/tmp/realclient-modern}"
 exec node --test \
     --test-concurrency=1 \
     --test-timeout="${SNAPSHELF_TEST_TIMEOUT_MS:-600000}" \

@@ -2,13 +2,15 @@
  * The core store end to end with the real snapd client code: the signed
  * fixture catalogue is imported through the CLI, built, served on a free
  * loopback port, and check.sh runs every conformance scenario against it
- * (including the real snapd daemon's install and refresh when run as root).
+ * (including the real snapd daemon's install and refresh when run as root),
+ * once with snapd 2.57.6's clients and once with 2.68.3's.
  */
 import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
+  CLIENT_SETS,
   type Manifest,
   makeFixtures,
   removeWorkDir,
@@ -41,18 +43,24 @@ after(async () => {
   await removeWorkDir(work);
 });
 
-test("check.sh: every real-client scenario passes against snapshelf serve", { timeout: 900_000 }, async () => {
-  assert.ok(server?.url, "serve printed its URL");
-  const res = await runCheck(server.url, join(fixtures, "manifest.json"));
-  checkWork = res.work;
-  const failures = res.scenarios.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`);
-  assert.deepEqual(failures, [], `failed scenarios (log ${res.logFile})`);
-  assert.equal(res.failed, 0);
-  // 49 with the real snapd daemon scenarios (root, unshare, loop devices), 47 without
-  const daemon = res.scenarios.some((s) => s.name.startsWith("daemon-"));
-  assert.equal(res.passed, daemon ? 49 : 47, res.lines.join("\n"));
-  if (process.getuid?.() === 0) assert.ok(daemon, "as root, the real daemon scenarios must run");
-});
+for (const clients of CLIENT_SETS) {
+  test(`check.sh (snapd ${clients.snapd}): every real-client scenario passes against snapshelf serve`, {
+    timeout: 900_000,
+  }, async (t) => {
+    assert.ok(server?.url, "serve printed its URL");
+    const res = await runCheck(server.url, join(fixtures, "manifest.json"), { clients });
+    t.diagnostic(res.summary);
+    assert.equal(res.snapd, clients.snapd, `the clients in ${clients.dir()}`);
+    checkWork ??= res.work;
+    const failures = res.scenarios.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`);
+    assert.deepEqual(failures, [], `failed scenarios (log ${res.logFile})`);
+    assert.equal(res.failed, 0);
+    // 49 with the real snapd daemon scenarios (root, unshare, loop devices), 47 without
+    const daemon = res.scenarios.some((s) => s.name.startsWith("daemon-"));
+    assert.equal(res.passed, daemon ? 49 : 47, res.lines.join("\n"));
+    if (process.getuid?.() === 0) assert.ok(daemon, "as root, the real daemon scenarios must run");
+  });
+}
 
 test("what `snap download` wrote (NAME_REV.snap + NAME_REV.assert) imports into a fresh store", async () => {
   assert.ok(checkWork, "check.sh ran first");

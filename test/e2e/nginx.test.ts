@@ -1,7 +1,7 @@
 /**
  * Debian's nginx with the configuration `snapshelf nginx-config` generates
- * from the route table, in front of `snapshelf serve`: the real clients pass
- * every check.sh scenario through it; it answers like the shim, byte for
+ * from the route table, in front of `snapshelf serve`: the real clients (snapd
+ * 2.57.6's and 2.68.3's) pass every check.sh scenario through it; it answers like the shim, byte for
  * byte, for static, query-selected, not-found and dynamic requests; only the
  * dynamic routes reach the shim; and a new build goes into service with
  * "regenerate + reload".
@@ -14,6 +14,7 @@ import { after, before, test } from "node:test";
 import { DYNAMIC_ROUTES } from "../../src/routes/table.js";
 import { type StartedNginx, startNginx } from "../support/nginx.js";
 import {
+  CLIENT_SETS,
   currentRevision,
   freePort,
   hostArch,
@@ -122,15 +123,22 @@ function requests(): { path: string; headers?: Record<string, string> }[] {
   ];
 }
 
-test("check.sh: every real-client scenario passes through nginx", { timeout: 900_000 }, async () => {
-  assert.ok(nginx);
-  const res = await runCheck(nginx.url, join(fixtures, "manifest.json"));
-  const failures = res.scenarios.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`);
-  assert.deepEqual(failures, [], `failed scenarios (log ${res.logFile})`);
-  const daemon = res.scenarios.some((s) => s.name.startsWith("daemon-"));
-  assert.equal(res.passed, daemon ? 49 : 47, res.lines.join("\n"));
-  if (process.getuid?.() === 0) assert.ok(daemon, "as root, the real daemon scenarios must run");
-});
+for (const clients of CLIENT_SETS) {
+  test(`check.sh (snapd ${clients.snapd}): every real-client scenario passes through nginx`, {
+    timeout: 900_000,
+  }, async (t) => {
+    assert.ok(nginx);
+    const res = await runCheck(nginx.url, join(fixtures, "manifest.json"), { clients });
+    t.diagnostic(res.summary);
+    assert.equal(res.snapd, clients.snapd, `the clients in ${clients.dir()}`);
+    const failures = res.scenarios.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`);
+    assert.deepEqual(failures, [], `failed scenarios (log ${res.logFile})`);
+    assert.equal(res.failed, 0);
+    const daemon = res.scenarios.some((s) => s.name.startsWith("daemon-"));
+    assert.equal(res.passed, daemon ? 49 : 47, res.lines.join("\n"));
+    if (process.getuid?.() === 0) assert.ok(daemon, "as root, the real daemon scenarios must run");
+  });
+}
 
 test("nginx answers like the shim: status, exact content type, body, Range", async () => {
   assert.ok(nginx && shim?.url);

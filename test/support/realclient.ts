@@ -1,8 +1,10 @@
 /**
  * The real-client harness (test/realclient, a copy of ../shared/realclient)
  * for e2e tests: snapd's own client code, built with test keys, driven against
- * a store on a loopback URL. `make test` runs setup.sh before the tests;
- * `ensureRealclient` covers running a test file alone.
+ * a store on a loopback URL. Two generations of it (`CLIENT_SETS`): snapd
+ * 2.57.6 (Debian 12, `setup.sh`) and snapd 2.68.3 (Debian 13, `modern/setup.sh`).
+ * `make test` builds both before the tests; `ensureRealclient` covers running a
+ * test file alone.
  */
 import { createWriteStream } from "node:fs";
 import { access, constants, mkdir, readFile } from "node:fs/promises";
@@ -19,6 +21,29 @@ export function realclientDir(): string {
   const dir = process.env["REALCLIENT_DIR"];
   return dir !== undefined && dir !== "" ? dir : "/tmp/realclient";
 }
+
+/** Where modern/setup.sh put snapd 2.68.3's clients: `$REALCLIENT_MODERN_DIR`, default /tmp/realclient-modern. */
+export function modernRealclientDir(): string {
+  const dir = process.env["REALCLIENT_MODERN_DIR"];
+  return dir !== undefined && dir !== "" ? dir : "/tmp/realclient-modern";
+}
+
+/** One generation of snapd's clients (snap-testkeys, probe, snapd-testkeys, ...) and how it is built. */
+export interface ClientSet {
+  /** The snapd release it is built from, as tests name it. */
+  readonly snapd: "2.57.6" | "2.68.3";
+  /** The directory of its binaries (check.sh's `REALCLIENT_DIR`). */
+  readonly dir: () => string;
+  /** Its setup script, relative to the harness directory. */
+  readonly setup: string;
+}
+
+/** Debian 12's snapd, the harness's first generation (the default everywhere). */
+export const SNAPD_2_57: ClientSet = { snapd: "2.57.6", dir: realclientDir, setup: "setup.sh" };
+/** Debian 13's snapd (components, held refreshes, links and categories, newer assertion formats). */
+export const SNAPD_2_68: ClientSet = { snapd: "2.68.3", dir: modernRealclientDir, setup: "modern/setup.sh" };
+/** Every generation the conformance scenarios run with, oldest first. */
+export const CLIENT_SETS: readonly ClientSet[] = [SNAPD_2_57, SNAPD_2_68];
 
 /** The repository's copy of the harness scripts: `<repo>/test/realclient`. */
 export function harnessDir(): string {
@@ -42,11 +67,11 @@ export function hostArch(): string {
 /** What setup.sh builds and the tests use (the daemon, snapd-testkeys, is optional). */
 const BINARIES = ["snap-testkeys", "fakestore", "probe", "fixturegen"] as const;
 
-async function missingBinaries(): Promise<string[]> {
+async function missingBinaries(set: ClientSet): Promise<string[]> {
   const missing: string[] = [];
   for (const b of BINARIES) {
     try {
-      await access(join(realclientDir(), b), constants.X_OK);
+      await access(join(set.dir(), b), constants.X_OK);
     } catch {
       missing.push(b);
     }
@@ -54,25 +79,59 @@ async function missingBinaries(): Promise<string[]> {
   return missing;
 }
 
-let setupRun: Promise<void> | undefined;
+const setupRuns = new Map<ClientSet, Promise<void>>();
 
 /**
- * Makes sure the real clients are built: runs test/realclient/setup.sh (once
- * per process) if any binary is missing. setup.sh is idempotent; a cold run
- * installs Debian packages and takes about a minute.
+ * Makes sure the real clients of `set` are built: runs its setup script (once
+ * per process) if any binary is missing. The scripts are idempotent; a cold
+ * run installs Debian packages (2.68.3: fetches Debian 13's) and takes one to
+ * two minutes. 2.68.3's setup copies the store-side tools (fixturegen,
+ * fakestore) from 2.57.6's directory, so that one is built first.
  */
-export function ensureRealclient(): Promise<void> {
-  setupRun ??= (async () => {
-    const missing = await missingBinaries();
-    if (missing.length === 0) return;
-    await runChecked("bash", [join(harnessDir(), "setup.sh")], {
-      env: { REALCLIENT_DIR: realclientDir() },
-      timeoutMs: 30 * 60_000,
-    });
-    const still = await missingBinaries();
-    if (still.length > 0) throw new Error(`setup.sh did not build ${still.join(", ")} in ${realclientDir()}`);
-  })();
-  return setupRun;
+export function ensureRealclient(set: ClientSet = SNAPD_2_57): Promise<void> {
+  let run = setupRuns.get(set);
+  if (run === undefined) {
+    run = (async () => {
+      if (set !== SNAPD_2_57) await ensureRealclient(SNAPD_2_57);
+      const missing = await missingBinaries(set);
+      if (missing.length === 0) return;
+      await runChecked("bash", [join(harnessDir(), set.setup)], {
+        env: {
+          REALCLIENT_DIR: realclientDir(),
+          REALCLIENT_MODERN_DIR: modernRealclientDir(),
+          REALCLIENT_OLD_DIR: realclientDir(),
+        },
+        timeoutMs: 30 * 60_000,
+      });
+      const still = await missingBinaries(set);
+      if (still.length > 0) throw new Error(`${set.setup} did not build ${still.join(", ")} in ${set.dir()}`);
+    })();
+    setupRuns.set(set, run);
+  }
+  return run;
+}
+
+const versions = new Map<string, Promise<string>>();
+
+/**
+ * The snapd release a client directory really holds, from its `snap-testkeys version`
+ * (`snap    2.68.3-3+deb13u1` gives `2.68.3`): what test output names, so a mix-up of
+ * directories shows.
+ */
+export function snapdVersion(set: ClientSet = SNAPD_2_57): Promise<string> {
+  const dir = set.dir();
+  let v = versions.get(dir);
+  if (v === undefined) {
+    v = (async () => {
+      await ensureRealclient(set);
+      const res = await runChecked(join(dir, "snap-testkeys"), ["version"], { timeoutMs: 30_000 });
+      const m = /^snap\s+(\S+)/m.exec(res.stdout);
+      if (!m?.[1]) throw new Error(`cannot read the snapd version of ${dir}/snap-testkeys: ${res.stdout}`);
+      return m[1].replace(/-[^-]*$/, "");
+    })();
+    versions.set(dir, v);
+  }
+  return v;
 }
 
 // ---- the fixture catalogue (fixturegen/main.go writes it) --------------------
@@ -202,6 +261,8 @@ export function currentRevision(
 // ---- check.sh ------------------------------------------------------------------
 
 export interface CheckOptions {
+  /** Which snapd's clients run the scenarios (`REALCLIENT_DIR` of check.sh). Default 2.57.6. */
+  clients?: ClientSet;
   /** Regex of scenario names (`CHECK_ONLY`). */
   only?: string;
   /** Scratch dir (`CHECK_WORK`; keeps every download and probe JSON). Default: a fresh tmpWorkDir. */
@@ -222,6 +283,10 @@ export interface CheckScenario {
 }
 
 export interface CheckResult {
+  /** The snapd release whose clients ran (from their `snap version`). */
+  snapd: string;
+  /** `check.sh (snapd 2.68.3): 49 passed, 0 failed`, as printed to the test output. */
+  summary: string;
   passed: number;
   failed: number;
   /** The `PASS ...`/`FAIL ...` lines, in order. */
@@ -249,7 +314,9 @@ const SUMMARY_LINE = /^(\d+) passed, (\d+) failed$/;
  * (usage error, missing binaries, timeout).
  */
 export async function runCheck(baseUrl: string, manifestPath: string, opts: CheckOptions = {}): Promise<CheckResult> {
-  await ensureRealclient();
+  const clients = opts.clients ?? SNAPD_2_57;
+  await ensureRealclient(clients);
+  const snapd = await snapdVersion(clients);
   checkRuns += 1;
   const work = opts.work ?? (await tmpWorkDir(`check-${checkRuns}`));
   await mkdir(work, { recursive: true });
@@ -261,7 +328,7 @@ export async function runCheck(baseUrl: string, manifestPath: string, opts: Chec
   const mirror = verbose();
   // every setting explicit, so none leaks in from the caller's environment
   const env: Record<string, string | undefined> = {
-    REALCLIENT_DIR: realclientDir(),
+    REALCLIENT_DIR: clients.dir(),
     CHECK_WORK: work,
     CHECK_ONLY: opts.only ?? ".",
     CHECK_DAEMON: opts.daemon ?? "auto",
@@ -292,9 +359,16 @@ export async function runCheck(baseUrl: string, manifestPath: string, opts: Chec
     .pop();
   if (summary === undefined) {
     const why = res.timedOut ? `timed out after ${timeoutMs} ms` : `exit status ${res.code ?? res.signal}`;
-    throw new Error(`check.sh ${baseUrl} printed no summary (${why}); log ${logFile}:\n${all.slice(-40).join("\n")}`);
+    throw new Error(
+      `check.sh (snapd ${snapd}) ${baseUrl} printed no summary (${why}); log ${logFile}:\n${all.slice(-40).join("\n")}`,
+    );
   }
+  // every run says which snapd it used, in the test output whatever the test does with the result
+  const line = `check.sh (snapd ${snapd}): ${summary[1]} passed, ${summary[2]} failed`;
+  process.stderr.write(`${line} (${baseUrl}, log ${logFile})\n`);
   return {
+    snapd,
+    summary: line,
     passed: Number(summary[1]),
     failed: Number(summary[2]),
     lines,
@@ -310,7 +384,7 @@ export async function runCheck(baseUrl: string, manifestPath: string, opts: Chec
 
 /**
  * Runs the probe (snapd's store package acting as a device) against `baseUrl`:
- * `probe -store <baseUrl> ...args`, e.g. `["-arch", "amd64", "action", "-action",
+ * `probe -store <baseUrl> ...args` (`opts.clients`: which snapd's probe, default 2.57.6), e.g. `["-arch", "amd64", "action", "-action",
  * "install", "-name", "hello-offline"]`. Resolves with its JSON, which reports
  * store-side failures itself (`ok: false`, `error`, `error-kind`); rejects only
  * if the probe printed no JSON object.
@@ -318,10 +392,11 @@ export async function runCheck(baseUrl: string, manifestPath: string, opts: Chec
 export async function runProbe(
   baseUrl: string,
   args: readonly string[],
-  opts: { timeoutMs?: number; env?: Record<string, string | undefined> } = {},
+  opts: { timeoutMs?: number; env?: Record<string, string | undefined>; clients?: ClientSet } = {},
 ): Promise<Record<string, unknown>> {
-  await ensureRealclient();
-  const probe = join(realclientDir(), "probe");
+  const clients = opts.clients ?? SNAPD_2_57;
+  await ensureRealclient(clients);
+  const probe = join(clients.dir(), "probe");
   const all = ["-store", baseUrl, ...args];
   const res = await runCommand(probe, all, { env: { ...opts.env }, timeoutMs: opts.timeoutMs ?? 120_000 });
   let data: unknown;
