@@ -22,7 +22,7 @@ export interface AssertionTypeInfo {
    * For types 2.57.6 does not know (`inSnapd2576: false`), the HEAD value.
    */
   readonly maxFormat: number;
-  /** Whether snapd 2.57.6 knows the type at all (resources and registry are HEAD-only). */
+  /** Whether snapd 2.57.6 knows the type at all (resources, registry and confdb are newer). */
   readonly inSnapd2576: boolean;
   /** Request types signed by the device/requester itself: no `authority-id`, never served. */
   readonly noAuthority: boolean;
@@ -46,7 +46,12 @@ interface TypeSpec {
   readonly timestamped?: boolean;
 }
 
-// asserts/asserts.go@2.57.6 (type registry, maxSupportedFormat) plus the HEAD-only types.
+// asserts/asserts.go@2.57.6 (type registry, maxSupportedFormat) plus the newer types. snapd 2.68.3
+// accepts higher formats of three 2.57.6 types (snap-declaration 6, account-key 1, system-user 2:
+// its maxSupportedFormat); the routes serve any format a request's max-format allows, so only
+// 2.57.6's values, what export asks the upstream store for, are kept here.
+// 2.68.3 renamed `registry` to `confdb` and added `confdb-control` (signed by the device, never
+// served by a store); `registry` stays for assertions fetched from a store of that time.
 const SPECS: Readonly<Record<string, TypeSpec>> = {
   account: { pk: ["account-id"], timestamped: true },
   "account-key": { pk: ["public-key-sha3-384"] },
@@ -76,6 +81,8 @@ const SPECS: Readonly<Record<string, TypeSpec>> = {
     timestamped: true,
   },
   registry: { pk: ["account-id", "name"], head: true, timestamped: true },
+  confdb: { pk: ["account-id", "name"], head: true, timestamped: true },
+  "confdb-control": { pk: ["brand-id", "model", "serial"], head: true, noAuthority: true },
   "account-key-request": { pk: ["public-key-sha3-384"], noAuthority: true },
   "device-session-request": { pk: ["brand-id", "model", "serial"], noAuthority: true, timestamped: true },
   "serial-request": { pk: [], noAuthority: true },

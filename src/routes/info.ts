@@ -6,7 +6,7 @@ import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import { channelMap } from "../catalogue/resolve.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import { shortChannelName } from "../model/channel.js";
-import { type RenderContext, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
+import { type RenderContext, toResources, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
 import { deviceArch, errorResponse, JSON_TYPE, type RouteRequest, type StaticRoute, type TreeFile } from "./types.js";
 import { unanchored } from "./web.js";
 
@@ -33,6 +33,7 @@ export function renderInfo(snap: SnapEntry, arch: string, ctx: RenderContext): s
         "released-at": e.releasedAt,
       },
       ...toRevisionLevel(e.revision, ctx),
+      resources: toResources(),
     })),
   };
   return JSON.stringify(doc);

@@ -12,6 +12,7 @@ import type { Epoch } from "../model/types.js";
 import { type RenderContext, toStoreSnap } from "../wire/snap.js";
 import { assertionUrlPath } from "./assertions.js";
 import { type Answer, answersFor, type DeviceAnswers, fieldLimit } from "./refresh-cache.js";
+import { heldError } from "./refresh-held.js";
 import {
   type DynamicEnv,
   type DynamicRoute,
@@ -93,6 +94,8 @@ function parseContext(v: Json | undefined): Map<string, Context> {
     if (!isObject(c)) throw new BadRequest(`${where} must be an object`);
     checkFieldLengths(c, where);
     const key = str(c, "instance-key", where) ?? str(c, "snap-id", where) ?? "";
+    const held = heldError(c["held"]);
+    if (held !== undefined) throw new BadRequest(`${where}: ${held}`);
     const epoch = epochOf(c["epoch"], where);
     out.set(key, {
       snapId: str(c, "snap-id", where) ?? "",

@@ -85,7 +85,22 @@ export function toRevisionLevel(rev: RevisionEntry, ctx: RenderContext) {
   };
 }
 
+/**
+ * `resources` of a revision: its components (snapd >= 2.62 asks for them in refresh and info
+ * answers, `snap download` always). The catalogue holds no components, so every revision is
+ * answered like a snap without any: an empty list, as the store's other empty lists (`deltas`,
+ * `common-ids`). snapd 2.68 reads an absent or empty list alike (no components); 2.57.6 ignores it.
+ */
+export function toResources(): readonly never[] {
+  return [];
+}
+
 /** The `snap` object of a v2/snaps/refresh result (§4.4): every field snapd asks for. */
 export function toStoreSnap(snap: SnapEntry, rev: RevisionEntry, ctx: RenderContext) {
-  return { ...toSnapLevel(snap, rev), ...toRevisionLevel(rev, ctx), "snap-yaml": rev.snapYaml };
+  return {
+    ...toSnapLevel(snap, rev),
+    ...toRevisionLevel(rev, ctx),
+    "snap-yaml": rev.snapYaml,
+    resources: toResources(),
+  };
 }

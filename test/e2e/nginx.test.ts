@@ -22,6 +22,8 @@ import {
   makeFixtures,
   removeWorkDir,
   runCheck,
+  runProbe,
+  SNAPD_2_68,
   type StartedProcess,
   tmpWorkDir,
 } from "../support/realclient.js";
@@ -97,6 +99,11 @@ function requests(): { path: string; headers?: Record<string, string> }[] {
     { path: `/v2/assertions/snap-revision/${digest}/global-upload?max-format=0` },
     { path: `/v2/assertions/snap-revision/${digest}/other-provenance` },
     { path: `/v2/assertions/snap-declaration/16/${hello["snap-id"]}?max-format=5` },
+    // snapd 2.68.3's max-format values
+    { path: `/v2/assertions/snap-declaration/16/${hello["snap-id"]}?max-format=6` },
+    { path: `/v2/assertions/account-key/${manifest["store-key-id"]}?max-format=1` },
+    { path: "/v2/assertions/confdb/testrootorg/network?max-format=0" },
+    { path: "/v2/assertions/confdb-control/testrootorg/model/serial" },
     { path: `/v2/assertions/account-key/${manifest["store-key-id"]}` },
     { path: `/v2/assertions/account/${manifest.publisher["account-id"]}?max-format=0` },
     { path: "/v2/assertions/account/nobody?max-format=0" },
@@ -139,6 +146,25 @@ for (const clients of CLIENT_SETS) {
     if (process.getuid?.() === 0) assert.ok(daemon, "as root, the real daemon scenarios must run");
   });
 }
+
+test("snapd 2.68.3 reads categories, info and find through nginx", async () => {
+  assert.ok(nginx);
+  const arch = hostArch();
+  const categories = await runProbe(nginx.url, ["categories"], { clients: SNAPD_2_68 });
+  assert.equal(categories["ok"], true, JSON.stringify(categories));
+  assert.ok((categories["categories"] as string[]).includes("featured"), JSON.stringify(categories));
+  const info = await runProbe(nginx.url, ["-arch", arch, "info", "hello-offline"], { clients: SNAPD_2_68 });
+  assert.equal(info["ok"], true, JSON.stringify(info));
+  const find = await runProbe(nginx.url, ["-arch", arch, "find", "hello"], { clients: SNAPD_2_68 });
+  assert.ok((find["names"] as string[]).includes("hello-offline"), JSON.stringify(find));
+  // what 2.68.3 asks info for (links, categories, resources) is in the static file nginx serves
+  const doc = JSON.parse((await get(nginx.url, `/v2/snaps/info/hello-offline?architecture=${arch}`)).body) as {
+    snap: Record<string, unknown>;
+    "channel-map": Record<string, unknown>[];
+  };
+  assert.ok("links" in doc.snap && "categories" in doc.snap);
+  assert.ok(doc["channel-map"].every((e) => Array.isArray(e["resources"])));
+});
 
 test("nginx answers like the shim: status, exact content type, body, Range", async () => {
   assert.ok(nginx && shim?.url);
