@@ -7,7 +7,7 @@
  * a device-session-request with its device key, gets a session, and then
  * refreshes, installs and downloads with it (its requests carry
  * `Snap-Device-Authorization: Macaroon root="..."`), through `serve` and
- * through nginx.
+ * through nginx, with snapd 2.57.6's and 2.68.3's store code.
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
@@ -15,7 +15,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type StartedNginx, startNginx } from "../support/nginx.js";
 import { freePort } from "../support/process.js";
-import { type Manifest, makeFixtures, runProbe, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
+import {
+  CLIENT_SETS,
+  type Manifest,
+  makeFixtures,
+  runProbe,
+  type StartedProcess,
+  tmpWorkDir,
+} from "../support/realclient.js";
 import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
 
 let work: string;
@@ -57,37 +64,43 @@ interface DeviceOut {
 }
 
 describe("a device holding a serial", () => {
-  for (const via of ["serve", "nginx"] as const) {
-    it(`gets a device session and refreshes, installs and downloads with it (${via})`, async () => {
-      const url = via === "serve" ? (server.url ?? "") : nginx.url;
-      const device = join(fixtures, manifest.device?.dir ?? assert.fail("fixturegen wrote no device"));
-      for (const [action, extra] of [
-        ["refresh", ["-installed", installed, "-name", "hello-offline"]],
-        ["install", ["-name", "tool-a"]],
-      ] as const) {
-        const out = await runProbe(url, [
-          "-arch",
-          "amd64",
-          "-device",
-          device,
-          "action",
-          "-action",
-          action,
-          ...extra,
-          "-download",
-          join(work, `${via}-${action}`),
-        ]);
-        assert.equal(out["ok"], true, JSON.stringify(out));
-        const d = out["device"] as DeviceOut;
-        assert.equal(d.serial, manifest.device?.serial);
-        // one nonce, one signed session request, one session, before the first store request
-        assert.equal(d["session-requests"], 1, JSON.stringify(d));
-        assert.equal(d.sessions, 1);
-        assert.equal(d["has-session"], true);
-        const results = out["results"] as { verified: boolean; name: string }[];
-        assert.equal(results.length, 1, JSON.stringify(out));
-        assert.equal(results[0]?.verified, true, JSON.stringify(results[0]));
-      }
-    });
+  for (const clients of CLIENT_SETS) {
+    for (const via of ["serve", "nginx"] as const) {
+      it(`gets a device session and refreshes, installs and downloads with it (snapd ${clients.snapd}, ${via})`, async () => {
+        const url = via === "serve" ? (server.url ?? "") : nginx.url;
+        const device = join(fixtures, manifest.device?.dir ?? assert.fail("fixturegen wrote no device"));
+        for (const [action, extra] of [
+          ["refresh", ["-installed", installed, "-name", "hello-offline"]],
+          ["install", ["-name", "tool-a"]],
+        ] as const) {
+          const out = await runProbe(
+            url,
+            [
+              "-arch",
+              "amd64",
+              "-device",
+              device,
+              "action",
+              "-action",
+              action,
+              ...extra,
+              "-download",
+              join(work, `${clients.snapd}-${via}-${action}`),
+            ],
+            { clients },
+          );
+          assert.equal(out["ok"], true, JSON.stringify(out));
+          const d = out["device"] as DeviceOut;
+          assert.equal(d.serial, manifest.device?.serial);
+          // one nonce, one signed session request, one session, before the first store request
+          assert.equal(d["session-requests"], 1, JSON.stringify(d));
+          assert.equal(d.sessions, 1);
+          assert.equal(d["has-session"], true);
+          const results = out["results"] as { verified: boolean; name: string }[];
+          assert.equal(results.length, 1, JSON.stringify(out));
+          assert.equal(results[0]?.verified, true, JSON.stringify(results[0]));
+        }
+      });
+    }
   }
 });

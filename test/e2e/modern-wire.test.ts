@@ -1,14 +1,17 @@
 /**
  * What snapd 2.68.3 sends that 2.57.6 does not (test/realclient/modern/README.md, items 1-8),
  * on the wire: its probe (snapd's own store package) talks to `snapshelf serve` through a
- * recording proxy, so each test sees the request the real client made and what snapshelf
- * answered, and the probe's own result says snapd accepted the answer.
+ * recording proxy (the tree is built with the proxy's URL, so downloads pass it too), so
+ * each test sees the request the real client made and what snapshelf answered, and the
+ * probe's own result says snapd accepted the answer. Last, a device that already holds a
+ * serial (issue 13 point 4): device session first, then refresh and download with it.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
   currentRevision,
+  freePort,
   hostArch,
   type Manifest,
   makeFixtures,
@@ -24,6 +27,7 @@ import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
 
 let work: string;
 let manifest: Manifest;
+let fixtures: string;
 let server: StartedProcess | undefined;
 let recorder: Recorder | undefined;
 /** When set, the next refresh request's body is replaced by this before it reaches snapshelf. */
@@ -31,19 +35,20 @@ let breakNextRefresh: string | undefined;
 
 before(async () => {
   work = await tmpWorkDir("modern-wire");
-  const fixtures = join(work, "fixtures");
+  fixtures = join(work, "fixtures");
   manifest = await makeFixtures(fixtures);
   const store = join(work, "store");
   await importFixtures(store, fixtures, manifest);
-  await snapshelf(["build", "--dir", store]);
-  server = await serve(store);
-  assert.ok(server.url);
-  recorder = await startRecorder(server.url, (method, url) => {
+  const port = await freePort();
+  recorder = await startRecorder(`http://127.0.0.1:${port}`, (method, url) => {
     if (method !== "POST" || !url.startsWith("/v2/snaps/refresh") || breakNextRefresh === undefined) return undefined;
     const broken = breakNextRefresh;
     breakNextRefresh = undefined;
     return broken;
   });
+  await snapshelf(["build", "--dir", store, "--base-url", recorder.url]);
+  server = await serve(store, ["--port", String(port), "--base-url", recorder.url]);
+  assert.ok(server.url);
 });
 
 after(async () => {
@@ -295,4 +300,76 @@ test("Snap-Device-Location (2.68 on a cloud) is accepted and changes no answer",
   assert.deepEqual(located, plain);
   const stable = currentRevision(manifest, "hello-offline", "latest/stable", "amd64");
   assert.match(plain.body, new RegExp(`"revision":${stable?.revision}`));
+});
+
+test("a device that already holds a serial: nonce, session, then refresh and download with its session", async () => {
+  const stable = currentRevision(manifest, "hello-offline", "latest/stable");
+  const hello = manifest.snaps.find((s) => s.name === "hello-offline");
+  const older = hello?.channels.find((c) => c.channel === "latest/stable" && c.arch === hostArch())?.history[0];
+  assert.ok(stable && older !== undefined && older !== stable.revision);
+  const installed = await installedFile([
+    {
+      name: "hello-offline",
+      "snap-id": snapId("hello-offline"),
+      revision: older,
+      channel: "latest/stable",
+      epoch: "0",
+    },
+  ]);
+  const dl = join(work, "dl-serial");
+  const device = join(fixtures, manifest.device?.dir ?? assert.fail("fixturegen wrote no device"));
+  const { out, seen } = await probe([
+    "-device",
+    device,
+    "action",
+    "-installed",
+    installed,
+    "-action",
+    "refresh",
+    "-name",
+    "hello-offline",
+    "-download",
+    dl,
+  ]);
+  assert.equal(out["ok"], true, JSON.stringify(out));
+  const results = out["results"] as { revision: number; verified: boolean }[];
+  assert.equal(results[0]?.revision, stable.revision);
+  assert.equal(results[0]?.verified, true, "blob and assertions verified");
+  const held = out["device"] as { serial: string; "session-requests": number; sessions: number };
+  assert.equal(held.serial, manifest.device?.serial);
+
+  // 1. a nonce (no body), 2. a session for the device-session-request signed with the device key
+  // over that nonce, with the serial and model, 3. every store request after with the session
+  const [nonceEx, sessionEx, ...after] = seen;
+  assert.ok(nonceEx && sessionEx, seen.map((e) => `${e.method} ${e.url}`).join(", "));
+  assert.equal(`${nonceEx.method} ${nonceEx.url}`, "POST /api/v1/snaps/auth/nonces");
+  assert.equal(nonceEx.status, 200);
+  const nonce = (JSON.parse(nonceEx.responseBody) as { nonce: string }).nonce;
+  assert.equal(`${sessionEx.method} ${sessionEx.url}`, "POST /api/v1/snaps/auth/sessions");
+  const req = JSON.parse(sessionEx.body) as Record<string, string>;
+  assert.deepEqual(Object.keys(req).sort(), ["device-session-request", "model-assertion", "serial-assertion"]);
+  assert.match(req["device-session-request"] ?? "", /^type: device-session-request\n/);
+  assert.match(req["device-session-request"] ?? "", new RegExp(`\nnonce: ${nonce}\n`));
+  const brand = manifest.device?.["brand-id"] ?? "";
+  assert.match(req["serial-assertion"] ?? "", new RegExp(`^type: serial\nauthority-id: ${brand}\n`));
+  assert.match(req["serial-assertion"] ?? "", new RegExp(`\nserial: ${held.serial}\n`));
+  assert.match(req["model-assertion"] ?? "", new RegExp(`^type: model\nauthority-id: ${brand}\n`));
+  assert.equal(sessionEx.status, 200);
+  const macaroon = (JSON.parse(sessionEx.responseBody) as { macaroon: string }).macaroon;
+  assert.equal(held["session-requests"], 1, "one session request for the whole run");
+  assert.equal(held.sessions, 1);
+
+  const auth = `Macaroon root="${macaroon}"`;
+  const refresh = after.filter((e) => e.url === "/v2/snaps/refresh");
+  assert.equal(refresh.length, 1);
+  assert.equal(refresh[0]?.headers["snap-device-authorization"], auth, "refresh carries the session");
+  assert.equal(refresh[0]?.status, 200);
+  const blob = after.filter((e) => e.url.startsWith("/blobs/"));
+  assert.equal(blob.length, 1, after.map((e) => `${e.method} ${e.url}`).join(", "));
+  assert.equal(blob[0]?.headers["x-device-authorization"], auth, "download carries the session (v1 name)");
+  assert.equal(blob[0]?.status, 200);
+  const assertions = after.filter((e) => e.url.startsWith("/v2/assertions/"));
+  assert.ok(assertions.length > 0);
+  for (const e of assertions) assert.equal(e.headers["x-device-authorization"], auth, e.url);
+  assert.ok(!after.some((e) => e.url.startsWith("/api/v1/snaps/auth/")), "no second session");
 });
