@@ -37,16 +37,15 @@ import { emptyRecords, joinRecords, type SnapPart } from "../model/records.js";
 import { KNOWN_ARCHES } from "../model/types.js";
 import { STATIC_ROUTES } from "../routes/table.js";
 import type { TreeFile } from "../routes/types.js";
+import { type ChangeOptions, change } from "../store/change.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
 import {
-  appendAudit,
   DEFAULT_BASE_URL,
   generationNumbers,
   type RecordsIndex,
   readCurrentGeneration,
   readRecordsIndex,
   readSettings,
-  withStoreLock,
   writeSettings,
 } from "../store/state.js";
 import {
@@ -89,7 +88,7 @@ export function normaliseBaseUrl(raw: string): string {
   return u.toString().replace(/\/+$/, "");
 }
 
-export interface BuildOptions {
+export interface BuildOptions extends ChangeOptions {
   readonly baseUrl?: string;
   readonly log?: (line: string) => void;
 }
@@ -485,7 +484,7 @@ export async function writeTree(
 
 /** Builds a new generation from the store's records and puts it in service. */
 export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): Promise<BuildResult> {
-  return withStoreLock(layout, "build", async () => {
+  return change(layout, "build", opts, async () => {
     const settings = await readSettings(layout);
     const baseUrl = normaliseBaseUrl(opts.baseUrl ?? settings.baseUrl ?? DEFAULT_BASE_URL);
     const records = await readRecordsIndex(layout);
@@ -507,9 +506,11 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
     faultPoint("build:after-current");
     if (settings.baseUrl !== baseUrl) await writeSettings(layout, { ...settings, baseUrl });
     const { files, rendered, snaps } = tree;
-    await appendAudit(layout, { op: "build", detail: { generation, files, baseUrl, rendered } });
     opts.log?.(`built generation ${generation}: ${files} files, base URL ${baseUrl}`);
     if (rendered < snaps) opts.log?.(`rendered ${rendered} of ${snaps} snaps; the others are unchanged`);
-    return { generation, path: final, files, baseUrl, rendered, snaps };
+    return {
+      result: { generation, path: final, files, baseUrl, rendered, snaps },
+      audit: { op: "build", detail: { generation, files, baseUrl, rendered } },
+    };
   });
 }

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { buildStore } from "../build/build.js";
-import { addDirOption, layoutFrom, note, out } from "./common.js";
+import { addChangeOptions, layoutFrom, note, out, waitFrom } from "./common.js";
 
 export function registerBuild(program: Command): void {
-  addDirOption(
+  addChangeOptions(
     program
       .command("build")
       .summary("render the store into a new generation of the static tree")
@@ -15,8 +15,12 @@ export function registerBuild(program: Command): void {
           "others are linked from it. A new base URL or a new snapshelf renders everything.",
       )
       .option("--base-url <url>", "URL devices reach this store at (remembered)"),
-  ).action(async (opts: { dir?: string; baseUrl?: string }) => {
-    const r = await buildStore(layoutFrom(opts), { ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), log: note });
+  ).action(async (opts: { dir?: string; baseUrl?: string; wait?: number | true }) => {
+    const r = await buildStore(layoutFrom(opts), {
+      ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+      log: note,
+      ...waitFrom(opts),
+    });
     out(`generation ${r.generation} in service: ${r.files} files for ${r.baseUrl}`);
   });
 }

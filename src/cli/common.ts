@@ -3,9 +3,10 @@
  * the one place errors become messages and exit codes.
  */
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { type StoreLayout, storeLayout } from "../store/layout.js";
 import { EXIT_STATUS, exitStatusFor, operatorMessage, SnapshelfError, systemErrorCode } from "../util/errors.js";
+import { DEFAULT_WAIT_SECONDS, type LockOptions } from "../util/lock.js";
 
 export const DEFAULT_DIR = "out";
 
@@ -15,6 +16,44 @@ export function addDirOption(cmd: Command): Command {
 
 export function layoutFrom(opts: { dir?: string }): StoreLayout {
   return storeLayout(resolve(opts.dir ?? process.env["SNAPSHELF_DIR"] ?? DEFAULT_DIR));
+}
+
+function waitSeconds(v: string): number {
+  if (!/^[0-9]{1,9}$/.test(v)) throw new InvalidArgumentError("expected a number of seconds, as in --wait=600");
+  return Number(v);
+}
+
+/**
+ * `--wait[=SECONDS]` for every verb that changes a store (or an export
+ * directory): without it a busy store fails at once naming the holder; with
+ * it the change waits for the lock, at most SECONDS (bare: one hour). As with
+ * GNU getopt's optional arguments, the value is only taken with `=`: a bare
+ * `--wait` never swallows the argument after it (`import --wait FILE`).
+ */
+export function addWaitOption(cmd: Command): Command {
+  cmd.option(
+    "--wait [seconds]",
+    `if another change holds the store, wait for it (--wait=SECONDS; bare: ${DEFAULT_WAIT_SECONDS} s)`,
+    waitSeconds,
+  );
+  const parse = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (argv: string[]) => {
+    const end = argv.indexOf("--");
+    return parse(argv.map((a, i) => (a === "--wait" && (end < 0 || i < end) ? `--wait=${DEFAULT_WAIT_SECONDS}` : a)));
+  };
+  return cmd;
+}
+
+/** The options of a verb that changes the store: `--dir` and `--wait`. */
+export function addChangeOptions(cmd: Command): Command {
+  return addWaitOption(addDirOption(cmd));
+}
+
+/** The lock options of `--wait`: the wait is announced on stderr once. */
+export function waitFrom(opts: { wait?: number | true }): LockOptions {
+  if (opts.wait === undefined) return {};
+  const seconds = opts.wait === true ? DEFAULT_WAIT_SECONDS : opts.wait;
+  return { wait: { seconds, onWait: note } };
 }
 
 /** Progress and notes go to stderr, results to stdout (so pipes get only results). */

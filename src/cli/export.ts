@@ -10,7 +10,7 @@ import { DEFAULT_UPSTREAM } from "../upstream/endpoint.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
 import { formatBytes, Progress } from "../util/progress.js";
-import { collect, note, out } from "./common.js";
+import { addWaitOption, collect, note, out, waitFrom } from "./common.js";
 
 function countArg(v: string): number {
   if (!/^[1-9][0-9]?$/.test(v)) throw new InvalidArgumentError("a number from 1 to 99");
@@ -33,6 +33,7 @@ interface ExportFlags {
   signKey?: string;
   passphraseFile?: string;
   maxFileSize?: number;
+  wait?: number | true;
 }
 
 function sizeArg(v: string): number {
@@ -43,8 +44,9 @@ function sizeArg(v: string): number {
 }
 
 export function registerExport(program: Command): void {
-  program
-    .command("export")
+  const cmd = program.command("export");
+  addWaitOption(cmd);
+  cmd
     .summary("download snaps from the online store into bundles for an offline store")
     .description(
       "On a connected machine: fetch snaps from the public store (or --upstream),\n" +
@@ -181,6 +183,7 @@ export function registerExport(program: Command): void {
         progress,
         ...(signer === undefined ? {} : { signer }),
         ...(flags.maxFileSize === undefined ? {} : { maxFileSize: flags.maxFileSize }),
+        ...waitFrom(flags),
       });
       for (const b of res.bundles) {
         const revs = b.revisions.length === 0 ? "no new revisions" : `revisions ${b.revisions.join(", ")}`;

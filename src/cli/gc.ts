@@ -3,7 +3,7 @@ import { formatBytes, toJson } from "../ops/format.js";
 import { type GcItem, gc } from "../ops/gc.js";
 import { setRetention } from "../ops/retention.js";
 import { readSettings } from "../store/state.js";
-import { addDirOption, layoutFrom, out } from "./common.js";
+import { addChangeOptions, layoutFrom, out, waitFrom } from "./common.js";
 
 function count(v: string): number {
   if (!/^[0-9]+$/.test(v)) throw new InvalidArgumentError("a count is a non-negative integer");
@@ -17,7 +17,7 @@ function keepArg(v: string): number | "off" {
 }
 
 export function registerGc(program: Command): void {
-  addDirOption(
+  addChangeOptions(
     program
       .command("gc")
       .summary("reclaim space: old generations, unreferenced blobs and assertions")
@@ -48,12 +48,14 @@ export function registerGc(program: Command): void {
       keepGenerations?: number;
       grace?: number;
       json?: boolean;
+      wait?: number | true;
     }) => {
       const r = await gc(layoutFrom(opts), {
         dryRun: opts.dryRun === true,
         ...(opts.keepRevisions !== undefined ? { keepRevisions: opts.keepRevisions } : {}),
         ...(opts.keepGenerations !== undefined ? { keepGenerations: opts.keepGenerations } : {}),
         ...(opts.grace !== undefined ? { graceSeconds: opts.grace } : {}),
+        ...waitFrom(opts),
       });
       if (opts.json) return out(toJson(r));
       const verb = r.dryRun ? "would remove" : "removed";
@@ -66,7 +68,7 @@ export function registerGc(program: Command): void {
     },
   );
 
-  addDirOption(
+  addChangeOptions(
     program
       .command("retention")
       .summary("show or set the retention policy gc applies")
@@ -78,10 +80,11 @@ export function registerGc(program: Command): void {
       )
       .argument("[n]", "revisions to keep per channel and arch, or off", keepArg)
       .option("--on-import", "also apply it at every import"),
-  ).action(async (n: number | "off" | undefined, opts: { dir?: string; onImport?: boolean }) => {
+  ).action(async (n: number | "off" | undefined, opts: { dir?: string; onImport?: boolean; wait?: number | true }) => {
     const layout = layoutFrom(opts);
     let s = await readSettings(layout);
-    if (n !== undefined) s = await setRetention(layout, n === "off" ? undefined : n, opts.onImport === true);
+    if (n !== undefined)
+      s = await setRetention(layout, n === "off" ? undefined : n, opts.onImport === true, waitFrom(opts));
     out(
       s.keepRevisions === undefined
         ? "retention: keep every revision"

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { formatTable, toJson } from "../ops/format.js";
 import { listGenerations, rollback } from "../ops/generations.js";
-import { addDirOption, layoutFrom, out } from "./common.js";
+import { addChangeOptions, addDirOption, layoutFrom, out, waitFrom } from "./common.js";
 
 function generationArg(v: string): number {
   if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError("a generation is a positive integer");
@@ -31,7 +31,7 @@ export function registerGenerations(program: Command): void {
     for (const l of formatTable([[" GEN", "BUILT", "BASE URL", "CONTENTS"], ...rows])) out(l);
   });
 
-  addDirOption(
+  addChangeOptions(
     program
       .command("rollback")
       .summary("put a previous generation back in service")
@@ -44,8 +44,8 @@ export function registerGenerations(program: Command): void {
       )
       .argument("[generation]", "generation number (see snapshelf generations)", generationArg)
       .addHelpText("after", "\nExamples:\n  snapshelf rollback\n  snapshelf rollback 3\n"),
-  ).action(async (generation: number | undefined, opts: { dir?: string }) => {
-    const r = await rollback(layoutFrom(opts), generation);
+  ).action(async (generation: number | undefined, opts: { dir?: string; wait?: number | true }) => {
+    const r = await rollback(layoutFrom(opts), generation, waitFrom(opts));
     out(
       r.from === r.to
         ? `generation ${r.to} is already in service`

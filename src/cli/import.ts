@@ -3,7 +3,7 @@ import { expandBundleDirs, isBundle } from "../bundle/read.js";
 import { readBundleOnThread } from "../bundle/read-thread.js";
 import { importInputs } from "../store/import.js";
 import { Progress } from "../util/progress.js";
-import { addDirOption, collect, layoutFrom, out } from "./common.js";
+import { addChangeOptions, collect, layoutFrom, out, waitFrom } from "./common.js";
 
 /** Operator keys and the exceptions to them (src/store/operator-trust.ts). */
 interface TrustFlags {
@@ -13,7 +13,7 @@ interface TrustFlags {
 }
 
 export function registerImport(program: Command): void {
-  addDirOption(
+  addChangeOptions(
     program
       .command("import")
       .summary("verify and add snaps and assertions to the store")
@@ -57,7 +57,13 @@ export function registerImport(program: Command): void {
   ).action(
     async (
       paths: string[],
-      opts: { dir?: string; trustedRoot: string[]; assert: string[]; release: string[] } & TrustFlags,
+      opts: {
+        dir?: string;
+        trustedRoot: string[];
+        assert: string[];
+        release: string[];
+        wait?: number | true;
+      } & TrustFlags,
     ) => {
       const layout = layoutFrom(opts);
       // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
@@ -74,6 +80,7 @@ export function registerImport(program: Command): void {
             allowUnsigned: opts.allowUnsigned === true,
             allowOlder: opts.allowOlder === true,
           },
+          ...waitFrom(opts),
           log: (line) => progress.note(line),
           progress: {
             start: (files, bytes) => progress.startDownloads(files, bytes),

@@ -2,10 +2,10 @@ import type { Command } from "commander";
 import { formatTable, toJson } from "../ops/format.js";
 import { deleteOverride, listOverrides, parseChannelRevision, setOverride } from "../ops/overrides.js";
 import { readRecords } from "../store/state.js";
-import { addDirOption, layoutFrom, out } from "./common.js";
+import { addChangeOptions, addDirOption, layoutFrom, out, waitFrom } from "./common.js";
 
 export function registerOverride(program: Command): void {
-  addDirOption(
+  addChangeOptions(
     program
       .command("override")
       .summary("pin the revision a channel serves")
@@ -21,14 +21,14 @@ export function registerOverride(program: Command): void {
       .argument("<channel=revision>", "e.g. stable=12, 2.x/candidate=30, latest/stable/hotfix=7")
       .option("--arch <arch>", "only on this architecture")
       .addHelpText("after", "\nExamples:\n  snapshelf override hello stable=12\n  snapshelf build\n"),
-  ).action(async (name: string, spec: string, opts: { dir?: string; arch?: string }) => {
+  ).action(async (name: string, spec: string, opts: { dir?: string; arch?: string; wait?: number | true }) => {
     const { channel, revision } = parseChannelRevision(spec);
-    const set = await setOverride(layoutFrom(opts), {
-      name,
-      channel,
-      revision,
-      ...(opts.arch !== undefined ? { arch: opts.arch } : {}),
-    });
+    const set = await setOverride(
+      layoutFrom(opts),
+      { name, channel, revision, ...(opts.arch !== undefined ? { arch: opts.arch } : {}) },
+      new Date(),
+      waitFrom(opts),
+    );
     out(
       `${name} ${set[0]?.channel ?? channel} now serves revision ${revision} (${set.map((o) => o.arch).join(", ")}); run snapshelf build`,
     );
@@ -55,7 +55,7 @@ export function registerOverride(program: Command): void {
     for (const l of formatTable([["NAME", "CHANNEL", "ARCH", "REVISION", "IMPORTED", "SINCE"], ...rows])) out(l);
   });
 
-  addDirOption(
+  addChangeOptions(
     program
       .command("delete-override")
       .summary("drop an override: the imported release serves again")
@@ -66,8 +66,8 @@ export function registerOverride(program: Command): void {
       .argument("<name>", "snap name")
       .argument("<channel>", "e.g. stable, 2.x/candidate")
       .option("--arch <arch>", "only on this architecture"),
-  ).action(async (name: string, channel: string, opts: { dir?: string; arch?: string }) => {
-    const deleted = await deleteOverride(layoutFrom(opts), name, channel, opts.arch);
+  ).action(async (name: string, channel: string, opts: { dir?: string; arch?: string; wait?: number | true }) => {
+    const deleted = await deleteOverride(layoutFrom(opts), name, channel, opts.arch, waitFrom(opts));
     out(
       `deleted override of ${name} ${deleted[0]?.channel ?? channel} (${deleted.map((o) => `${o.arch}: r${o.revision}`).join(", ")}); run snapshelf build`,
     );

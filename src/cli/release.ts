@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { releaseRevision, setDefaultTrack } from "../store/release.js";
-import { addDirOption, layoutFrom, out } from "./common.js";
+import { addChangeOptions, layoutFrom, out, waitFrom } from "./common.js";
 
 function revisionArg(v: string): number {
   if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError("a revision is a positive integer");
@@ -8,7 +8,7 @@ function revisionArg(v: string): number {
 }
 
 export function registerRelease(program: Command): void {
-  addDirOption(
+  addChangeOptions(
     program
       .command("release")
       .summary("release a revision to channels")
@@ -21,20 +21,24 @@ export function registerRelease(program: Command): void {
       .argument("<revision>", "revision number", revisionArg)
       .argument("<channel...>", "channels to release to")
       .option("--arch <arch>", "release on this architecture only"),
-  ).action(async (name: string, revision: number, channels: string[], opts: { dir?: string; arch?: string }) => {
-    const events = await releaseRevision(
-      layoutFrom(opts),
-      name,
-      revision,
-      channels,
-      opts.arch ? { arch: opts.arch } : {},
-    );
-    const chans = [...new Set(events.map((e) => e.channel))].join(", ");
-    const arches = [...new Set(events.map((e) => e.arch))].join(", ");
-    out(`released ${name} revision ${revision} to ${chans} (${arches})`);
-  });
+  ).action(
+    async (
+      name: string,
+      revision: number,
+      channels: string[],
+      opts: { dir?: string; arch?: string; wait?: number | true },
+    ) => {
+      const events = await releaseRevision(layoutFrom(opts), name, revision, channels, {
+        ...(opts.arch ? { arch: opts.arch } : {}),
+        ...waitFrom(opts),
+      });
+      const chans = [...new Set(events.map((e) => e.channel))].join(", ");
+      const arches = [...new Set(events.map((e) => e.arch))].join(", ");
+      out(`released ${name} revision ${revision} to ${chans} (${arches})`);
+    },
+  );
 
-  addDirOption(
+  addChangeOptions(
     program
       .command("default-track")
       .summary("set the track risk-only requests resolve in")
@@ -45,8 +49,8 @@ export function registerRelease(program: Command): void {
       )
       .argument("<name>", "snap name")
       .argument("<track>", "track name, or latest"),
-  ).action(async (name: string, track: string, opts: { dir?: string }) => {
-    await setDefaultTrack(layoutFrom(opts), name, track);
+  ).action(async (name: string, track: string, opts: { dir?: string; wait?: number | true }) => {
+    await setDefaultTrack(layoutFrom(opts), name, track, waitFrom(opts));
     out(`default track of ${name} is now ${track}`);
   });
 }

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { formatBytes } from "../ops/format.js";
 import { removeSnap } from "../ops/remove.js";
-import { addDirOption, layoutFrom, out } from "./common.js";
+import { addChangeOptions, layoutFrom, out, waitFrom } from "./common.js";
 
 function revisions(v: string, previous: number[] = []): number[] {
   if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError("a revision is a positive integer");
@@ -9,7 +9,7 @@ function revisions(v: string, previous: number[] = []): number[] {
 }
 
 export function registerRemove(program: Command): void {
-  addDirOption(
+  addChangeOptions(
     program
       .command("remove")
       .summary("remove a snap or some of its revisions")
@@ -26,8 +26,8 @@ export function registerRemove(program: Command): void {
         "after",
         "\nExamples:\n  snapshelf remove hello --revision 3\n  snapshelf build && snapshelf gc --dry-run\n",
       ),
-  ).action(async (name: string, opts: { dir?: string; revision: number[] }) => {
-    const r = await removeSnap(layoutFrom(opts), name, opts.revision);
+  ).action(async (name: string, opts: { dir?: string; revision: number[]; wait?: number | true }) => {
+    const r = await removeSnap(layoutFrom(opts), name, opts.revision, waitFrom(opts));
     const bytes = r.removed.reduce((n, x) => n + x.size, 0);
     out(
       `removed ${name} revision ${r.removed.map((x) => x.revision).join(", ")} (${formatBytes(bytes)} of blobs, reclaimed by gc), ${r.releases} release events, ${r.overrides} overrides`,

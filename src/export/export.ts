@@ -21,7 +21,7 @@
  * `--since MANIFEST` leaves out revisions and assertions the offline store
  * has; the bundle still carries the channel map and metadata.
  */
-import { open, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
+import { readdir, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeStream, headerString } from "../assertions/parse.js";
 import { verifyAssertions } from "../assertions/trust.js";
@@ -48,7 +48,8 @@ import { crossCheck, objectId, poolOf } from "../store/import.js";
 import { ActionError, type UpstreamClient } from "../upstream/client.js";
 import type { UpstreamInfo, UpstreamRevision, UpstreamSnapMeta } from "../upstream/wire.js";
 import { SnapshelfError } from "../util/errors.js";
-import { ensureDir, isErrnoError, unlinkQuiet } from "../util/fs.js";
+import { ensureDir, unlinkQuiet } from "../util/fs.js";
+import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
 import { PortableNames } from "../util/portable-names.js";
 import { Progress } from "../util/progress.js";
 import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
@@ -57,7 +58,7 @@ import type { ExportRequest } from "./requests.js";
 import { describeReleases, requestedChannel, resolveChannel } from "./select.js";
 import type { ExportSigner } from "./signing.js";
 
-export interface ExportOptions {
+export interface ExportOptions extends LockOptions {
   readonly names: readonly string[];
   /** Per-snap requests besides `names` (`--from LIST`, `--since` with no names). */
   readonly requests?: readonly ExportRequest[];
@@ -309,41 +310,9 @@ function parseValidationSetArg(s: string): { account: string; name: string; sequ
   return { account: m[1]!, name: m[2]!, ...(m[3] === undefined ? {} : { sequence: Number(m[3]) }) };
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrnoError(err) && err.code === "EPERM";
-  }
-}
-
-/** Runs `fn` holding `<dir>/.lock`; a lock left by a dead process (a killed export) is taken over. */
-async function withExportLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lock = join(dir, ".lock");
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(lock, "wx");
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      break;
-    } catch (err) {
-      if (!(isErrnoError(err) && err.code === "EEXIST") || attempt > 0) throw err;
-      const holder = Number.parseInt((await readFile(lock, "utf8").catch(() => "")).trim(), 10);
-      if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
-        throw new SnapshelfError(
-          "export-locked",
-          `cannot export into ${dir}: another export is using it (process ${holder})`,
-        );
-      }
-      await unlinkQuiet(lock);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlinkQuiet(lock).catch(() => undefined);
-  }
+/** An export directory's lock: the store's lock primitive, `<dir>/.lock` saying who holds it. */
+function exportLockTarget(dir: string): LockTarget {
+  return { dir, holderFile: join(dir, ".lock"), label: `export directory ${dir}`, busyCode: "export-locked" };
 }
 
 /** Exports NAMES (and their dependencies) from the upstream store into bundles under `exportDir`. */
@@ -354,7 +323,7 @@ export async function exportSnaps(opts: ExportOptions): Promise<ExportResult> {
   );
   await ensureDir(opts.exportDir);
   try {
-    return await withExportLock(opts.exportDir, () => exportLocked(opts));
+    return await withLock(exportLockTarget(opts.exportDir), "export", () => exportLocked(opts), opts);
   } catch (err) {
     // a failed first export leaves no empty directory behind (downloads kept for a resume stay)
     if (!existed) await removeEmptyDirs(opts.exportDir);

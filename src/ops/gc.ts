@@ -20,20 +20,19 @@
 import { readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Records } from "../model/records.js";
+import { type ChangeOptions, change, type Outcome } from "../store/change.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
 import {
-  appendAudit,
   generationNumbers,
   readCurrentGeneration,
   readRecords,
   readRecordsIndex,
   readSettings,
-  withStoreLock,
-  writeRecords,
 } from "../store/state.js";
 import { sharedTreePath } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { isErrnoError } from "../util/fs.js";
+import { processAlive } from "../util/lock.js";
 import { type AuditRecord, readAuditLog } from "./audit-log.js";
 import { type CatalogueRefs, catalogueRefs, diskUse, readGeneration, sharedPathsOf, walkFiles } from "./files.js";
 import type { RemovedRevision } from "./remove.js";
@@ -47,19 +46,10 @@ const OBJECT_RE = /^([0-9a-f]{96})\.assert$/;
 /** Temporary names of util/fs.ts: `.<base>.tmp-<pid>-<rand>`. */
 const TEMP_RE = /^\..+\.tmp-([0-9]+)-[0-9a-f]+$/;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrnoError(err) && err.code === "EPERM";
-  }
-}
-
 /** A temporary file whose writer is dead: it will never be renamed into place. */
 function isLeftoverTemp(name: string): boolean {
   const pid = Number(TEMP_RE.exec(name)?.[1] ?? "0");
-  return pid > 0 && pid !== process.pid && !pidAlive(pid);
+  return pid > 0 && pid !== process.pid && !processAlive(pid);
 }
 
 export interface GcGeneration {
@@ -157,7 +147,7 @@ export function recentGenerations(entries: readonly AuditRecord[], now: Date, gr
   return [...out].sort((a, b) => a - b);
 }
 
-export interface GcOptions {
+export interface GcOptions extends ChangeOptions {
   readonly dryRun?: boolean;
   /** Keep generations in service during the last N seconds (default 60). */
   readonly graceSeconds?: number;
@@ -203,7 +193,7 @@ async function sizeOf(path: string): Promise<number> {
 
 /** Plans (and unless dry-run, performs) a gc of the store. */
 export async function gc(layout: StoreLayout, opts: GcOptions = {}): Promise<GcResult> {
-  const run = async (): Promise<GcResult> => {
+  const run = async (): Promise<Outcome<GcResult>> => {
     const settings = await readSettings(layout);
     const keepGenerations = checkKeep(
       opts.keepGenerations ?? settings.keepGenerations ?? DEFAULT_KEEP_GENERATIONS,
@@ -328,44 +318,49 @@ export async function gc(layout: StoreLayout, opts: GcOptions = {}): Promise<GcR
       leftovers,
       bytes: all.reduce((n, i) => n + i.bytes, 0),
     };
-    if (opts.dryRun) return result;
+    if (opts.dryRun) return { result };
 
     // records first (the commit point), then the files nothing names any more
-    if (removal && removal.removed.length > 0) await writeRecords(layout, removal.records);
-    for (const g of sel.pruneGenerations) {
-      // out of the numbered names first, so a half-deleted tree is never listed as a generation
-      const doomed = join(layout.trees, `.pruning-${g}`);
-      await rename(treePath(layout, g), doomed);
-      await rm(doomed, { recursive: true, force: true });
-    }
-    for (const b of sel.blobs) await rm(join(layout.blobs, `${b}.snap`), { force: true });
-    for (const o of sel.objects) await rm(assertionObjectPath(layout, o), { force: true });
-    for (const p of sel.shared) {
-      await rm(join(sharedDir, p), { force: true });
-      // and the directories it leaves empty (one per revision)
-      for (let d = dirname(p); d !== "." && d !== ""; d = dirname(d)) {
-        try {
-          await rmdir(join(sharedDir, d));
-        } catch {
-          break;
+    const afterCommit = async (): Promise<void> => {
+      for (const g of sel.pruneGenerations) {
+        // out of the numbered names first, so a half-deleted tree is never listed as a generation
+        const doomed = join(layout.trees, `.pruning-${g}`);
+        await rename(treePath(layout, g), doomed);
+        await rm(doomed, { recursive: true, force: true });
+      }
+      for (const b of sel.blobs) await rm(join(layout.blobs, `${b}.snap`), { force: true });
+      for (const o of sel.objects) await rm(assertionObjectPath(layout, o), { force: true });
+      for (const p of sel.shared) {
+        await rm(join(sharedDir, p), { force: true });
+        // and the directories it leaves empty (one per revision)
+        for (let d = dirname(p); d !== "." && d !== ""; d = dirname(d)) {
+          try {
+            await rmdir(join(sharedDir, d));
+          } catch {
+            break;
+          }
         }
       }
-    }
-    for (const l of leftovers) await rm(join(layout.root, l.path), { recursive: true, force: true });
-    await appendAudit(layout, {
-      op: "gc",
-      detail: {
-        keepRevisions: keepRevisions ?? null,
-        keepGenerations,
-        revisions: result.revisions.map((r) => `${r.name}=${r.revision}`),
-        generations: sel.pruneGenerations,
-        blobs: sel.blobs,
-        assertions: sel.objects.length,
-        leftovers: leftovers.length,
-        bytes: result.bytes,
+      for (const l of leftovers) await rm(join(layout.root, l.path), { recursive: true, force: true });
+    };
+    return {
+      result,
+      ...(removal && removal.removed.length > 0 ? { records: removal.records } : {}),
+      afterCommit,
+      audit: {
+        op: "gc",
+        detail: {
+          keepRevisions: keepRevisions ?? null,
+          keepGenerations,
+          revisions: result.revisions.map((r) => `${r.name}=${r.revision}`),
+          generations: sel.pruneGenerations,
+          blobs: sel.blobs,
+          assertions: sel.objects.length,
+          leftovers: leftovers.length,
+          bytes: result.bytes,
+        },
       },
-    });
-    return result;
+    };
   };
-  return opts.dryRun ? run() : withStoreLock(layout, "gc", run);
+  return opts.dryRun ? (await run()).result : change(layout, "gc", opts, run);
 }

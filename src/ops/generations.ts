@@ -9,8 +9,9 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { blobPath } from "../blobs/store.js";
+import { type ChangeOptions, change } from "../store/change.js";
 import type { StoreLayout } from "../store/layout.js";
-import { appendAudit, generationNumbers, readCurrentGeneration, withStoreLock } from "../store/state.js";
+import { generationNumbers, readCurrentGeneration } from "../store/state.js";
 import { TREE_META } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs.js";
@@ -93,8 +94,12 @@ export interface RollbackResult {
 }
 
 /** Puts generation `target` (default: the previous one) in service (locked, audited). */
-export async function rollback(layout: StoreLayout, target?: number): Promise<RollbackResult> {
-  return withStoreLock(layout, "roll back", async () => {
+export async function rollback(
+  layout: StoreLayout,
+  target?: number,
+  opts: ChangeOptions = {},
+): Promise<RollbackResult> {
+  return change(layout, "roll back", opts, async () => {
     const from = readCurrentGeneration(layout);
     const gens = await generationNumbers(layout);
     const to = target ?? previousGeneration(gens, from);
@@ -115,7 +120,6 @@ export async function rollback(layout: StoreLayout, target?: number): Promise<Ro
     const what = `roll back to generation ${to}`;
     await checkServable(layout, to, what);
     if (to !== from) await writeFileAtomic(layout.current, `${to}\n`);
-    await appendAudit(layout, { op: "rollback", detail: { from: from ?? null, to } });
-    return { from, to };
+    return { result: { from, to }, audit: { op: "rollback", detail: { from: from ?? null, to } } };
   });
 }

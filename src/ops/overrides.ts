@@ -9,8 +9,8 @@ import { compareOverrides } from "../catalogue/overrides.js";
 import { releaseArchKeys, revisionRunsOn } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import type { OverrideRecord, Records } from "../model/records.js";
+import { type ChangeOptions, changeRecords } from "../store/change.js";
 import type { StoreLayout } from "../store/layout.js";
-import { appendAudit, readRecords, withStoreLock, writeRecords } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 
 export interface OverrideRequest {
@@ -124,13 +124,14 @@ export async function setOverride(
   layout: StoreLayout,
   req: Omit<OverrideRequest, "at">,
   now = new Date(),
+  opts: ChangeOptions = {},
 ): Promise<OverrideRecord[]> {
-  return withStoreLock(layout, "override", async () => {
-    const { records, set } = withOverride(await readRecords(layout), { ...req, at: now.toISOString() });
-    await writeRecords(layout, records);
-    await appendAudit(
-      layout,
-      {
+  return changeRecords(layout, "override", opts, async (stored) => {
+    const { records, set } = withOverride(stored, { ...req, at: now.toISOString() });
+    return {
+      result: set,
+      records,
+      audit: {
         op: "override",
         detail: {
           name: req.name,
@@ -139,9 +140,8 @@ export async function setOverride(
           arches: set.map((o) => o.arch),
         },
       },
-      now,
-    );
-    return set;
+      at: now,
+    };
   });
 }
 
@@ -151,19 +151,22 @@ export async function deleteOverride(
   name: string,
   channel: string,
   arch?: string,
+  opts: ChangeOptions = {},
 ): Promise<OverrideRecord[]> {
-  return withStoreLock(layout, "delete override", async () => {
-    const { records, deleted } = withoutOverride(await readRecords(layout), name, channel, arch);
-    await writeRecords(layout, records);
-    await appendAudit(layout, {
-      op: "delete-override",
-      detail: {
-        name,
-        channel: deleted[0]?.channel ?? channel,
-        arches: deleted.map((o) => o.arch),
-        revisions: deleted.map((o) => o.revision),
+  return changeRecords(layout, "delete override", opts, async (stored) => {
+    const { records, deleted } = withoutOverride(stored, name, channel, arch);
+    return {
+      result: deleted,
+      records,
+      audit: {
+        op: "delete-override",
+        detail: {
+          name,
+          channel: deleted[0]?.channel ?? channel,
+          arches: deleted.map((o) => o.arch),
+          revisions: deleted.map((o) => o.revision),
+        },
       },
-    });
-    return deleted;
+    };
   });
 }

@@ -10,8 +10,8 @@
  */
 import { digestHexToBase64Url } from "../blobs/store.js";
 import type { Records, RevisionRecord } from "../model/records.js";
+import { type ChangeOptions, changeRecords } from "../store/change.js";
 import type { StoreLayout } from "../store/layout.js";
-import { appendAudit, readRecords, withStoreLock, writeRecords } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 
 export interface RemovedRevision {
@@ -104,21 +104,23 @@ export async function removeSnap(
   layout: StoreLayout,
   name: string,
   revisions: readonly number[] = [],
+  opts: ChangeOptions = {},
 ): Promise<Removal> {
-  return withStoreLock(layout, "remove", async () => {
-    const records = await readRecords(layout);
+  return changeRecords(layout, "remove", opts, async (records) => {
     const removal = withoutRevisions(records, selectRemoval(records, name, revisions));
-    await writeRecords(layout, removal.records);
-    await appendAudit(layout, {
-      op: "remove",
-      detail: {
-        name,
-        revisions: removal.removed.map((r) => r.revision),
-        releases: removal.releases,
-        overrides: removal.overrides,
-        assertions: removal.assertions,
+    return {
+      result: removal,
+      records: removal.records,
+      audit: {
+        op: "remove",
+        detail: {
+          name,
+          revisions: removal.removed.map((r) => r.revision),
+          releases: removal.releases,
+          overrides: removal.overrides,
+          assertions: removal.assertions,
+        },
       },
-    });
-    return removal;
+    };
   });
 }

@@ -15,8 +15,9 @@
  */
 
 import type { Records, ReleaseRecord } from "../model/records.js";
+import { type ChangeOptions, change } from "../store/change.js";
 import type { StoreLayout } from "../store/layout.js";
-import { appendAudit, readSettings, type StoreSettings, withStoreLock, writeSettings } from "../store/state.js";
+import { readSettings, type StoreSettings, writeSettings } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 import { type Removal, withoutRevisions } from "./remove.js";
 
@@ -97,14 +98,17 @@ export async function setRetention(
   layout: StoreLayout,
   keep: number | undefined,
   onImport: boolean,
+  opts: ChangeOptions = {},
 ): Promise<StoreSettings> {
-  return withStoreLock(layout, "set retention", async () => {
+  return change(layout, "set retention", opts, async () => {
     const settings = withRetention(await readSettings(layout), keep, onImport);
     await writeSettings(layout, settings);
-    await appendAudit(layout, {
-      op: "retention",
-      detail: { keepRevisions: settings.keepRevisions ?? null, onImport: settings.retainOnImport === true },
-    });
-    return settings;
+    return {
+      result: settings,
+      audit: {
+        op: "retention",
+        detail: { keepRevisions: settings.keepRevisions ?? null, onImport: settings.retainOnImport === true },
+      },
+    };
   });
 }

@@ -3,13 +3,13 @@
  * problems a cheap look finds (stat, not hash: `verify` is the deep check).
  * Read-only, no lock.
  */
-import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { CANONICAL_ROOT_KEY_ID } from "../assertions/canonical.js";
 import { decodeStream, headerString } from "../assertions/parse.js";
 import { blobPath } from "../blobs/store.js";
 import { buildCatalogue } from "../catalogue/build-catalogue.js";
 import type { Records } from "../model/records.js";
+import { storeLockState } from "../store/change.js";
 import { assertionObjectPath, type StoreLayout } from "../store/layout.js";
 import {
   DEFAULT_BASE_URL,
@@ -19,6 +19,7 @@ import {
   readSettings,
 } from "../store/state.js";
 import { fsErrorReason } from "../util/fs.js";
+import { describeHolder } from "../util/lock.js";
 import { readAuditLog } from "./audit-log.js";
 import { diskUse, readGeneration } from "./files.js";
 import { DEFAULT_KEEP_GENERATIONS } from "./gc.js";
@@ -85,19 +86,12 @@ async function rootsOf(layout: StoreLayout, records: Records, problems: string[]
   ];
 }
 
-function staleLock(layout: StoreLayout): string | undefined {
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(layout.lock, "utf8").trim(), 10);
-  } catch {
-    return undefined;
-  }
-  try {
-    process.kill(pid, 0);
-    return `a change is in progress (process ${pid})`;
-  } catch {
-    return `lock left by process ${pid}, which is gone (an interrupted change; the next change takes it over)`;
-  }
+/** The store lock as the next change would find it: held (that change fails or waits), or free. */
+async function lockNote(layout: StoreLayout): Promise<string | undefined> {
+  const lock = await storeLockState(layout);
+  if (lock.held) return `store is busy: ${describeHolder(lock.holder)} (the next change fails, or waits with --wait)`;
+  if (lock.left === undefined) return undefined;
+  return `an interrupted change left ${layout.lock} (${describeHolder(lock.left)}); the lock is free, the next change proceeds`;
 }
 
 export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
@@ -149,7 +143,7 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
   for (const b of audit.bad) problems.push(`audit log ${layout.audit}: ${b}`);
   const lastImport = audit.entries.filter((e) => e.op === "import").at(-1);
   const lastChange = audit.entries.at(-1);
-  const lock = staleLock(layout);
+  const lock = await lockNote(layout);
   if (lock) notes.push(lock);
 
   const [blobs, trees, state] = await Promise.all([

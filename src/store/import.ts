@@ -42,10 +42,10 @@ import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { ensureDir, fsErrorReason, pathExists, writeFileAtomic } from "../util/fs.js";
 import { mapOrdered } from "../util/ordered.js";
+import { type ChangeOptions, changeRecords } from "./change.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import { type BundleTrustOptions, checkBundleTrust } from "./operator-trust.js";
 import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
-import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
 export interface ImportProgress {
@@ -56,7 +56,7 @@ export interface ImportProgress {
   done(label: string, size: number): void;
 }
 
-export interface ImportOptions {
+export interface ImportOptions extends ChangeOptions {
   /** Files with extra trusted root assertions (account and account-key). */
   readonly trustedRoots?: readonly string[];
   /** Assertion files to use for the snaps (any stream of assertions). */
@@ -239,8 +239,8 @@ export async function importInputs(
 ): Promise<ImportResult> {
   const log = opts.log ?? (() => {});
   const now = opts.now ?? new Date();
-  return withStoreLock(layout, "import", async () => {
-    let records = await readRecords(layout);
+  return changeRecords(layout, "import", opts, async (stored) => {
+    let records = stored;
     const bundleReleases: BundleRelease[] = [];
     const bundleMeta: [string, SnapMeta][] = [];
     const plainPaths: string[] = [];
@@ -447,9 +447,6 @@ export async function importInputs(
       faultPoint("import:after-assertion-write");
     }
     await trust.commit();
-    faultPoint("import:before-records");
-    await writeRecords(layout, records);
-    faultPoint("import:after-records");
     const result: ImportResult = {
       assertions: candidates.length,
       revisions: staged.map((s) => ({
@@ -459,7 +456,8 @@ export async function importInputs(
       })),
       releases: events.length,
     };
-    await appendAudit(layout, {
+    // the commit path writes the records (parts, then the index: the commit point), then this audit line
+    const audit = {
       op: "import",
       detail: {
         inputs: paths,
@@ -469,7 +467,7 @@ export async function importInputs(
         ...trust.audit,
         ...(retention.removed.length > 0 ? { retention: retention.removed.map((r) => `${r.name}=${r.revision}`) } : {}),
       },
-    });
-    return result;
+    };
+    return { result, records, audit };
   });
 }

@@ -6,10 +6,10 @@ import { releaseArchKeys, revisionRunsOn } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import { type ReleaseRecord, replaceSnapMeta, withReleases } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
+import { type ChangeOptions, changeRecords } from "./change.js";
 import type { StoreLayout } from "./layout.js";
-import { appendAudit, readRecords, withStoreLock, writeRecords } from "./state.js";
 
-export interface ReleaseOptions {
+export interface ReleaseOptions extends ChangeOptions {
   /** Restrict the release to one architecture (default: every architecture the revision is built for). */
   readonly arch?: string;
   readonly now?: Date;
@@ -24,8 +24,7 @@ export async function releaseRevision(
 ): Promise<readonly Omit<ReleaseRecord, "seq">[]> {
   if (channels.length === 0) throw new SnapshelfError("bad-input", "cannot release: no channel given");
   const parsed = channels.map((c) => fullChannelName(parseFullChannel(c)));
-  return withStoreLock(layout, "release", async () => {
-    const records = await readRecords(layout);
+  return changeRecords(layout, "release", opts, async (records) => {
     const rev = records.revisions.find((r) => r.name === name && r.revision === revision);
     if (!rev) {
       const known = records.revisions.some((r) => r.name === name);
@@ -48,27 +47,33 @@ export async function releaseRevision(
     }
     const at = (opts.now ?? new Date()).toISOString();
     const events = parsed.flatMap((channel) => archKeys.map((arch) => ({ name, channel, arch, revision, at })));
-    await writeRecords(layout, withReleases(records, events));
-    await appendAudit(layout, { op: "release", detail: { name, revision, channels: parsed, arches: archKeys } });
-    return events;
+    return {
+      result: events,
+      records: withReleases(records, events),
+      audit: { op: "release", detail: { name, revision, channels: parsed, arches: archKeys } },
+    };
   });
 }
 
 /** Sets the track risk-only requests resolve in (store metadata raw imports lack). */
-export async function setDefaultTrack(layout: StoreLayout, name: string, track: string): Promise<void> {
+export async function setDefaultTrack(
+  layout: StoreLayout,
+  name: string,
+  track: string,
+  opts: ChangeOptions = {},
+): Promise<void> {
   if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9._-]*[a-zA-Z0-9])?$/.test(track)) {
     throw new SnapshelfError("bad-input", `cannot set default track of ${name}: invalid track "${track}"`);
   }
-  await withStoreLock(layout, "set default track", async () => {
-    const records = await readRecords(layout);
+  await changeRecords(layout, "set default track", opts, async (records) => {
     if (!records.revisions.some((r) => r.name === name)) {
       throw new SnapshelfError("name-not-found", `cannot set default track of ${name}: no such snap in the store`);
     }
     const { defaultTrack: _old, ...rest } = records.snaps[name] ?? {};
-    await writeRecords(
-      layout,
-      replaceSnapMeta(records, name, track === "latest" ? rest : { ...rest, defaultTrack: track }),
-    );
-    await appendAudit(layout, { op: "default-track", detail: { name, track } });
+    return {
+      result: undefined,
+      records: replaceSnapMeta(records, name, track === "latest" ? rest : { ...rest, defaultTrack: track }),
+      audit: { op: "default-track", detail: { name, track } },
+    };
   });
 }

@@ -1,9 +1,9 @@
 /**
  * I/O edge of the store directory: records, settings, the change lock and the
- * audit log. Every write goes to a temporary name and is renamed into place.
+ * audit log (changes commit through src/store/change.ts). Every write goes to a temporary name and is renamed into place.
  */
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { appendFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import {
 } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason, pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
 import type { StoreLayout } from "./layout.js";
 
 export interface StoreSettings {
@@ -227,56 +228,52 @@ export function readCurrentGeneration(layout: StoreLayout): number | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** The store's lock: `state/lock` says who holds it (src/util/lock.ts). */
+export function storeLockTarget(layout: StoreLayout): LockTarget {
+  return { dir: layout.state, holderFile: layout.lock, label: `store ${layout.root}`, busyCode: "store-locked" };
 }
 
 /**
- * Runs `fn` holding the store's change lock. A lock left by a dead process
- * (an interrupted import) is taken over; one held by a live process is an error.
+ * Runs `fn` holding the store's change lock (src/util/lock.ts), failing at
+ * once when another change holds it. Changes go through `change` in
+ * src/store/change.ts, which adds reading and committing the records and
+ * the audit line; this is the bare lock for code that needs only that.
  */
 export async function withStoreLock<T>(
   layout: StoreLayout,
   what: string,
   fn: () => Promise<T>,
-  opts: { readonly allowReplica?: boolean } = {},
+  opts: StoreLockOptions = {},
 ): Promise<T> {
+  await refuseReplica(layout, what, opts);
+  await mkdir(layout.state, { recursive: true });
+  return withLock(
+    storeLockTarget(layout),
+    what,
+    async () => {
+      try {
+        return await fn();
+      } finally {
+        await rm(layout.tmp, { recursive: true, force: true });
+      }
+    },
+    opts,
+  );
+}
+
+export interface StoreLockOptions extends LockOptions {
+  /** Allowed on a replica (`snapshelf sync` itself); every other change is refused there. */
+  readonly allowReplica?: boolean;
+}
+
+/** A replica (made by `snapshelf sync`) refuses every change but sync's: they are made at its source. */
+export async function refuseReplica(layout: StoreLayout, what: string, opts: StoreLockOptions = {}): Promise<void> {
   const { replicaOf } = await readSettings(layout);
   if (replicaOf !== undefined && opts.allowReplica !== true) {
     throw new SnapshelfError(
       "store-is-replica",
       `cannot ${what}: store ${layout.root} is a replica of ${replicaOf}: change the source and run snapshelf sync`,
     );
-  }
-  await mkdir(layout.state, { recursive: true });
-  let fd: number;
-  try {
-    fd = openSync(layout.lock, "wx");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    const holder = Number.parseInt(readFileSync(layout.lock, "utf8").trim(), 10);
-    if (Number.isSafeInteger(holder) && holder > 0 && pidAlive(holder) && holder !== process.pid) {
-      throw new SnapshelfError("store-locked", `cannot ${what}: store ${layout.root} is busy (process ${holder})`);
-    }
-    unlinkSync(layout.lock);
-    fd = openSync(layout.lock, "wx");
-  }
-  writeSync(fd, `${process.pid}\n`);
-  closeSync(fd);
-  try {
-    return await fn();
-  } finally {
-    await rm(layout.tmp, { recursive: true, force: true });
-    try {
-      unlinkSync(layout.lock);
-    } catch {
-      // already gone
-    }
   }
 }
 
