@@ -8,7 +8,7 @@
  *   state/parts/           each snap's records, content-addressed by SHA3-384 of their bytes
  *   state/assertions/      assertion objects, content-addressed by SHA3-384 of their bytes
  *   state/tmp/             staging for an import or build in progress (removed after)
- *   state/lock             held while a change is in progress
+ *   state/lock             who holds the change lock (the lock is a socket: src/util/lock.ts)
  *   state/audit.jsonl      append-only audit log
  *   blobs/<sha3hex>.snap   snap blobs, content-addressed (served at /blobs/)
  *   trees/<generation>/    built trees (JSON responses, assertion files)

@@ -73,6 +73,9 @@ export interface HeldLock {
 export const DEFAULT_WAIT_SECONDS = 3600;
 
 const POLL_MS = 100;
+/** How long a held lock may go without a holder file naming a live process before the holder is called unknown. */
+const UNKNOWN_TRIES = 20;
+const UNKNOWN_MS = 50;
 
 /** True while process `pid` exists (EPERM: it exists, owned by another user). The one liveness check. */
 export function processAlive(pid: number): boolean {
@@ -142,17 +145,18 @@ export async function readHolder(file: string): Promise<LockHolder | undefined> 
   return { verb, pid, since };
 }
 
-/**
- * The holder of a lock found held: the holder file once it names a live
- * process. A new holder writes it just after taking the lock, so for a
- * moment the file may still be a dead holder's (or absent): read again
- * for up to half a second before saying the holder is unknown.
- */
+/** The holder file's holder if it names a live process (a killed holder's file names a dead one). */
+async function liveHolder(file: string): Promise<LockHolder | undefined> {
+  const h = await readHolder(file);
+  return h !== undefined && processAlive(h.pid) ? h : undefined;
+}
+
+/** The holder of a lock found held, allowing a new holder a moment to write its file. */
 async function currentHolder(file: string): Promise<LockHolder | undefined> {
-  for (let i = 0; i < 10; i++) {
-    const h = await readHolder(file);
-    if (h !== undefined && h.pid !== process.pid && processAlive(h.pid)) return h;
-    await sleep(50);
+  for (let i = 0; i < UNKNOWN_TRIES; i++) {
+    const h = await liveHolder(file);
+    if (h !== undefined) return h;
+    await sleep(UNKNOWN_MS);
   }
   return undefined;
 }
@@ -175,13 +179,20 @@ export async function acquireLock(target: LockTarget, verb: string, opts: LockOp
   const name = await socketName(target.dir);
   const deadline = Date.now() + (opts.wait?.seconds ?? 0) * 1000;
   let told = false;
+  let unknown = 0;
   let server: Server | undefined;
   for (;;) {
     faultPoint("lock:before-bind");
     server = await bind(name);
     if (server !== undefined) break;
+    const holder = await liveHolder(target.holderFile);
+    // a new holder writes its file just after taking the lock, and a holder that ends removes it
+    // just before releasing: try again for a moment before calling the holder unknown
+    if (holder === undefined && unknown++ < UNKNOWN_TRIES) {
+      await sleep(UNKNOWN_MS);
+      continue;
+    }
     if (opts.wait === undefined || Date.now() >= deadline) {
-      const holder = await currentHolder(target.holderFile);
       const waited = opts.wait === undefined ? "use --wait to wait" : `waited ${opts.wait.seconds} s`;
       throw new SnapshelfError(
         target.busyCode,
@@ -189,7 +200,7 @@ export async function acquireLock(target: LockTarget, verb: string, opts: LockOp
       );
     }
     if (!told) {
-      opts.wait.onWait?.(`waiting for ${target.label}: ${describeHolder(await currentHolder(target.holderFile))}`);
+      opts.wait.onWait?.(`waiting for ${target.label}: ${describeHolder(holder)}`);
       told = true;
     }
     await sleep(Math.max(1, Math.min(POLL_MS, deadline - Date.now())));

@@ -125,7 +125,12 @@ test("an export killed mid-download resumes without downloading completed blobs 
   // meanwhile, a second export into the same directory is refused
   const second = await snapshelfRaw(exportArgs(dir, "core22"));
   assert.equal(second.code, 1);
-  assert.match(second.stderr, /error: cannot export into \S+: another export is using it \(process \d+\)/);
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `error: cannot export: export directory \\S+ is busy: export by process ${cli.child.pid} since \\S+ \\(use --wait to wait\\)`,
+    ),
+  );
   process.kill(-cli.child.pid!, "SIGKILL");
   await cli.stop();
   double.releaseStalls();
