@@ -2,10 +2,10 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { syncReplicas } from "../ops/sync.js";
 import { storeLayout } from "../store/layout.js";
-import { addDirOption, collect, layoutFrom, note, out } from "./common.js";
+import { addChangeOptions, collect, layoutFrom, note, out, waitFrom } from "./common.js";
 
 export function registerSync(program: Command): void {
-  addDirOption(
+  addChangeOptions(
     program
       .command("sync")
       .summary("make and update replicas of the store for more servers")
@@ -22,12 +22,12 @@ export function registerSync(program: Command): void {
       )
       .requiredOption("--to <dir>", "replica directory (repeatable)", collect)
       .option("--no-prune", "keep what the source no longer has on the replicas"),
-  ).action(async (opts: { dir?: string; to: string[]; prune: boolean }) => {
+  ).action(async (opts: { dir?: string; to: string[]; prune: boolean; wait?: number | true }) => {
     const src = layoutFrom(opts);
     const report = await syncReplicas(
       src,
       opts.to.map((d) => storeLayout(resolve(d))),
-      { prune: opts.prune, log: note },
+      { prune: opts.prune, log: note, ...waitFrom(opts) },
     );
     for (const r of report.replicas) {
       out(`${r.dir}: generation ${report.generation} (was ${r.previous ?? "none"}), ${r.blobs} blobs copied`);

@@ -25,14 +25,13 @@
 import { copyFile, link, mkdir, readdir, readFile, realpath, rename, rm, stat, utimes } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { blobPath, importBlob } from "../blobs/store.js";
+import { type ChangeOptions, change } from "../store/change.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
 import {
-  appendAudit,
   generationNumbers,
   readCurrentGeneration,
   readSettings,
   type StoreSettings,
-  withStoreLock,
   writeSettings,
 } from "../store/state.js";
 import { readTreeCatalogue, sharedTreePath } from "../store/tree-files.js";
@@ -40,7 +39,7 @@ import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { fsErrorReason, isErrnoError, pathExists, writeFileAtomic } from "../util/fs.js";
 
-export interface SyncOptions {
+export interface SyncOptions extends ChangeOptions {
   /** Remove from replicas what the source no longer has (default true). */
   readonly prune?: boolean;
   readonly log?: (line: string) => void;
@@ -274,60 +273,57 @@ export async function syncReplicas(
   if (dsts.length === 0) throw refuse("", "no replica named (--to DIR)");
   const source = await distinct(src, dsts);
   const log = opts.log ?? (() => {});
-  return withStoreLock(
-    src,
-    "sync",
-    async () => {
-      const generation = readCurrentGeneration(src);
-      if (generation === undefined) {
-        throw new SnapshelfError(
-          "sync-refused",
-          `cannot sync from ${src.root}: no generation in service (run snapshelf build first)`,
-        );
+  return change(src, "sync", { ...opts, allowReplica: true }, async () => {
+    const generation = readCurrentGeneration(src);
+    if (generation === undefined) {
+      throw new SnapshelfError(
+        "sync-refused",
+        `cannot sync from ${src.root}: no generation in service (run snapshelf build first)`,
+      );
+    }
+    const blobs = blobsOf(treePath(src, generation), `generation ${generation} of ${src.root}`);
+    const settings = await readSettings(src);
+    const counts = dsts.map(() => ({ blobs: 0, blobBytes: 0, shared: 0, treeCopied: 0, treeLinked: 0, pruned: 0 }));
+    const previous = dsts.map((d) => readCurrentGeneration(d));
+    for (const d of dsts) await claim(d, source, settings);
+    // 1. every object on every replica ...
+    for (const [i, d] of dsts.entries()) {
+      const c = counts[i] as Counts;
+      try {
+        await copyObjects(src, d, generation, blobs, c);
+      } catch (err) {
+        if (err instanceof SnapshelfError) throw err;
+        throw refuse(`to ${d.root}`, fsErrorReason(err));
       }
-      const blobs = blobsOf(treePath(src, generation), `generation ${generation} of ${src.root}`);
-      const settings = await readSettings(src);
-      const counts = dsts.map(() => ({ blobs: 0, blobBytes: 0, shared: 0, treeCopied: 0, treeLinked: 0, pruned: 0 }));
-      const previous = dsts.map((d) => readCurrentGeneration(d));
-      for (const d of dsts) await claim(d, source, settings);
-      // 1. every object on every replica ...
+      log(
+        `replica ${d.root}: ${c.blobs} blob${c.blobs === 1 ? "" : "s"} (${c.blobBytes} bytes), ` +
+          `${c.shared} shared file${c.shared === 1 ? "" : "s"}, generation ${generation}: ` +
+          `${c.treeCopied} file${c.treeCopied === 1 ? "" : "s"} copied, ${c.treeLinked} linked`,
+      );
+      faultPoint("sync-objects");
+    }
+    // 2. ... before any replica switches
+    for (const d of dsts) {
+      await writeFileAtomic(d.current, `${generation}\n`);
+      faultPoint("sync-switch");
+    }
+    log(`${dsts.length} replica${dsts.length === 1 ? "" : "s"} switched to generation ${generation}`);
+    // 3. prune what the source dropped, never what a device may still act on
+    if (opts.prune !== false) {
       for (const [i, d] of dsts.entries()) {
-        const c = counts[i] as Counts;
-        try {
-          await copyObjects(src, d, generation, blobs, c);
-        } catch (err) {
-          if (err instanceof SnapshelfError) throw err;
-          throw refuse(`to ${d.root}`, fsErrorReason(err));
-        }
-        log(
-          `replica ${d.root}: ${c.blobs} blob${c.blobs === 1 ? "" : "s"} (${c.blobBytes} bytes), ` +
-            `${c.shared} shared file${c.shared === 1 ? "" : "s"}, generation ${generation}: ` +
-            `${c.treeCopied} file${c.treeCopied === 1 ? "" : "s"} copied, ${c.treeLinked} linked`,
-        );
-        faultPoint("sync-objects");
+        const keep = new Set<number>([generation]);
+        const prev = previous[i];
+        if (prev !== undefined && (await pathExists(treePath(d, prev)))) keep.add(prev);
+        await prune(src, d, keep, counts[i] as Counts);
       }
-      // 2. ... before any replica switches
-      for (const d of dsts) {
-        await writeFileAtomic(d.current, `${generation}\n`);
-        faultPoint("sync-switch");
-      }
-      log(`${dsts.length} replica${dsts.length === 1 ? "" : "s"} switched to generation ${generation}`);
-      // 3. prune what the source dropped, never what a device may still act on
-      if (opts.prune !== false) {
-        for (const [i, d] of dsts.entries()) {
-          const keep = new Set<number>([generation]);
-          const prev = previous[i];
-          if (prev !== undefined && (await pathExists(treePath(d, prev)))) keep.add(prev);
-          await prune(src, d, keep, counts[i] as Counts);
-        }
-      }
-      const replicas = dsts.map((d, i) => ({ dir: d.root, previous: previous[i], ...(counts[i] as Counts) }));
-      await appendAudit(src, {
+    }
+    const replicas = dsts.map((d, i) => ({ dir: d.root, previous: previous[i], ...(counts[i] as Counts) }));
+    return {
+      result: { source, generation, replicas },
+      audit: {
         op: "sync",
         detail: { generation, replicas: replicas.map((r) => ({ dir: r.dir, blobs: r.blobs, previous: r.previous })) },
-      });
-      return { source, generation, replicas };
-    },
-    { allowReplica: true },
-  );
+      },
+    };
+  });
 }
