@@ -189,6 +189,20 @@ function checkRuns(dir: string, runs: readonly { b: string; r: RunResult }[], wa
   }
 }
 
+test("status after a SIGKILLed holder: the lock is free and the next change proceeds", async () => {
+  const dir = join(work, "status-killed");
+  await cp(killed, dir, { recursive: true });
+  const left = JSON.parse(await readFile(join(dir, "state", "lock"), "utf8")) as { pid: number; since: string };
+  const status = await snapshelf(["status", "--dir", dir]);
+  assert.match(
+    status.stdout,
+    new RegExp(`an interrupted change left \\S+ \\(release by process ${left.pid} since \\S+\\); the lock is free`),
+  );
+  await snapshelf(releaseArgs(dir, "next"));
+  assert.deepEqual(await branchesReleased(dir), ["next"]);
+  await rm(dir, { recursive: true, force: true });
+});
+
 /** The steps of a contender, in order: a delay at one of them lets the other overtake it there. */
 const STEPS = [
   "lock:before-bind",
