@@ -118,6 +118,22 @@ describe("the change lock", () => {
     await lock.release();
   });
 
+  it("holds whatever happens to the holder file: removed, or naming a dead process, it still excludes", async () => {
+    // the race of a file lock's takeover: a contender that finds the file gone or naming a dead
+    // process must not get in while the holder lives
+    const lock = await acquireLock(target, "import");
+    try {
+      await rm(target.holderFile);
+      await assert.rejects(acquireLock(target, "build"), /is busy: a change by another process/);
+      await writeFile(target.holderFile, JSON.stringify({ verb: "gc", pid: deadPid(), since: "2026-01-01T00:00:00Z" }));
+      await assert.rejects(acquireLock(target, "build"), /is busy/);
+      assert.equal((await lockState(target)).held, true);
+    } finally {
+      await lock.release();
+    }
+    await (await acquireLock(target, "build")).release();
+  });
+
   it("is per directory", async () => {
     const other = await mkdtemp(join(tmpdir(), "snapshelf-lock-other-"));
     try {
