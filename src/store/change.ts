@@ -4,7 +4,7 @@
  * records index: the commit point), run what comes after the commit (gc's
  * deletions), append the audit line, clean the staging directory, release the
  * lock. import, release, default-track, override, delete-override, remove,
- * retention, gc, build and rollback all go through here; the lock is
+ * retention, gc, build, rollback and sync all go through here; the lock is
  * src/util/lock.ts.
  */
 import { mkdir, rm } from "node:fs/promises";
