@@ -2,14 +2,15 @@
  * The operator's signing key for `export --sign-key FILE`: loads the private
  * key (src/bundle/signature.ts) and takes the next value of its export
  * counter, kept beside it in `FILE.counter` (one decimal number, replaced
- * atomically, under `FILE.counter.lock`). Every export run with the key gets a larger counter, which
+ * atomically, under the key's lock; `FILE.counter.lock` names its holder). Every export run with the key gets a larger counter, which
  * the importer uses, with the export time, to refuse older bundles.
  */
-import { open, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { BundleSigner } from "../bundle/format.js";
 import { type OperatorSecretKey, parseSecretKey, signMessage } from "../bundle/signature.js";
 import { SnapshelfError } from "../util/errors.js";
-import { fsErrorReason, isErrnoError, unlinkQuiet, writeFileAtomic } from "../util/fs.js";
+import { fsErrorReason, isErrnoError, writeFileAtomic } from "../util/fs.js";
+import { withLock } from "../util/lock.js";
 
 export interface ExportSigner {
   readonly signer: BundleSigner;
@@ -38,58 +39,26 @@ export async function loadExportSigner(keyFile: string, passphrase: string | und
   }
   const sk: OperatorSecretKey = parseSecretKey(pem, keyFile, passphrase);
   const counterFile = `${keyFile}.counter`;
-  const counter = await withCounterLock(counterFile, () => nextCounter(counterFile));
+  const counter = await withCounterLock(keyFile, counterFile, () => nextCounter(counterFile));
   return {
     signer: { keyId: sk.keyId, counter },
     sign: (json, comment) => signMessage(sk, json, comment),
   };
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return isErrnoError(err) && err.code === "EPERM";
-  }
-}
-
 /**
- * Runs `fn` holding `FILE.lock` (created exclusively, holding our pid), so two exports with
- * one key never take the same counter. A lock whose process is gone is removed; a live one
- * is waited for, a few seconds at most (it is held for a read and a write).
+ * Runs `fn` holding the key's counter lock (the store's lock primitive, src/util/lock.ts, named
+ * after the key file; `FILE.counter.lock` says who holds it), so two exports with one key never
+ * take the same counter. The lock is held for a read and a write: a busy one is waited for.
  */
-async function withCounterLock<T>(counterFile: string, fn: () => Promise<T>): Promise<T> {
-  const lock = `${counterFile}.lock`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(lock, "wx", 0o600);
-      try {
-        await fh.writeFile(`${process.pid}\n`);
-      } finally {
-        await fh.close();
-      }
-      break;
-    } catch (err) {
-      if (!(isErrnoError(err) && err.code === "EEXIST")) {
-        throw new SnapshelfError("bad-signing-key", `cannot lock ${lock}: ${fsErrorReason(err)}`);
-      }
-      const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
-      if (!Number.isSafeInteger(pid) || pid <= 0 || !pidAlive(pid)) {
-        await unlinkQuiet(lock);
-        continue;
-      }
-      if (attempt >= 50) {
-        throw new SnapshelfError("locked", `cannot sign: another export (pid ${pid}) holds ${lock}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlinkQuiet(lock);
-  }
+function withCounterLock<T>(keyFile: string, counterFile: string, fn: () => Promise<T>): Promise<T> {
+  const target = {
+    dir: keyFile,
+    holderFile: `${counterFile}.lock`,
+    label: `signing key ${keyFile}`,
+    busyCode: "locked",
+  };
+  return withLock(target, "sign", fn, { wait: { seconds: 10 } });
 }
 
 async function nextCounter(counterFile: string): Promise<number> {

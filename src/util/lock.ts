@@ -33,7 +33,7 @@ import { isErrnoError, unlinkQuiet, writeJsonAtomic } from "./fs.js";
 
 /** What a lock protects and how its messages name it. */
 export interface LockTarget {
-  /** The directory whose identity (device, inode) names the lock; it must exist. */
+  /** The directory (or file: an export's signing key) whose identity (device, inode) names the lock; it must exist. */
   readonly dir: string;
   /** The holder file. */
   readonly holderFile: string;
