@@ -10,13 +10,13 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildStore } from "../../src/build/build.js";
 import { importInputs } from "../../src/store/import.js";
 import { storeLayout } from "../../src/store/layout.js";
 import { releaseRevision } from "../../src/store/release.js";
+import { startDeviceLoad } from "../support/device-load.js";
 import {
   type Manifest,
   makeFixtures,
@@ -25,7 +25,7 @@ import {
   startProcess,
   tmpWorkDir,
 } from "../support/realclient.js";
-import { installBody, refreshAllBody, snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
+import { installBody, writeInstalledOldest } from "../support/snapd-request.js";
 import { cliPath, fixtureRoots, releaseOrder, snapshelf } from "../support/snapshelf.js";
 import { writeSignedSnap } from "../support/synthetic-snap.js";
 
@@ -40,13 +40,6 @@ let store: string;
 let server: StartedProcess;
 let url: string;
 let installedFile: string;
-
-interface WireResult {
-  result: string;
-  name?: string;
-  error?: { code: string };
-  snap?: { name: string; revision: number; download: { url: string; "sha3-384": string; size: number } };
-}
 
 before(async () => {
   work = await tmpWorkDir("load-during-change");
@@ -87,72 +80,16 @@ after(async () => {
 test("devices are served without a single failure while imports and builds happen", {
   timeout: 300_000,
 }, async (t) => {
-  const failures: string[] = [];
-  const stats = { refreshes: 0, installs: 0, downloads: 0, bytes: 0, probes: 0 };
   const newNames = Array.from({ length: CHANGES }, (_, i) => `load-snap-${i}`);
-  let stop = false;
-
-  const fetchChecked = async (what: string, input: string, init: RequestInit = {}): Promise<Response | undefined> => {
-    try {
-      const res = await fetch(input, { ...init, signal: AbortSignal.timeout(15_000) });
-      if (res.status !== 200) {
-        failures.push(`${what}: status ${res.status}: ${(await res.text()).slice(0, 200)}`);
-        return undefined;
-      }
-      return res;
-    } catch (e) {
-      failures.push(`${what}: ${(e as Error).message} ${String((e as Error).cause ?? "")}`);
-      return undefined;
-    }
-  };
-
-  const download = async (r: WireResult): Promise<void> => {
-    const d = r.snap?.download;
-    if (!d) return;
-    const res = await fetchChecked(`download ${r.snap?.name} r${r.snap?.revision}`, d.url);
-    if (!res) return;
-    const body = Buffer.from(await res.arrayBuffer());
-    stats.downloads++;
-    stats.bytes += body.length;
-    if (body.length !== d.size || createHash("sha3-384").update(body).digest("hex") !== d["sha3-384"]) {
-      failures.push(`download ${d.url}: ${body.length} bytes, not the advertised blob`);
-    }
-  };
-
-  const post = async (what: string, body: string, arch: string): Promise<WireResult[]> => {
-    const res = await fetchChecked(what, `${url}/v2/snaps/refresh`, {
-      method: "POST",
-      headers: snapdHeaders(arch, { auto: true }),
-      body,
-    });
-    if (!res) return [];
-    const v = (await res.json()) as { results?: WireResult[] };
-    if (!Array.isArray(v.results)) failures.push(`${what}: no results`);
-    return v.results ?? [];
-  };
-
-  const worker = async (w: number): Promise<void> => {
-    const arch = w % 2 === 0 ? "amd64" : "arm64";
-    const refreshBody = refreshAllBody(manifest.snaps.map((s) => ({ snapId: s["snap-id"], revision: 1 })));
-    while (!stop) {
-      for (const r of await post("refresh-all", refreshBody, arch)) {
-        // refresh of every fixture snap: each answers a revision (or the device's own), never an error
-        if (r.result === "error" && r.error?.code !== "revision-not-found")
-          failures.push(`refresh-all ${r.name}: ${r.error?.code}`);
-        await download(r);
-      }
-      stats.refreshes++;
-      for (const r of await post("install", installBody(["hello-offline", "tool-a", ...newNames]), arch)) {
-        // the new snaps appear as they are imported: not found before, installable after
-        if (r.result === "error" && r.error?.code !== "name-not-found" && r.error?.code !== "revision-not-found")
-          failures.push(`install ${r.name}: ${r.error?.code}`);
-        await download(r);
-      }
-      stats.installs++;
-    }
-  };
-
-  const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+  // the new snaps appear as they are imported: not found before, installable after
+  const load = startDeviceLoad({
+    url,
+    manifest,
+    workers: WORKERS,
+    installNames: ["hello-offline", "tool-a", ...newNames],
+  });
+  const { failures, stats } = load;
+  let probes = 0;
   const started = Date.now();
   const generations: number[] = [];
   try {
@@ -185,20 +122,19 @@ test("devices are served without a single failure while imports and builds happe
         "-download",
         join(work, `probe-${i}`),
       ]);
-      stats.probes++;
+      probes++;
       if (probe["ok"] !== true) failures.push(`probe refresh-all after change ${i}: ${JSON.stringify(probe)}`);
     }
     // the last change is visible to devices: the newest snap installs
-    const last = await post("install", installBody([newNames[CHANGES - 1] ?? ""]), "amd64");
+    const last = await load.post("install", installBody([newNames[CHANGES - 1] ?? ""]), "amd64");
     assert.equal(last[0]?.snap?.name, newNames[CHANGES - 1], JSON.stringify(last));
   } finally {
-    stop = true;
-    await load;
+    await load.stop();
   }
   t.diagnostic(
     `${CHANGES} changes (generations ${generations.join(", ")}) in ${Date.now() - started} ms under load: ` +
       `${stats.refreshes} refresh-alls, ${stats.installs} installs, ${stats.downloads} downloads ` +
-      `(${Math.round(stats.bytes / 1024)} KiB), ${stats.probes} probe refreshes`,
+      `(${Math.round(stats.bytes / 1024)} KiB), ${probes} probe refreshes`,
   );
   assert.deepEqual(failures.slice(0, 20), [], `${failures.length} failed requests`);
   assert.ok(stats.refreshes > CHANGES && stats.downloads > 0, "the load ran throughout");

@@ -12,15 +12,15 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { startDeviceLoad, type WireResult } from "../support/device-load.js";
 import { ensureNginx } from "../support/nginx.js";
 import { servedGeneration, waitForGeneration } from "../support/ops-e2e.js";
 import { freePort, runCommand, startProcess, waitForHttp } from "../support/process.js";
 import { type Manifest, makeFixtures, runProbe, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
-import { installBody, refreshAllBody, snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
+import { installBody, snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
 import { importFixtures, serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import { writeSignedSnap } from "../support/synthetic-snap.js";
 
@@ -37,13 +37,6 @@ const serves: StartedProcess[] = [];
 let balancer: StartedProcess | undefined;
 let base: string;
 let installedFile: string;
-
-interface WireResult {
-  result: string;
-  name?: string;
-  error?: { code: string };
-  snap?: { name: string; revision: number; download: { url: string; "sha3-384": string; size: number } };
-}
 
 function sync(...extra: string[]) {
   return snapshelf(["sync", "--dir", source, ...replicas.flatMap((r) => ["--to", r]), ...extra]);
@@ -164,69 +157,16 @@ describe("replicas (snapshelf sync)", () => {
   it("a rolling update (release, build, sync) under load through the balancer: zero failed requests", {
     timeout: 400_000,
   }, async (t) => {
-    const failures: string[] = [];
-    const stats = { refreshes: 0, installs: 0, downloads: 0, probes: 0 };
     const newNames = Array.from({ length: CHANGES }, (_, i) => `replica-snap-${i}`);
-    let stop = false;
-
-    const fetchChecked = async (what: string, input: string, init: RequestInit = {}): Promise<Response | undefined> => {
-      try {
-        const res = await fetch(input, { ...init, signal: AbortSignal.timeout(15_000) });
-        if (res.status !== 200) {
-          failures.push(`${what}: status ${res.status}: ${(await res.text()).slice(0, 200)}`);
-          return undefined;
-        }
-        return res;
-      } catch (e) {
-        failures.push(`${what}: ${(e as Error).message} ${String((e as Error).cause ?? "")}`);
-        return undefined;
-      }
-    };
-    const download = async (r: WireResult): Promise<void> => {
-      const d = r.snap?.download;
-      if (!d) return;
-      const res = await fetchChecked(`download ${r.snap?.name} r${r.snap?.revision}`, d.url);
-      if (!res) return;
-      const body = Buffer.from(await res.arrayBuffer());
-      stats.downloads++;
-      if (body.length !== d.size || createHash("sha3-384").update(body).digest("hex") !== d["sha3-384"]) {
-        failures.push(`download ${d.url}: ${body.length} bytes, not the advertised blob`);
-      }
-    };
-    const post = async (what: string, body: string, arch: string): Promise<WireResult[]> => {
-      const res = await fetchChecked(what, `${base}/v2/snaps/refresh`, {
-        method: "POST",
-        headers: snapdHeaders(arch, { auto: true }),
-        body,
-      });
-      if (!res) return [];
-      const v = (await res.json()) as { results?: WireResult[] };
-      return v.results ?? [];
-    };
-    const worker = async (w: number): Promise<void> => {
-      const arch = w % 2 === 0 ? "amd64" : "arm64";
-      const refreshBody = refreshAllBody(manifest.snaps.map((s) => ({ snapId: s["snap-id"], revision: 1 })));
-      while (!stop) {
-        for (const r of await post("refresh-all", refreshBody, arch)) {
-          if (r.result === "error" && r.error?.code !== "revision-not-found")
-            failures.push(`refresh-all ${r.name}: ${r.error?.code}`);
-          await download(r);
-        }
-        stats.refreshes++;
-        for (const r of await post("install", installBody(["hello-offline", ...newNames]), arch)) {
-          if (r.result === "error" && r.error?.code !== "name-not-found" && r.error?.code !== "revision-not-found")
-            failures.push(`install ${r.name}: ${r.error?.code}`);
-          await download(r);
-        }
-        stats.installs++;
-        // the info answer and an assertion, as `snap info` and `snap known --remote` ask
-        await fetchChecked("info", `${base}/v2/snaps/info/hello-offline?architecture=${arch}`, {
-          headers: snapdHeaders(arch),
-        });
-      }
-    };
-
-    const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+    const load = startDeviceLoad({
+      url: base,
+      manifest,
+      workers: WORKERS,
+      installNames: ["hello-offline", ...newNames],
+      infoName: "hello-offline",
+    });
+    const { failures, stats } = load;
+    let probes = 0;
     const generations: number[] = [];
     const started = Date.now();
     try {
@@ -254,19 +194,18 @@ describe("replicas (snapshelf sync)", () => {
           "-download",
           join(work, `probe-${i}`),
         ]);
-        stats.probes++;
+        probes++;
         if (probe["ok"] !== true) failures.push(`probe refresh-all after change ${i}: ${JSON.stringify(probe)}`);
       }
-      const last = await post("install", installBody([newNames[CHANGES - 1] ?? ""]), "amd64");
+      const last = await load.post("install", installBody([newNames[CHANGES - 1] ?? ""]), "amd64");
       assert.equal(last[0]?.snap?.name, newNames[CHANGES - 1], JSON.stringify(last));
     } finally {
-      stop = true;
-      await load;
+      await load.stop();
     }
     t.diagnostic(
       `${CHANGES} rolling updates (generations ${generations.join(", ")}) over ${REPLICAS} replicas in ` +
         `${Date.now() - started} ms: ${stats.refreshes} refresh-alls, ${stats.installs} installs, ` +
-        `${stats.downloads} downloads, ${stats.probes} probe refresh-alls through the balancer`,
+        `${stats.downloads} downloads, ${probes} probe refresh-alls through the balancer`,
     );
     assert.deepEqual(failures.slice(0, 20), [], `${failures.length} failed requests`);
     assert.ok(stats.refreshes > CHANGES && stats.downloads > 0, "the load ran throughout");
