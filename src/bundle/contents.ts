@@ -17,6 +17,15 @@ export interface BundleRelease {
   readonly at: string;
 }
 
+/** What the public store said of a revision beyond its blob (applied once the blob is verified). */
+export interface BundleRevisionFacts {
+  readonly name: string;
+  readonly revision: number;
+  /** The store's `created-at` (RFC 3339). */
+  readonly createdAt?: string;
+  readonly commonIds?: readonly string[];
+}
+
 /** A file the reader wrote itself and hashed while writing it (so it need not be read again). */
 export interface StagedDigest {
   readonly sha3_384: string;
@@ -38,6 +47,8 @@ export interface BundleContents {
   readonly releases: readonly BundleRelease[];
   /** Store metadata per snap name. */
   readonly meta: Readonly<Record<string, SnapMeta>>;
+  /** Per-revision store facts (absent in bundles that carry none). */
+  readonly revisionFacts?: readonly BundleRevisionFacts[];
   /** bundle.json's bytes and signature (absent where the contents did not come from a bundle reader). */
   readonly bundle?: BundleOrigin;
 }

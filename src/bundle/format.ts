@@ -14,6 +14,8 @@
  * Pure: parsing and rendering only, no I/O.
  */
 import { parseFullChannel } from "../model/channel.js";
+import { parseEpoch } from "../model/epoch.js";
+import type { Epoch } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import {
   asObject,
@@ -70,7 +72,16 @@ export interface BundleStoreMeta {
   readonly website?: string;
   readonly storeUrl?: string;
   readonly media: readonly BundleMedia[];
+  /** Category names in the store's order. */
   readonly categories: readonly string[];
+  /** `featured-categories` (optional): the categories the store marks featured. */
+  readonly featuredCategories?: readonly string[];
+  /** `links` (optional): kind -> URLs, as the store sent them. */
+  readonly links?: Readonly<Record<string, readonly string[]>>;
+  /** `prices` (optional): currency -> price string. */
+  readonly prices?: Readonly<Record<string, string>>;
+  /** `private` (optional). */
+  readonly private?: boolean;
   /** The track risk-only requests resolve in; `undefined` = `latest`. */
   readonly defaultTrack?: string;
 }
@@ -95,6 +106,14 @@ export interface BundleRevision {
   readonly size: number;
   readonly version?: string;
   readonly architectures?: readonly string[];
+  /** `created-at` (optional): when the store says the revision was uploaded (RFC 3339). */
+  readonly createdAt?: string;
+  /** `common-ids` (optional): the store's common ids of the revision. */
+  readonly commonIds?: readonly string[];
+  /** `confinement` (optional): as the store reported it (the blob's snap.yaml stays authoritative). */
+  readonly confinement?: string;
+  /** `epoch` (optional): as the store reported it (the blob's snap.yaml stays authoritative). */
+  readonly epoch?: Epoch;
 }
 
 export interface BundleAssertion {
@@ -217,6 +236,25 @@ function parseStore(o: JsonObject, fail: ShapeFail): BundleStoreMeta {
   if (defaultTrack !== undefined && !/^[a-zA-Z0-9](?:[a-zA-Z0-9._-]*[a-zA-Z0-9])?$/.test(defaultTrack)) {
     throw fail(`${p}.default-track`, `invalid track ${JSON.stringify(defaultTrack)}`);
   }
+  const featured =
+    s["featured-categories"] === undefined || s["featured-categories"] === null
+      ? undefined
+      : stringList(s["featured-categories"], `${p}.featured-categories`, fail);
+  let links: Record<string, string[]> | undefined;
+  if (s["links"] !== undefined && s["links"] !== null) {
+    const lo = objectField(s, "links", p, fail);
+    links = {};
+    for (const [k, v] of Object.entries(lo)) links[k] = stringList(v, `${p}.links.${k}`, fail);
+  }
+  let prices: Record<string, string> | undefined;
+  if (s["prices"] !== undefined && s["prices"] !== null) {
+    const po = objectField(s, "prices", p, fail);
+    prices = {};
+    for (const k of Object.keys(po)) prices[k] = stringField(po, k, `${p}.prices`, fail);
+  }
+  const priv = s["private"];
+  if (priv !== undefined && priv !== null && typeof priv !== "boolean")
+    throw fail(`${p}.private`, "expected a boolean");
   const pick = (k: string, as: keyof BundleStoreMeta): Partial<Record<string, string>> => {
     const v = opt(k);
     return v === undefined ? {} : { [as]: v };
@@ -232,6 +270,10 @@ function parseStore(o: JsonObject, fail: ShapeFail): BundleStoreMeta {
     ...pick("store-url", "storeUrl"),
     media,
     categories,
+    ...(featured === undefined ? {} : { featuredCategories: featured }),
+    ...(links === undefined ? {} : { links }),
+    ...(prices === undefined ? {} : { prices }),
+    ...(typeof priv === "boolean" ? { private: priv } : {}),
     ...(defaultTrack === undefined || defaultTrack === "latest" ? {} : { defaultTrack }),
   };
 }
@@ -343,6 +385,22 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
     const version = optionalStringField(ro, "version", p, fail);
     const architectures =
       ro["architectures"] === undefined ? undefined : stringList(ro["architectures"], `${p}.architectures`, fail);
+    const createdAt = optionalStringField(ro, "created-at", p, fail);
+    if (createdAt !== undefined && Number.isNaN(Date.parse(createdAt)))
+      throw fail(`${p}.created-at`, `invalid time ${JSON.stringify(createdAt)}`);
+    const commonIds =
+      ro["common-ids"] === undefined || ro["common-ids"] === null
+        ? undefined
+        : stringList(ro["common-ids"], `${p}.common-ids`, fail);
+    const confinement = optionalStringField(ro, "confinement", p, fail);
+    let epoch: Epoch | undefined;
+    if (ro["epoch"] !== undefined && ro["epoch"] !== null) {
+      try {
+        epoch = parseEpoch(ro["epoch"]);
+      } catch (err) {
+        throw fail(`${p}.epoch`, (err as Error).message);
+      }
+    }
     return {
       revision,
       file,
@@ -350,6 +408,10 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
       size: intField(ro, "size", p, fail),
       ...(version === undefined ? {} : { version }),
       ...(architectures === undefined ? {} : { architectures }),
+      ...(createdAt === undefined ? {} : { createdAt }),
+      ...(commonIds === undefined ? {} : { commonIds }),
+      ...(confinement === undefined ? {} : { confinement }),
+      ...(epoch === undefined ? {} : { epoch }),
     };
   });
 
@@ -425,6 +487,10 @@ function storeJson(s: BundleStoreMeta): Record<string, unknown> {
       ...(m.height === undefined ? {} : { height: m.height }),
     })),
     categories: [...s.categories],
+    ...(s.featuredCategories === undefined ? {} : { "featured-categories": [...s.featuredCategories] }),
+    ...(s.links === undefined ? {} : { links: s.links }),
+    ...(s.prices === undefined ? {} : { prices: s.prices }),
+    ...(s.private === undefined ? {} : { private: s.private }),
     "default-track": s.defaultTrack ?? null,
   };
 }
@@ -460,6 +526,10 @@ export function renderBundleDoc(doc: BundleDoc): string {
     size: r.size,
     ...(r.version === undefined ? {} : { version: r.version }),
     ...(r.architectures === undefined ? {} : { architectures: [...r.architectures] }),
+    ...(r.createdAt === undefined ? {} : { "created-at": r.createdAt }),
+    ...(r.commonIds === undefined ? {} : { "common-ids": [...r.commonIds] }),
+    ...(r.confinement === undefined ? {} : { confinement: r.confinement }),
+    ...(r.epoch === undefined ? {} : { epoch: { read: [...r.epoch.read], write: [...r.epoch.write] } }),
   }));
   out["assertions"] = doc.assertions.map((a) => ({
     file: a.file,

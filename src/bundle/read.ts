@@ -20,7 +20,7 @@ import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import type { SnapMeta } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
-import type { BundleContents, BundleRelease, StagedDigest } from "./contents.js";
+import type { BundleContents, BundleRelease, BundleRevisionFacts, StagedDigest } from "./contents.js";
 import { BUNDLE_JSON, BUNDLE_SUFFIX, type BundleDoc, MAX_LISTED, parseBundleDoc } from "./format.js";
 import { PARTS_SUFFIX, readPartsFile } from "./parts.js";
 import { MAX_SIGNATURE_SIZE, SIGNATURE_ENTRY } from "./signature.js";
@@ -421,10 +421,28 @@ export function toContents(doc: BundleDoc, stagingDir: string): BundleContents {
     ...(s?.storeUrl === undefined ? {} : { storeUrl: s.storeUrl }),
     media: s?.media ?? [],
     categories: s?.categories ?? [],
+    ...(s?.featuredCategories === undefined ? {} : { featuredCategories: s.featuredCategories }),
+    ...(s?.links === undefined ? {} : { links: s.links }),
+    ...(s?.prices === undefined ? {} : { prices: s.prices }),
+    ...(s?.private === undefined ? {} : { private: s.private }),
     // explicit even when it is `latest`: the importer merges metadata, and a
     // default track the publisher has since dropped must not linger
     defaultTrack: s?.defaultTrack ?? "latest",
     ...(doc.exportedWith === undefined ? {} : { exported: doc.exportedWith }),
   };
-  return { snapFiles, assertionFiles, releases, meta: { [name]: meta } };
+  const revisionFacts: BundleRevisionFacts[] = doc.revisions
+    .filter((r) => r.createdAt !== undefined || r.commonIds !== undefined)
+    .map((r) => ({
+      name,
+      revision: r.revision,
+      ...(r.createdAt === undefined ? {} : { createdAt: r.createdAt }),
+      ...(r.commonIds === undefined ? {} : { commonIds: r.commonIds }),
+    }));
+  return {
+    snapFiles,
+    assertionFiles,
+    releases,
+    meta: { [name]: meta },
+    ...(revisionFacts.length === 0 ? {} : { revisionFacts }),
+  };
 }

@@ -78,6 +78,7 @@ export function buildCatalogue(records: Records, opts: CatalogueOptions = {}): C
   const snapIds = new Map<string, string>();
   for (const r of records.revisions) {
     const info = r.info;
+    const commonIds = r.commonIds ?? info.commonIds;
     const entry: RevisionEntry = {
       revision: r.revision,
       version: info.version,
@@ -90,6 +91,7 @@ export function buildCatalogue(records: Records, opts: CatalogueOptions = {}): C
       sha3_384: r.sha3_384,
       size: r.size,
       createdAt: r.createdAt,
+      ...(commonIds === undefined ? {} : { commonIds }),
       snapYaml: r.snapYaml,
       summary: info.summary,
       description: info.description,

@@ -25,8 +25,10 @@ export interface RevisionEntry {
   /** lower-case hex SHA3-384 of the blob (store JSON form). */
   readonly sha3_384: string;
   readonly size: number;
-  /** The snap-revision assertion's timestamp. */
+  /** The store's `created-at` when a bundle carried it, else the snap-revision assertion's timestamp. */
   readonly createdAt: string;
+  /** The store's common ids when a bundle carried them, else those of snap.yaml's apps. */
+  readonly commonIds?: readonly string[];
   /** The blob's meta/snap.yaml, verbatim. */
   readonly snapYaml: string;
   readonly summary: string;

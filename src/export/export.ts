@@ -35,7 +35,6 @@ import {
   type BundleChannelEntry,
   type BundleDoc,
   type BundleRevision,
-  type BundleStoreMeta,
   blobEntryName,
 } from "../bundle/format.js";
 import { type WriteBundleOptions, type WrittenBundle, writeBundle } from "../bundle/write.js";
@@ -52,6 +51,7 @@ import { ensureDir, unlinkQuiet } from "../util/fs.js";
 import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
 import { PortableNames } from "../util/portable-names.js";
 import { Progress } from "../util/progress.js";
+import { toBundleRevision, toStoreMeta } from "./carry.js";
 import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
 import { ManifestIndex, type StoreManifest } from "./manifest.js";
 import type { ExportRequest } from "./requests.js";
@@ -281,22 +281,6 @@ function depsOf(name: string, r: PlannedRevision): Dependency[] {
     ...(r.up.base === undefined ? {} : { base: r.up.base }),
     defaultProviders: [],
   });
-}
-
-function toStoreMeta(m: UpstreamSnapMeta, defaultTrack: string | undefined): BundleStoreMeta {
-  return {
-    ...(m.title === undefined ? {} : { title: m.title }),
-    ...(m.summary === undefined ? {} : { summary: m.summary }),
-    ...(m.description === undefined ? {} : { description: m.description }),
-    ...(m.publisher === undefined ? {} : { publisher: m.publisher }),
-    ...(m.license === undefined ? {} : { license: m.license }),
-    ...(m.contact === undefined ? {} : { contact: m.contact }),
-    ...(m.website === undefined ? {} : { website: m.website }),
-    ...(m.storeUrl === undefined ? {} : { storeUrl: m.storeUrl }),
-    media: m.media,
-    categories: m.categories,
-    ...(defaultTrack === undefined || defaultTrack === "latest" ? {} : { defaultTrack }),
-  };
 }
 
 function parseValidationSetArg(s: string): { account: string; name: string; sequence?: number } {
@@ -817,14 +801,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
     for (const name of names) {
       const p = planned.get(name)!;
       const carried = p.revisions.filter((r) => !r.skip);
-      const revisions: BundleRevision[] = carried.map((r) => ({
-        revision: r.revision,
-        file: blobEntryName(name, r.revision),
-        sha3_384: r.up.download.sha3_384,
-        size: r.up.download.size,
-        version: r.info?.version ?? r.up.version,
-        architectures: r.info?.architectures ?? r.up.architectures,
-      }));
+      const revisions: BundleRevision[] = carried.map((r) => toBundleRevision(name, r.up, r.info));
       const { entries, sources } = await bundleAssertions(starts.get(name) ?? []);
       const doc: BundleDoc = {
         kind: "snap",

@@ -23,8 +23,10 @@ export interface RevisionRecord {
   readonly revision: number;
   readonly sha3_384: string;
   readonly size: number;
-  /** The snap-revision assertion's timestamp. */
+  /** The store's `created-at` when a bundle carried it, else the snap-revision assertion's timestamp. */
   readonly createdAt: string;
+  /** The store's common ids of the revision (absent in records made without a bundle that had them). */
+  readonly commonIds?: readonly string[];
   readonly snapYaml: string;
   readonly info: SnapYamlInfo;
 }
@@ -111,10 +113,17 @@ export function withRoots(r: Records, objects: readonly string[]): Records {
   return { ...r, roots };
 }
 
-/** Adds a revision; an identical re-import is a no-op. */
+/**
+ * Adds a revision; an identical re-import is a no-op, except that store facts a bundle carries
+ * (created-at, common ids) replace those of a record that had none (an older import).
+ */
 export function withRevision(r: Records, rev: RevisionRecord): Records {
   const existing = r.revisions.find((x) => x.name === rev.name && x.revision === rev.revision);
-  if (existing) return r;
+  if (existing) {
+    if (existing.sha3_384 !== rev.sha3_384 || existing.commonIds !== undefined || rev.commonIds === undefined) return r;
+    const upgraded = { ...existing, createdAt: rev.createdAt, commonIds: rev.commonIds };
+    return { ...r, revisions: r.revisions.map((x) => (x === existing ? upgraded : x)) };
+  }
   const revisions = [...r.revisions, rev].sort((a, b) => cmpStr(a.name, b.name) || a.revision - b.revision);
   return { ...r, revisions };
 }

@@ -39,6 +39,8 @@ export interface SnapYamlInfo {
   readonly epoch: Epoch;
   /** App names, sorted. */
   readonly apps: readonly string[];
+  /** The apps' `common-id`s (by app name, deduplicated); absent when none has one. */
+  readonly commonIds?: readonly string[];
   /** Content plugs' default providers (snap names), sorted, deduplicated. */
   readonly defaultProviders: readonly string[];
   /** Non-default provenance, if declared. */
@@ -65,7 +67,16 @@ export interface SnapMeta {
   readonly website?: string;
   readonly storeUrl?: string;
   readonly media?: readonly Media[];
+  /** Category names, in the store's order. */
   readonly categories?: readonly string[];
+  /** The categories the store marks featured (absent in records older than this field). */
+  readonly featuredCategories?: readonly string[];
+  /** The store's `links` (kind -> URLs); absent: derived from contact and website. */
+  readonly links?: Readonly<Record<string, readonly string[]>>;
+  /** Currency -> price (absent: `{}`). */
+  readonly prices?: Readonly<Record<string, string>>;
+  /** Absent: false. */
+  readonly private?: boolean;
   /** The track risk-only requests resolve in (absent = `latest`). */
   readonly defaultTrack?: string;
   /** How `snapshelf export` was asked for this snap, summed over imports: what `export --since` follows. */

@@ -7,22 +7,23 @@
  * `application/json`, as snapd requires.
  */
 import { shortChannelName } from "../model/channel.js";
-import { toRevisionLevel, toSnapLevel } from "../wire/snap.js";
+import { sortedKeys, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
 import { parseSearchQuery, pickFields, type SearchHit, search, searchIndexOf } from "./search.js";
 import { type DynamicEnv, type DynamicRoute, jsonResponse, type RouteRequest, type RouteResponse } from "./types.js";
 
 /** One v2 result: snap-level fields, and the shown revision's fields with its channel (§7.2). */
 export function toFindResult(hit: SearchHit, env: DynamicEnv, fields: ReadonlySet<string> | undefined) {
   const { download, ...rev } = toRevisionLevel(hit.entry.revision, env.ctx);
+  // the real store's order: alphabetical keys (`channel` and the download's size among the revision's)
   return {
     name: hit.snap.name,
-    "snap-id": hit.snap.snapId,
-    snap: pickFields(toSnapLevel(hit.snap, hit.entry.revision), fields),
     revision: pickFields(
       // search results carry only the size of the download (snapd asks info or refresh for the rest)
-      { ...rev, download: { size: download.size }, channel: shortChannelName(hit.entry.channel) },
+      sortedKeys({ ...rev, download: { size: download.size }, channel: shortChannelName(hit.entry.channel) }),
       fields,
     ),
+    snap: pickFields(toSnapLevel(hit.snap, hit.entry.revision), fields),
+    "snap-id": hit.snap.snapId,
   };
 }
 

@@ -6,7 +6,7 @@ import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import { channelMap } from "../catalogue/resolve.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import { shortChannelName } from "../model/channel.js";
-import { type RenderContext, toResources, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
+import { type RenderContext, sortedKeys, toResources, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
 import { deviceArch, errorResponse, JSON_TYPE, type RouteRequest, type StaticRoute, type TreeFile } from "./types.js";
 import { unanchored } from "./web.js";
 
@@ -18,23 +18,26 @@ export function renderInfo(snap: SnapEntry, arch: string, ctx: RenderContext): s
   const entries = channelMap(snap, arch);
   const first = entries[0];
   if (!first) return undefined;
+  // the real store's order: alphabetical keys, `channel` among the revision's fields
   const doc = {
-    name: snap.name,
-    "snap-id": snap.snapId,
+    "channel-map": entries.map((e) =>
+      sortedKeys({
+        channel: {
+          architecture: arch,
+          name: shortChannelName(e.channel),
+          "released-at": e.releasedAt,
+          risk: e.channel.risk,
+          track: e.channel.track,
+        },
+        ...toRevisionLevel(e.revision, ctx),
+        resources: toResources(),
+      }),
+    ),
     "default-track":
       snap.meta.defaultTrack !== undefined && snap.meta.defaultTrack !== "latest" ? snap.meta.defaultTrack : null,
+    name: snap.name,
     snap: toSnapLevel(snap, first.revision),
-    "channel-map": entries.map((e) => ({
-      channel: {
-        architecture: arch,
-        name: shortChannelName(e.channel),
-        track: e.channel.track,
-        risk: e.channel.risk,
-        "released-at": e.releasedAt,
-      },
-      ...toRevisionLevel(e.revision, ctx),
-      resources: toResources(),
-    })),
+    "snap-id": snap.snapId,
   };
   return JSON.stringify(doc);
 }

@@ -239,7 +239,8 @@ function channelMatches(e: ChannelMapEntry, channel: string, defaultTrack: strin
 
 /** Ranked, filtered search: what a device may install, best first, at most MAX_RESULTS. */
 export function search(idx: SearchIndex, req: SearchRequest): SearchHit[] {
-  if (req.private === true || (req.commonId !== undefined && req.commonId !== "")) return []; // no private snaps, no AppStream ids offline
+  if (req.private === true) return []; // no private snaps offline (nobody logs in)
+  const commonId = req.commonId ?? "";
   const ranked = req.name !== undefined && req.name !== "" ? rankByName(idx, req.name) : rankByQuery(idx, req.q ?? "");
   const maps = idx.channelMaps(req.arch);
   const category = req.category ?? "";
@@ -253,6 +254,8 @@ export function search(idx: SearchIndex, req: SearchRequest): SearchHit[] {
         ? entries.find((e) => channelMatches(e, req.channel ?? "", track))
         : (entries.find((e) => e.channel.track === track && e.channel.risk === "stable") ?? entries[0]);
     if (entry === undefined) continue;
+    // the shown revision's AppStream ids (the store's, or snap.yaml's apps' common-id)
+    if (commonId !== "" && !(entry.revision.commonIds ?? []).includes(commonId)) continue;
     if (req.confinements && req.confinements.length > 0 && !req.confinements.includes(entry.revision.confinement))
       continue;
     out.push({ snap, entry });
@@ -333,10 +336,10 @@ export function toV1Details(hit: SearchHit, env: DynamicEnv) {
     download_url: rev.download.url,
     download_sha3_384: rev.download["sha3-384"],
     last_updated: hit.entry.releasedAt,
-    prices: {},
-    private: false,
+    prices: snap.prices,
+    private: snap.private,
     media: snap.media,
-    common_ids: [],
+    common_ids: rev["common-ids"],
     contact: snap.contact ?? "",
     support_url: "",
   };

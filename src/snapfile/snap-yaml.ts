@@ -179,9 +179,16 @@ export function parseSnapYaml(text: string, source: string): SnapYamlInfo {
   }
   if (architectures.length === 0) architectures = ["all"];
 
-  const apps = entries(doc, field("apps"), "apps", fail)
-    .map(([appName]) => appName)
-    .sort();
+  const appEntries = entries(doc, field("apps"), "apps", fail).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const apps = appEntries.map(([appName]) => appName);
+  // the apps' `common-id`s (what the store reports as the revision's common-ids), by app name
+  const commonIds: string[] = [];
+  for (const [appName, node] of appEntries) {
+    if (!isMap(node)) continue;
+    const hit = entries(doc, node, `apps.${appName}`, fail).find(([k]) => k === "common-id");
+    const id = hit === undefined ? undefined : scalarText(hit[1], `apps.${appName}.common-id`, fail);
+    if (id !== undefined && id !== "" && !commonIds.includes(id)) commonIds.push(id);
+  }
 
   // the rest of what snapd checks when it loads and installs the snap (aliases are bounded above)
   const problem = snapYamlProblem(doc.toJS({ maxAliasCount: -1 }));
@@ -203,6 +210,7 @@ export function parseSnapYaml(text: string, source: string): SnapYamlInfo {
     architectures,
     epoch: parseEpochNode(doc, field("epoch"), fail),
     apps,
+    ...(commonIds.length === 0 ? {} : { commonIds }),
     defaultProviders: defaultProviders(doc, field("plugs"), fail),
     ...(provenance === undefined ? {} : { provenance }),
     ...(title === undefined ? {} : { title }),

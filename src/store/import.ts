@@ -19,7 +19,13 @@ import type { Assertion } from "../assertions/types.js";
 import { refKey } from "../assertions/types.js";
 import { copyThreads } from "../blobs/copy-thread.js";
 import { adoptBlob, blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
-import type { BundleContents, BundleReader, BundleRelease, StagedDigest } from "../bundle/contents.js";
+import type {
+  BundleContents,
+  BundleReader,
+  BundleRelease,
+  BundleRevisionFacts,
+  StagedDigest,
+} from "../bundle/contents.js";
 import { releaseArchKeys } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import {
@@ -46,6 +52,7 @@ import { type ChangeOptions, changeRecords } from "./change.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import { type BundleTrustOptions, checkBundleTrust } from "./operator-trust.js";
 import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
+import { withStoreFacts } from "./store-facts.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
 export interface ImportProgress {
@@ -243,6 +250,7 @@ export async function importInputs(
     let records = stored;
     const bundleReleases: BundleRelease[] = [];
     const bundleMeta: [string, SnapMeta][] = [];
+    const bundleFacts: BundleRevisionFacts[] = [];
     const plainPaths: string[] = [];
     // bundle entries hashed as they were extracted into the change's private staging: not re-read
     const stagedDigests = new Map<string, StagedDigest>();
@@ -288,6 +296,7 @@ export async function importInputs(
       for (const [file, d] of contents.staged ?? []) stagedDigests.set(file, d);
       bundleReleases.push(...contents.releases);
       bundleMeta.push(...Object.entries(contents.meta));
+      bundleFacts.push(...(contents.revisionFacts ?? []));
     }
     // operator signatures and rollback, before anything is written
     const origins = unpacked.flatMap((c) => (c?.bundle === undefined ? [] : [c.bundle]));
@@ -394,7 +403,7 @@ export async function importInputs(
       newRoots.map((a) => objectId(a.raw)),
     );
     records = withAssertions(records, candidates.map(toAssertionRecord));
-    for (const s of staged) records = withRevision(records, s.record);
+    for (const s of staged) records = withRevision(records, withStoreFacts(s.record, bundleFacts));
     const at = now.toISOString();
     const events: Omit<ReleaseRecord, "seq">[] = [];
     for (const ch of opts.release ?? []) {

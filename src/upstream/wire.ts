@@ -4,6 +4,8 @@
  * conversions to our types. Unknown keys are ignored; a missing or mistyped
  * field we need is an error naming it.
  */
+import { parseEpoch } from "../model/epoch.js";
+import type { Epoch } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import {
   asObject,
@@ -19,11 +21,12 @@ import {
   stringList,
 } from "../util/json-shape.js";
 
-/** Fields asked of `v2/snaps/info` (snapd's list without snap-yaml, plus categories). */
+/** Fields asked of `v2/snaps/info` (snapd 2.68's list without snap-yaml and resources). */
 export const INFO_FIELDS = [
   "architectures",
   "base",
   "categories",
+  "common-ids",
   "confinement",
   "contact",
   "created-at",
@@ -31,8 +34,11 @@ export const INFO_FIELDS = [
   "download",
   "epoch",
   "license",
+  "links",
   "media",
   "name",
+  "prices",
+  "private",
   "publisher",
   "revision",
   "snap-id",
@@ -44,7 +50,7 @@ export const INFO_FIELDS = [
   "website",
 ] as const;
 
-/** Fields asked of `v2/snaps/refresh` (snapd 2.57.6's list plus HEAD's categories). */
+/** Fields asked of `v2/snaps/refresh` (snapd 2.68's list without resources). */
 export const REFRESH_FIELDS = [
   "architectures",
   "base",
@@ -71,6 +77,7 @@ export const REFRESH_FIELDS = [
   "media",
   "common-ids",
   "categories",
+  "links",
 ] as const;
 
 export interface UpstreamPublisher {
@@ -98,7 +105,15 @@ export interface UpstreamSnapMeta {
   readonly storeUrl?: string;
   readonly publisher?: UpstreamPublisher;
   readonly media: readonly UpstreamMedia[];
+  /** Category names in the store's order. */
   readonly categories: readonly string[];
+  /** The categories the store marks `featured` (a subset of `categories`). */
+  readonly featuredCategories: readonly string[];
+  /** `links`: kind (contact, website, source, issues, donation, ...) -> URLs, in the store's order. */
+  readonly links?: Readonly<Record<string, readonly string[]>>;
+  /** Currency -> price, as the store writes it (`{}`: free). */
+  readonly prices?: Readonly<Record<string, string>>;
+  readonly private?: boolean;
 }
 
 /** One channel-map entry of `v2/snaps/info` (branches are never listed there). */
@@ -144,6 +159,12 @@ export interface UpstreamRevision {
   /** The channel the revision came from, for channel requests. */
   readonly effectiveChannel?: string;
   readonly releasedAt?: string;
+  /** When the revision was uploaded (RFC 3339); only the store knows it. */
+  readonly createdAt?: string;
+  /** The revision's common ids (AppStream ids of its apps). */
+  readonly commonIds?: readonly string[];
+  readonly confinement?: string;
+  readonly epoch?: Epoch;
 }
 
 /** An error result of a refresh action (`result: "error"`). */
@@ -193,11 +214,26 @@ export function parseSnapMeta(o: JsonObject, path: string, fail: ShapeFail): Ups
       ...(height === undefined ? {} : { height }),
     };
   });
-  // HEAD: [{name, featured}]; accept plain names too
-  const categories = optionalListField(o, "categories", path, fail).map((c, i) => {
-    if (typeof c === "string") return c;
-    return stringField(asObject(c, `${pre}categories[${i}]`, fail), "name", `${pre}categories[${i}]`, fail);
-  });
+  // [{featured, name}] in the store's order; accept plain names too
+  const categories: string[] = [];
+  const featuredCategories: string[] = [];
+  for (const [i, c] of optionalListField(o, "categories", path, fail).entries()) {
+    const cp = `${pre}categories[${i}]`;
+    const co = typeof c === "string" ? { name: c } : asObject(c, cp, fail);
+    const name = stringField(co, "name", cp, fail);
+    const featured = co["featured"];
+    if (featured !== undefined && featured !== null && typeof featured !== "boolean") {
+      throw fail(`${cp}.featured`, "expected a boolean");
+    }
+    if (categories.includes(name)) continue;
+    categories.push(name);
+    if (featured === true) featuredCategories.push(name);
+  }
+  const links = parseLinks(o, pre, fail);
+  const prices = parsePrices(o, pre, fail);
+  const priv = o["private"];
+  if (priv !== undefined && priv !== null && typeof priv !== "boolean")
+    throw fail(`${pre}private`, "expected a boolean");
   const publisher = parsePublisher(o, path, fail);
   const opt = <K extends string>(key: K, v: string | undefined): { [P in K]?: string } =>
     (v === undefined ? {} : { [key]: v }) as { [P in K]?: string };
@@ -211,7 +247,59 @@ export function parseSnapMeta(o: JsonObject, path: string, fail: ShapeFail): Ups
     ...opt("storeUrl", s("store-url")),
     ...(publisher === undefined ? {} : { publisher }),
     media,
-    categories: [...new Set(categories)].sort(),
+    categories,
+    featuredCategories,
+    ...(links === undefined ? {} : { links }),
+    ...(prices === undefined ? {} : { prices }),
+    ...(typeof priv === "boolean" ? { private: priv } : {}),
+  };
+}
+
+/** `links`: an object of string lists (null or absent: undefined). */
+function parseLinks(o: JsonObject, pre: string, fail: ShapeFail): Record<string, string[]> | undefined {
+  const v = o["links"];
+  if (v === undefined || v === null) return undefined;
+  const lo = asObject(v, `${pre}links`, fail);
+  const out: Record<string, string[]> = {};
+  for (const [k, list] of Object.entries(lo)) {
+    out[k] = list === null ? [] : stringList(list, `${pre}links.${k}`, fail);
+  }
+  return out;
+}
+
+/** `prices`: currency -> price string (null or absent: undefined). */
+function parsePrices(o: JsonObject, pre: string, fail: ShapeFail): Record<string, string> | undefined {
+  const v = o["prices"];
+  if (v === undefined || v === null) return undefined;
+  const po = asObject(v, `${pre}prices`, fail);
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(po)) out[k] = stringField(po, k, `${pre}prices`, fail);
+  return out;
+}
+
+/** The revision facts only the store knows (or reports besides snap.yaml). */
+function parseRevisionFacts(
+  o: JsonObject,
+  p: string,
+  fail: ShapeFail,
+): { createdAt?: string; commonIds?: string[]; confinement?: string; epoch?: Epoch } {
+  const createdAt = optionalStringField(o, "created-at", p, fail);
+  const confinement = optionalStringField(o, "confinement", p, fail);
+  const ids = o["common-ids"];
+  const commonIds = ids === undefined || ids === null ? undefined : stringList(ids, `${p}.common-ids`, fail);
+  let epoch: Epoch | undefined;
+  if (o["epoch"] !== undefined && o["epoch"] !== null) {
+    try {
+      epoch = parseEpoch(o["epoch"]);
+    } catch (err) {
+      throw fail(`${p}.epoch`, (err as Error).message);
+    }
+  }
+  return {
+    ...(createdAt === undefined || createdAt === "" ? {} : { createdAt }),
+    ...(commonIds === undefined ? {} : { commonIds }),
+    ...(confinement === undefined || confinement === "" ? {} : { confinement }),
+    ...(epoch === undefined ? {} : { epoch }),
   };
 }
 
@@ -255,7 +343,8 @@ export function parseActionSnap(result: JsonObject, path: string, fail: ShapeFai
   const dl = objectField(o, "download", p, fail);
   const dp = `${p}.download`;
   const base = optionalStringField(o, "base", p, fail);
-  const snapYaml = optionalStringField(o, "snap-yaml", p, fail);
+  // the store may send an empty snap-yaml (not known): the blob's own is read later anyway
+  const snapYaml = optionalStringField(o, "snap-yaml", p, fail) || undefined;
   const effectiveChannel = optionalStringField(result, "effective-channel", path, fail);
   const releasedAt = optionalStringField(result, "released-at", path, fail);
   return {
@@ -275,6 +364,7 @@ export function parseActionSnap(result: JsonObject, path: string, fail: ShapeFai
     meta: parseSnapMeta(o, p, fail),
     ...(effectiveChannel === undefined || effectiveChannel === "" ? {} : { effectiveChannel }),
     ...(releasedAt === undefined ? {} : { releasedAt }),
+    ...parseRevisionFacts(o, p, fail),
   };
 }
 

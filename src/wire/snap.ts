@@ -1,7 +1,9 @@
 /**
  * snapd's JSON shapes (store-protocol.md §4.4, §6, §7, §8, §9) and pure
- * conversions from catalogue entries to them. Keys are kebab-case like the
- * public store's; `type` is never null (snapd rejects the whole response).
+ * conversions from catalogue entries to them, in the public store's shape:
+ * kebab-case keys in alphabetical order, null where it has no value, absolute
+ * download URLs (test/golden/files/real-store holds its recorded answers);
+ * `type` is never null (snapd rejects the whole response).
  */
 import type { Publisher, RevisionEntry, SnapEntry } from "../catalogue/types.js";
 import type { Epoch } from "../model/types.js";
@@ -14,10 +16,10 @@ export interface WirePublisher {
 }
 
 export interface WireDownload {
-  readonly url: string;
+  readonly deltas: readonly never[];
   readonly "sha3-384": string;
   readonly size: number;
-  readonly deltas: readonly never[];
+  readonly url: string;
 }
 
 export interface RenderContext {
@@ -34,7 +36,7 @@ export function downloadUrl(ctx: RenderContext, rev: RevisionEntry): string {
 }
 
 export function toWirePublisher(p: Publisher): WirePublisher {
-  return { id: p.id, username: p.username, "display-name": p.displayName, validation: p.validation };
+  return { "display-name": p.displayName, id: p.id, username: p.username, validation: p.validation };
 }
 
 function toWireEpoch(e: Epoch): { read: readonly number[]; write: readonly number[] } {
@@ -45,43 +47,56 @@ function wireType(t: string): string {
   return t === "application" || t === "" ? "app" : t;
 }
 
-/** Snap-level fields (same for every revision). */
+/** `links` as the store sends them; records older than the field derive them from contact and website. */
+function wireLinks(snap: SnapEntry): Record<string, readonly string[]> {
+  const m = snap.meta;
+  if (m.links !== undefined) return Object.fromEntries(Object.entries(m.links).map(([k, v]) => [k, [...v]]));
+  const out: Record<string, readonly string[]> = {};
+  if (m.contact !== undefined && m.contact !== "") out["contact"] = [m.contact];
+  if (m.website !== undefined && m.website !== "") out["website"] = [m.website];
+  return out;
+}
+
+/**
+ * Snap-level fields (same for every revision). Keys are in the real store's order
+ * (alphabetical, like every object it sends); unknown values are null as there.
+ */
 export function toSnapLevel(snap: SnapEntry, rev: RevisionEntry | undefined) {
   const m = snap.meta;
+  const featured = new Set(m.featuredCategories ?? []);
   return {
-    name: snap.name,
-    "snap-id": snap.snapId,
-    publisher: toWirePublisher(snap.publisher),
-    title: m.title ?? snap.name,
-    summary: m.summary ?? rev?.summary ?? "",
+    categories: (m.categories ?? []).map((name) => ({ featured: featured.has(name), name })),
+    contact: m.contact ?? null,
     description: m.description ?? rev?.description ?? "",
     license: m.license ?? null,
-    contact: m.contact ?? null,
-    website: m.website ?? null,
+    links: wireLinks(snap),
+    media: (m.media ?? []).map((x) => ({ height: x.height ?? null, type: x.type, url: x.url, width: x.width ?? null })),
+    name: snap.name,
+    prices: { ...(m.prices ?? {}) },
+    private: m.private ?? false,
+    publisher: toWirePublisher(snap.publisher),
+    "snap-id": snap.snapId,
     "store-url": m.storeUrl ?? null,
-    media: (m.media ?? []).map((x) => ({ ...x })),
-    categories: (m.categories ?? []).map((name) => ({ name, featured: false })),
-    links: {},
-    prices: {},
-    private: false,
-    "common-ids": [],
+    summary: m.summary ?? rev?.summary ?? "",
+    title: m.title ?? snap.name,
+    website: m.website ?? null,
   };
 }
 
-/** Revision-level fields. */
+/** Revision-level fields, in the real store's (alphabetical) order. */
 export function toRevisionLevel(rev: RevisionEntry, ctx: RenderContext) {
-  const download: WireDownload = { url: downloadUrl(ctx, rev), "sha3-384": rev.sha3_384, size: rev.size, deltas: [] };
+  const download: WireDownload = { deltas: [], "sha3-384": rev.sha3_384, size: rev.size, url: downloadUrl(ctx, rev) };
   return {
-    revision: rev.revision,
-    version: rev.version,
-    type: wireType(rev.type),
-    base: rev.base ?? null,
-    confinement: rev.confinement,
-    grade: rev.grade,
     architectures: rev.architectures,
-    epoch: toWireEpoch(rev.epoch),
+    base: rev.base ?? null,
+    "common-ids": rev.commonIds ?? [],
+    confinement: rev.confinement,
     "created-at": rev.createdAt,
     download,
+    epoch: toWireEpoch(rev.epoch),
+    revision: rev.revision,
+    type: wireType(rev.type),
+    version: rev.version,
   };
 }
 
@@ -95,12 +110,19 @@ export function toResources(): readonly never[] {
   return [];
 }
 
-/** The `snap` object of a v2/snaps/refresh result (§4.4): every field snapd asks for. */
+/** An object with the keys of `o` in the real store's (alphabetical) order. */
+export function sortedKeys<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o).sort()) out[k] = (o as Record<string, unknown>)[k];
+  return out as T;
+}
+
+/** The `snap` object of a v2/snaps/refresh result (§4.4): every field snapd asks for, snap-yaml the blob's own. */
 export function toStoreSnap(snap: SnapEntry, rev: RevisionEntry, ctx: RenderContext) {
-  return {
+  return sortedKeys({
     ...toSnapLevel(snap, rev),
     ...toRevisionLevel(rev, ctx),
-    "snap-yaml": rev.snapYaml,
     resources: toResources(),
-  };
+    "snap-yaml": rev.snapYaml,
+  });
 }

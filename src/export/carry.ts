@@ -1,0 +1,47 @@
+/**
+ * What export carries from the public store's answers into a bundle: the snap's store metadata
+ * (from `v2/snaps/info`) and each revision's store facts (from its `download` action). Pure, so
+ * the golden tests run the recorded answers of the real store through the very same code.
+ */
+import { type BundleRevision, type BundleStoreMeta, blobEntryName } from "../bundle/format.js";
+import type { SnapYamlInfo } from "../model/types.js";
+import type { UpstreamRevision, UpstreamSnapMeta } from "../upstream/wire.js";
+
+export function toStoreMeta(m: UpstreamSnapMeta, defaultTrack: string | undefined): BundleStoreMeta {
+  return {
+    ...(m.title === undefined ? {} : { title: m.title }),
+    ...(m.summary === undefined ? {} : { summary: m.summary }),
+    ...(m.description === undefined ? {} : { description: m.description }),
+    ...(m.publisher === undefined ? {} : { publisher: m.publisher }),
+    ...(m.license === undefined ? {} : { license: m.license }),
+    ...(m.contact === undefined ? {} : { contact: m.contact }),
+    ...(m.website === undefined ? {} : { website: m.website }),
+    ...(m.storeUrl === undefined ? {} : { storeUrl: m.storeUrl }),
+    media: m.media,
+    categories: m.categories,
+    ...(m.featuredCategories.length === 0 ? {} : { featuredCategories: m.featuredCategories }),
+    ...(m.links === undefined ? {} : { links: m.links }),
+    ...(m.prices === undefined ? {} : { prices: m.prices }),
+    ...(m.private === undefined ? {} : { private: m.private }),
+    ...(defaultTrack === undefined || defaultTrack === "latest" ? {} : { defaultTrack }),
+  };
+}
+
+/**
+ * A revision's bundle entry: its blob, and what the store said of it. `info` is the verified
+ * blob's snap.yaml (its version and architectures win over the store's).
+ */
+export function toBundleRevision(name: string, up: UpstreamRevision, info: SnapYamlInfo | undefined): BundleRevision {
+  return {
+    revision: up.revision,
+    file: blobEntryName(name, up.revision),
+    sha3_384: up.download.sha3_384,
+    size: up.download.size,
+    version: info?.version ?? up.version,
+    architectures: info?.architectures ?? up.architectures,
+    ...(up.createdAt === undefined ? {} : { createdAt: up.createdAt }),
+    ...(up.commonIds === undefined ? {} : { commonIds: up.commonIds }),
+    ...(up.confinement === undefined ? {} : { confinement: up.confinement }),
+    ...(up.epoch === undefined ? {} : { epoch: up.epoch }),
+  };
+}
