@@ -9,7 +9,7 @@ import { type Resolution, resolveSnap } from "../catalogue/resolve.js";
 import type { RevisionEntry, SnapEntry } from "../catalogue/types.js";
 import { parseEpoch } from "../model/epoch.js";
 import type { Epoch } from "../model/types.js";
-import { type RenderContext, toStoreSnap } from "../wire/snap.js";
+import { type RenderContext, sortedKeys, toStoreSnap } from "../wire/snap.js";
 import { assertionUrlPath } from "./assertions.js";
 import { type Answer, answersFor, type DeviceAnswers, fieldLimit } from "./refresh-cache.js";
 import { heldError } from "./refresh-held.js";
@@ -150,13 +150,16 @@ function success(
   res: { revision: RevisionEntry; effectiveChannel?: string; redirectChannel?: string; releasedAt?: string },
   ctx: RenderContext,
 ): Serialized {
-  // the bytes JSON.stringify gives for the object with these keys in this order, `snap` last
+  // the bytes JSON.stringify gives for the object with these keys in the real store's (alphabetical) order
   const q = JSON.stringify;
-  let json = `{"result":${q(action)},"instance-key":${q(instanceKey)},"snap-id":${q(snap.snapId)},"name":${q(snap.name)}`;
-  if (res.effectiveChannel !== undefined) json += `,"effective-channel":${q(res.effectiveChannel)}`;
+  let json = "{";
+  if (res.effectiveChannel !== undefined) json += `"effective-channel":${q(res.effectiveChannel)},`;
+  json += `"instance-key":${q(instanceKey)},"name":${q(snap.name)}`;
   if (res.redirectChannel !== undefined) json += `,"redirect-channel":${q(res.redirectChannel)}`;
   if (res.releasedAt !== undefined) json += `,"released-at":${q(res.releasedAt)}`;
-  return new Serialized(`${json},"snap":${snapJson(snap, res.revision, ctx)}}`);
+  return new Serialized(
+    `${json},"result":${q(action)},"snap":${snapJson(snap, res.revision, ctx)},"snap-id":${q(snap.snapId)}}`,
+  );
 }
 
 function notFoundByName(instanceKey: string, name: string): JsonObject {
@@ -223,7 +226,7 @@ function refresh(a: JsonObject, where: string, env: ActionEnv): Answer {
   let got = cacheable ? env.answers.get(key) : undefined;
   if (got === undefined) {
     const r = resolveRefresh(instanceKey, snapId, revision, channel, cur, env);
-    got = answer(r instanceof Serialized ? r.json : JSON.stringify(r));
+    got = answer(r instanceof Serialized ? r.json : JSON.stringify(sortedKeys(r)));
     if (cacheable) env.answers.set(key, got);
   }
   return got;
@@ -374,7 +377,7 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       results.push(a.json);
       bytes += a.bytes;
     };
-    const push = (r: Result): void => add(answer(r instanceof Serialized ? r.json : JSON.stringify(r)));
+    const push = (r: Result): void => add(answer(r instanceof Serialized ? r.json : JSON.stringify(sortedKeys(r))));
     actions.forEach((a, i) => {
       const where = `actions[${i}]`;
       if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
@@ -397,9 +400,9 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
           throw new BadRequest(`${where}: unknown action "${kind ?? ""}"`);
       }
     });
-    // byte for byte what jsonResponse(200, { results, "error-list": [] }) would give
-    const head = `{"results":[`;
-    const tail = `],"error-list":[]}`;
+    // byte for byte what jsonResponse(200, { "error-list": [], results }) would give (the store's order)
+    const head = `{"error-list":[],"results":[`;
+    const tail = `]}`;
     return {
       status: 200,
       contentType: JSON_TYPE,

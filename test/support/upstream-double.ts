@@ -18,6 +18,15 @@
  * every channel hold `history[min(i, len-1)]`, so successive exports see the
  * channel map advance the way an operator's monthly exports would.
  *
+ * Shapes: rebuilt from the real store's recorded answers (test/golden/files/
+ * real-store/recorded, checked key by key in test/unit/real-store-shape.test.ts),
+ * so the double is never kinder than the real store: alphabetical keys, nulls
+ * where the store has no value (`base`, video media sizes), `links` next to the
+ * legacy contact/website, categories with `featured`, `common-ids`, a
+ * `created-at` per revision that no blob carries, absolute download URLs that
+ * redirect to a CDN, `architectures: ["all"]` revisions listed under a device
+ * architecture's channel, and (knob) an empty `snap-yaml`.
+ *
  * Fault knobs: corrupt a blob, cut or stall a blob transfer after N bytes
  * (once), answer 503 N times on a path prefix; every request is counted and
  * logged (method, path, Range) so tests can assert "no re-download".
@@ -32,6 +41,7 @@ import { reducePrimaryKey } from "../../src/assertions/types.js";
 import { parseChannel } from "../../src/model/channel.js";
 import { RISKS } from "../../src/model/types.js";
 import { readSnapYaml } from "../../src/snapfile/read.js";
+import { parseSnapYaml } from "../../src/snapfile/snap-yaml.js";
 import type { Manifest, ManifestRevision, ManifestSnap } from "./realclient.js";
 
 export interface RequestLogEntry {
@@ -65,6 +75,8 @@ export interface UpstreamDouble {
   stallOnce(name: string, revision: number, afterBytes: number): Promise<void>;
   /** Drop the connections of stalled transfers. */
   releaseStalls(): void;
+  /** Send `"snap-yaml": ""` for this revision (the real store does for some), every time. */
+  blankSnapYaml(name: string, revision: number): void;
   /** Answer 503 to the next `times` requests whose path starts with `prefix`. */
   fail503(prefix: string, times: number): void;
   close(): Promise<void>;
@@ -83,23 +95,60 @@ export function releasedAt(idx: number): string {
   return new Date(Date.UTC(2024, 0, 1, 12) + idx * 7 * 86_400_000).toISOString();
 }
 
-/** Store metadata the double serves (distinct from snap.yaml, so tests can tell where a value came from). */
+/**
+ * Store metadata the double serves (distinct from snap.yaml, so tests can tell where a value came
+ * from), in the shape of the real store's `snap` object (recorded info of hello-world).
+ */
 export function storeMetaOf(s: ManifestSnap) {
   const title = s.name
     .split("-")
     .map((w) => (w === "" ? w : w[0]!.toUpperCase() + w.slice(1)))
     .join(" ");
+  const contact = `mailto:${s.name}@example.org`;
+  const website = `https://example.org/${s.name}`;
   return {
-    title,
-    summary: `${s.summary} (store listing)`,
+    categories: [
+      { featured: true, name: "featured" },
+      { featured: false, name: s.type === "app" ? "utilities" : "development" },
+    ],
+    contact,
     description: `Store description of ${s.name}.`,
     license: "MIT",
-    contact: `mailto:${s.name}@example.org`,
-    website: `https://example.org/${s.name}`,
+    links: { contact: [contact], issues: [`${website}/issues`], website: [website, `https://${s.name}.example.com`] },
+    media: [
+      { height: 256, type: "icon", url: `https://example.org/${s.name}.png`, width: 256 },
+      { height: 118, type: "screenshot", url: `https://example.org/${s.name}-1.png`, width: 199 },
+      { height: null, type: "video", url: `https://vimeo.com/${s.name}`, width: null },
+    ],
+    prices: {},
+    private: false,
     "store-url": `https://snapcraft.io/${s.name}`,
-    media: [{ type: "icon", url: `https://example.org/${s.name}.png`, width: 256, height: 256 }],
-    categories: [{ name: s.type === "app" ? "utilities" : "development", featured: false }],
+    summary: `${s.summary} (store listing)`,
+    title,
+    website,
   };
+}
+
+/** The `created-at` the double says a revision has (the real store's format; no blob carries it). */
+export function createdAtOf(revision: number): string {
+  return `2023-12-${String(1 + (revision % 28)).padStart(2, "0")}T08:31:17.968740+00:00`;
+}
+
+/** The `common-ids` the double says a revision has (none for snaps other than hello-offline). */
+export function commonIdsOf(s: ManifestSnap): string[] {
+  return s.name === "hello-offline" ? ["org.example.hello-offline", "org.example.HelloOffline"] : [];
+}
+
+/** An object with its keys in the real store's (alphabetical) order, recursively. */
+function storeOrder(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(storeOrder);
+  if (v === null || typeof v !== "object") return v;
+  const o = v as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, storeOrder(o[k])]),
+  );
 }
 
 function riskIdx(r: string): number {
@@ -107,7 +156,7 @@ function riskIdx(r: string): number {
 }
 
 function json(res: ServerResponse, status: number, body: unknown, type = "application/json"): void {
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(storeOrder(body));
   res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
@@ -126,11 +175,17 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
   const maxStep = Math.max(...m.snaps.flatMap((s) => s.channels.map((c) => c.history.length))) - 1;
   let step = maxStep;
 
-  // snap.yaml of every blob (the store sends it with refresh results)
+  // snap.yaml of every blob (the store sends it with refresh results, and derives confinement from it)
   const yamls = new Map<string, string>();
+  const confinements = new Map<string, string>();
   for (const s of m.snaps) {
-    for (const r of s.revisions) yamls.set(`${s.name}_${r.revision}`, await readSnapYaml(join(opts.fixtures, r.file)));
+    for (const r of s.revisions) {
+      const yaml = await readSnapYaml(join(opts.fixtures, r.file));
+      yamls.set(`${s.name}_${r.revision}`, yaml);
+      confinements.set(`${s.name}_${r.revision}`, parseSnapYaml(yaml, r.file).confinement);
+    }
   }
+  const blankYamls = new Set<string>();
   // assertions by `type/reduced key`, and sequences of validation sets
   const asserts = new Map<string, Buffer>();
   const sequences = new Map<string, { seq: number; raw: Buffer }[]>();
@@ -178,9 +233,6 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
       validation: "verified",
     },
     ...storeMetaOf(s),
-    prices: {},
-    private: false,
-    "common-ids": [],
   });
 
   const revisionLevel = (s: ManifestSnap, r: ManifestRevision, base: string) => ({
@@ -188,10 +240,11 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
     version: r.version,
     type: s.type,
     base: s.base ?? null,
-    confinement: "strict",
+    "common-ids": commonIdsOf(s),
+    confinement: confinements.get(`${s.name}_${r.revision}`) ?? "strict",
     architectures: r.architectures,
     epoch: r["epoch-rw"],
-    "created-at": "2024-01-01T00:00:00.000000+00:00",
+    "created-at": createdAtOf(r.revision),
     download: {
       url: `${base}/api/v1/snaps/download/${s["snap-id"]}_${r.revision}.snap`,
       "sha3-384": r["sha3-384"],
@@ -296,7 +349,9 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
       snap: {
         ...snapLevel(s),
         ...revisionLevel(s, rev!, baseUrl),
-        "snap-yaml": yamls.get(`${s.name}_${rev!.revision}`) ?? "",
+        "snap-yaml": blankYamls.has(`${s.name}_${rev!.revision}`)
+          ? ""
+          : (yamls.get(`${s.name}_${rev!.revision}`) ?? ""),
       },
     };
   };
@@ -487,6 +542,9 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
     releaseStalls: () => {
       for (const s of stalledSockets) s.destroy();
       stalledSockets.clear();
+    },
+    blankSnapYaml: (name, revision) => {
+      blankYamls.add(`${name}_${revision}`);
     },
     fail503: (prefix, times) => {
       fail503s.push({ prefix, left: times });
