@@ -26,6 +26,8 @@ import {
 } from "../support/realclient.js";
 import { serve, snapshelf } from "../support/snapshelf.js";
 import {
+  commonIdsOf,
+  createdAtOf,
   rootArgs,
   startUpstreamDouble,
   storeMetaOf,
@@ -51,6 +53,8 @@ before(async () => {
   fixtures = join(work, "fixtures");
   manifest = await makeFixtures(fixtures);
   double = await startUpstreamDouble({ fixtures, manifest });
+  // the real store sends an empty snap-yaml for some revisions: export must not stop there
+  double.blankSnapYaml("hello-offline", 8);
   store = join(work, "store");
   let have: string | undefined;
   for (let step = 0; step <= double.maxStep; step++) {
@@ -171,6 +175,12 @@ test("snap info on a device shows the exported metadata and channel map", async 
   assert.equal(info.snap["license"], want.license);
   assert.equal(info.snap["website"], want.website);
   assert.deepEqual(info.snap["media"], want.media);
+  // what the real store says beyond snap.yaml reaches the device as it said it
+  assert.deepEqual(info.snap["links"], want.links);
+  assert.deepEqual(info.snap["categories"], want.categories);
+  assert.equal(info.snap["contact"], want.contact);
+  assert.deepEqual(info.snap["prices"], {});
+  assert.equal(info.snap["private"], false);
   assert.deepEqual(info.snap["publisher"], {
     id: manifest.publisher["account-id"],
     username: manifest.publisher.username,
@@ -181,4 +191,25 @@ test("snap info on a device shows the exported metadata and channel map", async 
   const stable = info["channel-map"].find((e) => e.channel.name === "stable");
   assert.equal(stable?.revision, 2);
   assert.equal(stable?.channel["released-at"], "2024-01-08T12:00:00.000Z");
+  const hello = manifest.snaps.find((s) => s.name === "hello-offline")!;
+  for (const e of info["channel-map"] as unknown as Record<string, unknown>[]) {
+    // created-at is the store's (no blob or assertion carries it), common-ids too
+    assert.equal(e["created-at"], createdAtOf(e["revision"] as number), `revision ${String(e["revision"])}`);
+    assert.deepEqual(e["common-ids"], commonIdsOf(hello));
+  }
+  // the revision whose snap-yaml the store sent empty was exported, and serves its blob's snap.yaml
+  const edge = info["channel-map"].find((e) => e.channel.name === "edge");
+  assert.equal(edge?.revision, 8);
+  const r8 = await fetch(`${server.url}/v2/snaps/refresh`, {
+    method: "POST",
+    headers: { "Snap-Device-Series": "16", "Snap-Device-Architecture": "amd64", "Content-Type": "application/json" },
+    body: JSON.stringify({
+      context: [],
+      actions: [{ action: "download", "instance-key": "d", name: "hello-offline", revision: 8, epoch: null }],
+      fields: ["snap-yaml"],
+    }),
+  });
+  const snap8 = ((await r8.json()) as { results: { snap: Record<string, unknown> }[] }).results[0]?.snap;
+  assert.match(String(snap8?.["snap-yaml"]), /^name: hello-offline\n/);
+  assert.equal(snap8?.["created-at"], createdAtOf(8));
 });
