@@ -25,7 +25,8 @@
  * legacy contact/website, categories with `featured`, `common-ids`, a
  * `created-at` per revision that no blob carries, absolute download URLs that
  * redirect to a CDN, `architectures: ["all"]` revisions listed under a device
- * architecture's channel, and (knob) an empty `snap-yaml`.
+ * architecture's channel, only the `fields` asked for, and (knob) an empty
+ * `snap-yaml`.
  *
  * Fault knobs: corrupt a blob, cut or stall a blob transfer after N bytes
  * (once), answer 503 N times on a path prefix; every request is counted and
@@ -258,7 +259,18 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
 
   let baseUrl = "";
 
-  const info = (s: ManifestSnap, arch: string | null, res: ServerResponse): void => {
+  /** Only the fields asked for, as the real store answers (`fields` absent: everything). */
+  const only = (o: Record<string, unknown>, fields: readonly string[] | undefined, keep: readonly string[] = []) =>
+    fields === undefined
+      ? o
+      : Object.fromEntries(Object.entries(o).filter(([k]) => fields.includes(k) || keep.includes(k)));
+
+  const info = (
+    s: ManifestSnap,
+    arch: string | null,
+    fields: readonly string[] | undefined,
+    res: ServerResponse,
+  ): void => {
     const entries = current(s)
       .filter((x) => x.c.branch === undefined && (arch === null || x.c.arch === arch))
       .sort(
@@ -267,16 +279,22 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
           riskIdx(a.c.risk) - riskIdx(b.c.risk) ||
           a.c.arch.localeCompare(b.c.arch),
       )
-      .map((x) => ({
-        channel: {
-          architecture: x.c.arch,
-          name: shortName(x.c.track, x.c.risk),
-          track: x.c.track,
-          risk: x.c.risk,
-          "released-at": x.at,
-        },
-        ...revisionLevel(s, revOf(s, x.revision)!, baseUrl),
-      }));
+      .map((x) =>
+        only(
+          {
+            channel: {
+              architecture: x.c.arch,
+              name: shortName(x.c.track, x.c.risk),
+              track: x.c.track,
+              risk: x.c.risk,
+              "released-at": x.at,
+            },
+            ...revisionLevel(s, revOf(s, x.revision)!, baseUrl),
+          },
+          fields,
+          ["channel"],
+        ),
+      );
     if (entries.length === 0) {
       json(res, 404, {
         "error-list": [{ code: "resource-not-found", message: `No snap named '${s.name}' found in series '16'.` }],
@@ -287,13 +305,13 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
       name: s.name,
       "snap-id": s["snap-id"],
       "default-track": defaultTrack(s) ?? null,
-      snap: snapLevel(s),
+      snap: only(snapLevel(s), fields),
       "channel-map": entries,
     });
   };
 
   type Action = { action?: string; "instance-key"?: string; name?: string; channel?: string; revision?: number };
-  const refreshResult = (a: Action, arch: string): Record<string, unknown> => {
+  const refreshResult = (a: Action, arch: string, fields: readonly string[] | undefined): Record<string, unknown> => {
     const key = a["instance-key"] ?? "";
     const s = snapByName(a.name ?? "");
     const error = (code: string, message: string, extra?: unknown) => ({
@@ -346,13 +364,16 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
       name: s.name,
       ...(effective === undefined ? {} : { "effective-channel": effective }),
       ...(at === undefined ? {} : { "released-at": at }),
-      snap: {
-        ...snapLevel(s),
-        ...revisionLevel(s, rev!, baseUrl),
-        "snap-yaml": blankYamls.has(`${s.name}_${rev!.revision}`)
-          ? ""
-          : (yamls.get(`${s.name}_${rev!.revision}`) ?? ""),
-      },
+      snap: only(
+        {
+          ...snapLevel(s),
+          ...revisionLevel(s, rev!, baseUrl),
+          "snap-yaml": blankYamls.has(`${s.name}_${rev!.revision}`)
+            ? ""
+            : (yamls.get(`${s.name}_${rev!.revision}`) ?? ""),
+        },
+        fields,
+      ),
     };
   };
 
@@ -440,7 +461,8 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
         });
         return 404;
       }
-      info(s, u.searchParams.get("architecture"), res);
+      const fields = u.searchParams.get("fields");
+      info(s, u.searchParams.get("architecture"), fields === null ? undefined : fields.split(","), res);
       return res.statusCode;
     }
     if (req.method === "POST" && path === "/v2/snaps/refresh") {
@@ -453,8 +475,8 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
         });
         return 400;
       }
-      const body = JSON.parse(await readBody(req)) as { actions?: Action[] };
-      const results = (body.actions ?? []).map((a) => refreshResult(a, arch));
+      const body = JSON.parse(await readBody(req)) as { actions?: Action[]; fields?: string[] };
+      const results = (body.actions ?? []).map((a) => refreshResult(a, arch, body.fields));
       json(res, 200, { results, "error-list": [] });
       return 200;
     }

@@ -23,22 +23,23 @@ after(async () => {
   await double.close();
 });
 
-async function info(name: string, arch: string): Promise<JsonObject> {
-  const res = await fetch(`${double.url}/v2/snaps/info/${name}?architecture=${arch}`, {
+async function info(name: string, arch: string, fields?: string): Promise<JsonObject> {
+  const f = fields === undefined ? "" : `&fields=${fields}`;
+  const res = await fetch(`${double.url}/v2/snaps/info/${name}?architecture=${arch}${f}`, {
     headers: { "snap-device-series": "16" },
   });
   assert.equal(res.status, 200);
   return (await res.json()) as JsonObject;
 }
 
-async function refresh(name: string, channel: string, arch = "amd64"): Promise<JsonObject> {
+async function refresh(name: string, channel: string, arch = "amd64", fields: string[] = []): Promise<JsonObject> {
   const res = await fetch(`${double.url}/v2/snaps/refresh`, {
     method: "POST",
     headers: { "snap-device-series": "16", "snap-device-architecture": arch, "content-type": "application/json" },
     body: JSON.stringify({
       context: [],
       actions: [{ action: "install", "instance-key": "install-1", name, channel, epoch: null }],
-      fields: [],
+      ...(fields.length === 0 ? {} : { fields }),
     }),
   });
   assert.equal(res.status, 200);
@@ -88,6 +89,15 @@ test("the comparison finds a kinder double: a missing field, an extra one, a wro
   assert.deepEqual(problems({ ...rest, architectures: architectures ?? null }), [
     "results[].snap: keys not in alphabetical order",
   ]);
+});
+
+test("only the fields asked for, like the real store: an export that forgets one never sees it", async () => {
+  const got = await refresh("hello-offline", "stable", "amd64", ["name", "snap-id", "revision", "download"]);
+  const snap = (got["results"] as JsonObject[])[0]!["snap"] as JsonObject;
+  assert.deepEqual(Object.keys(snap), ["download", "name", "revision", "snap-id"]);
+  const i = await info("hello-offline", "amd64", "revision,version,title");
+  assert.deepEqual(Object.keys(i["snap"] as JsonObject), ["title"]);
+  assert.deepEqual(Object.keys((i["channel-map"] as JsonObject[])[0]!), ["channel", "revision", "version"]);
 });
 
 test("what the real store does that a kind double would not", async () => {
