@@ -4,6 +4,7 @@
  * the golden tests run the recorded answers of the real store through the very same code.
  */
 import { type BundleRevision, type BundleStoreMeta, blobEntryName } from "../bundle/format.js";
+import { epochEquals, formatEpoch } from "../model/epoch.js";
 import type { SnapYamlInfo } from "../model/types.js";
 import type { UpstreamRevision, UpstreamSnapMeta } from "../upstream/wire.js";
 
@@ -44,4 +45,25 @@ export function toBundleRevision(name: string, up: UpstreamRevision, info: SnapY
     ...(up.confinement === undefined ? {} : { confinement: up.confinement }),
     ...(up.epoch === undefined ? {} : { epoch: up.epoch }),
   };
+}
+
+/**
+ * Where the store's account of a revision disagrees with its verified blob's snap.yaml (one line
+ * each, for a warning): the answers serve the blob's, so a device may see other values than the
+ * public store showed.
+ */
+export function storeBlobDisagreements(label: string, up: UpstreamRevision, info: SnapYamlInfo): string[] {
+  const out: string[] = [];
+  const say = (what: string, store: string, blob: string): void => {
+    out.push(`${label}: the store says ${what} ${store}, its snap.yaml ${blob}; serving the snap.yaml's`);
+  };
+  if (up.confinement !== undefined && up.confinement !== info.confinement)
+    say("confinement", up.confinement, info.confinement);
+  if (up.epoch !== undefined && !epochEquals(up.epoch, info.epoch))
+    say("epoch", formatEpoch(up.epoch), formatEpoch(info.epoch));
+  if (up.version !== "" && up.version !== info.version) say("version", up.version, info.version);
+  const ua = [...up.architectures].sort().join(",");
+  if (ua !== "" && ua !== [...info.architectures].sort().join(","))
+    say("architectures", up.architectures.join(", "), info.architectures.join(", "));
+  return out;
 }

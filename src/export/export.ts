@@ -51,7 +51,7 @@ import { ensureDir, unlinkQuiet } from "../util/fs.js";
 import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
 import { PortableNames } from "../util/portable-names.js";
 import { Progress } from "../util/progress.js";
-import { toBundleRevision, toStoreMeta } from "./carry.js";
+import { storeBlobDisagreements, toBundleRevision, toStoreMeta } from "./carry.js";
 import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
 import { ManifestIndex, type StoreManifest } from "./manifest.js";
 import type { ExportRequest } from "./requests.js";
@@ -727,6 +727,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       const yaml = await readSnapYaml(r.blob!, { displayName: label });
       const info = parseSnapYaml(yaml, label);
       const rec = crossCheck(label, r.up.download.sha3_384, r.up.download.size, yaml, info, pool);
+      for (const line of storeBlobDisagreements(label, r.up, info)) warn(line);
       if (rec.name !== p.name || rec.snapId !== p.snapId || rec.revision !== r.revision) {
         throw new SnapshelfError(
           "upstream-bad-response",

@@ -106,6 +106,10 @@ test("bundle blobs are staged as extracted: hashed once, never copied a second t
   );
 });
 
+test("the double's account of every revision agrees with its blob: no store/snap.yaml warning", () => {
+  for (const e of exports) assert.doesNotMatch(e.stderr, /the store says/, `step ${e.step}`);
+});
+
 test("successive exports carry only what changed", async () => {
   assert.equal(exports.length, double.maxStep + 1);
   // step 0 carries every revision current then; later steps only the new ones

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { parseBundleDoc, renderBundleDoc } from "../../src/bundle/format.js";
 import { toContents } from "../../src/bundle/read.js";
 import { buildCatalogue, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
+import { storeBlobDisagreements } from "../../src/export/carry.js";
 import {
   emptyRecords,
   type Records,
@@ -44,6 +45,34 @@ function actionResult(extra: Record<string, unknown>) {
 test("an empty snap-yaml from the store is no snap-yaml (export reads the blob's), not an error", () => {
   assert.equal(parseActionSnap(actionResult({ "snap-yaml": "" }), "results[0]", fail).snapYaml, undefined);
   assert.equal(parseActionSnap(actionResult({ "snap-yaml": YAML }), "results[0]", fail).snapYaml, YAML);
+});
+
+test("export names where the store and the verified blob's snap.yaml disagree", () => {
+  const info = parseSnapYaml(YAML, "hello_3.snap");
+  const agree = parseActionSnap(
+    actionResult({ confinement: "strict", epoch: { read: [0], write: [0] }, architectures: ["all"] }),
+    "results[0]",
+    fail,
+  );
+  assert.deepEqual(storeBlobDisagreements("hello_3.snap", agree, info), []);
+  // the store's fields absent: nothing to compare
+  assert.deepEqual(storeBlobDisagreements("hello_3.snap", parseActionSnap(actionResult({}), "r", fail), info), []);
+  const differ = parseActionSnap(
+    actionResult({
+      confinement: "classic",
+      epoch: { read: [1], write: [1] },
+      version: "2.0",
+      architectures: ["amd64"],
+    }),
+    "results[0]",
+    fail,
+  );
+  assert.deepEqual(storeBlobDisagreements("hello_3.snap", differ, info), [
+    "hello_3.snap: the store says confinement classic, its snap.yaml strict; serving the snap.yaml's",
+    "hello_3.snap: the store says epoch 1, its snap.yaml 0; serving the snap.yaml's",
+    "hello_3.snap: the store says version 2.0, its snap.yaml 1.0; serving the snap.yaml's",
+    "hello_3.snap: the store says architectures amd64, its snap.yaml all; serving the snap.yaml's",
+  ]);
 });
 
 test("the parser keeps the store's revision facts and snap-level fields", () => {
