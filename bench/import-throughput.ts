@@ -44,6 +44,9 @@ export async function benchImport(ctx: BenchContext): Promise<Row[]> {
     const store = join(ctx.work, `import-store-${run}`);
     const cli = (args: readonly string[]) =>
       runChecked(process.execPath, [cliPath(), "import", "--dir", store, ...args], { timeoutMs: 600_000 });
+    await runChecked(process.execPath, [cliPath(), "init", "--dir", store, "--base-url", "http://127.0.0.1:8000"], {
+      timeoutMs: 600_000,
+    });
     await cli([...ctx.roots.flatMap((r) => ["--trusted-root", r]), ctx.storeKey]);
     const s = await timed(() => cli(inputs));
     await rm(store, { recursive: true, force: true });

@@ -51,6 +51,7 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
 
   // snapshelf: roots, then r1s, then r2s, released to stable (stable history r1 -> r2), built
   const store = join(dir, "store");
+  await cli(["init", "--dir", store, "--base-url", "http://127.0.0.1:8000"]);
   await cli(["import", "--dir", store, ...ctx.roots.flatMap((r) => ["--trusted-root", r]), ctx.storeKey]);
   await cli([
     "import",

@@ -16,8 +16,9 @@ if [ -e "$DIR" ] && [ ! -e "$DIR/.snapshelf-demo" ] && [ -n "$(ls -A "$DIR" 2>/d
     echo "demo: $DIR holds a store that is not a demo store; set DEMO_DIR to another directory" >&2
     exit 1
 fi
+URL="http://$HOST:$PORT"
 rm -rf "$DIR"
-mkdir -p "$DIR"
+"${SNAPSHELF[@]}" init --dir "$DIR" --base-url "$URL" 2>/dev/null
 touch "$DIR/.snapshelf-demo"
 
 echo "demo: importing the embedded catalogue into $DIR (verified against snapd's test root)"
@@ -35,8 +36,7 @@ for (let i = 0; i < depth; i++)
 ' "./$CAT/manifest.json" | while read -r name rev channel arch; do
     "${SNAPSHELF[@]}" release --dir "$DIR" --arch "$arch" "$name" "$rev" "$channel" >/dev/null
 done
-URL="http://$HOST:$PORT"
-"${SNAPSHELF[@]}" build --dir "$DIR" --base-url "$URL"
+"${SNAPSHELF[@]}" build --dir "$DIR"
 
 cat <<MSG
 

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type ClientConfigFormat, renderClientConfig, type StoreAssertionInfo } from "../deploy/client-config.js";
+import { loopbackReason } from "../deploy/url-checks.js";
 import { readServedTree } from "../nginx/from-store.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
@@ -49,7 +50,18 @@ export function registerClientConfig(program: Command): void {
     let url = opts.url;
     let store: StoreAssertionInfo | undefined;
     if (url === undefined || opts.storeId !== undefined) {
-      const tree = await readServedTree(layoutFrom(opts));
+      const layout = layoutFrom(opts);
+      const tree = await readServedTree(layout);
+      if (url === undefined) {
+        // a device resolves a loopback address to itself: the steps would point it at nothing
+        const loop = loopbackReason(tree.meta.baseUrl);
+        if (loop !== undefined) {
+          throw new SnapshelfError(
+            "loopback-base-url",
+            `cannot print client configuration: the store's base URL ${tree.meta.baseUrl} is a loopback address, which on a device names the device itself; rebuild for the URL devices reach this host at (snapshelf build --dir ${layout.root} --base-url http://HOST:PORT) or give --url`,
+          );
+        }
+      }
       url ??= tree.meta.baseUrl;
       if (opts.storeId !== undefined) {
         const a = tree.index.assertions.get(`store/${opts.storeId}`)?.[0];

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { type StoreLayout, storeLayout } from "../store/layout.js";
+import { requireStore } from "../store/store-dir.js";
 import { EXIT_STATUS, exitStatusFor, operatorMessage, SnapshelfError, systemErrorCode } from "../util/errors.js";
 import { DEFAULT_WAIT_SECONDS, type LockOptions } from "../util/lock.js";
 
@@ -14,7 +15,15 @@ export function addDirOption(cmd: Command): Command {
   return cmd.option("--dir <dir>", `store directory (env SNAPSHELF_DIR, default ${DEFAULT_DIR}/)`);
 }
 
+/** The store directory of --dir / SNAPSHELF_DIR, which must be a store (see `snapshelf init`). */
 export function layoutFrom(opts: { dir?: string }): StoreLayout {
+  const layout = layoutAt(opts);
+  requireStore(layout);
+  return layout;
+}
+
+/** The directory --dir / SNAPSHELF_DIR names, store or not (for `init`). */
+export function layoutAt(opts: { dir?: string }): StoreLayout {
   return storeLayout(resolve(opts.dir ?? process.env["SNAPSHELF_DIR"] ?? DEFAULT_DIR));
 }
 

@@ -6,6 +6,7 @@ import { canonicalRoots, checkTrustedRoots } from "../assertions/trust.js";
 import { MIN_MAX_FILE_SIZE, parseSize } from "../bundle/parts.js";
 import { readManifestFile } from "../export/manifest.js";
 import { loadExportSigner, readPassphrase } from "../export/signing.js";
+import { checkArchOption } from "../model/option-checks.js";
 import { DEFAULT_UPSTREAM } from "../upstream/endpoint.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
@@ -123,6 +124,7 @@ export function registerExport(program: Command): void {
         "  snapshelf import --dir /srv/snaps export/                  # on the offline side\n",
     )
     .action(async (names: string[], flags: ExportFlags) => {
+      for (const a of flags.arch ?? []) checkArchOption(a);
       const progress = new Progress(process.stderr, flags.quiet ? { quiet: true } : {});
       const signer =
         flags.signKey === undefined

@@ -4,6 +4,7 @@ import { readBundleOnThread } from "../bundle/read-thread.js";
 import { importInputs } from "../store/import.js";
 import { Progress } from "../util/progress.js";
 import { addChangeOptions, collect, layoutFrom, out, waitFrom } from "./common.js";
+import { checkedChannels } from "./option-checks.js";
 
 /** Operator keys and the exceptions to them (src/store/operator-trust.ts). */
 interface TrustFlags {
@@ -66,6 +67,8 @@ export function registerImport(program: Command): void {
       } & TrustFlags,
     ) => {
       const layout = layoutFrom(opts);
+      // a typo in a channel fails now, not after every blob is hashed
+      const release = await checkedChannels(layout, opts.release);
       // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
       const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
       let res: Awaited<ReturnType<typeof importInputs>>;
@@ -74,7 +77,7 @@ export function registerImport(program: Command): void {
           bundles: { isBundle, read: readBundleOnThread },
           trustedRoots: opts.trustedRoot,
           asserts: opts.assert,
-          release: opts.release,
+          release,
           bundleTrust: {
             signedBy: opts.signedBy,
             allowUnsigned: opts.allowUnsigned === true,

@@ -10,6 +10,7 @@ import { registerExport } from "./export.js";
 import { registerGc } from "./gc.js";
 import { registerGenerations } from "./generations.js";
 import { registerImport } from "./import.js";
+import { registerInit } from "./init.js";
 import { registerInstallService } from "./install-service.js";
 import { registerKeygen } from "./keygen.js";
 import { registerList } from "./list.js";
@@ -35,8 +36,9 @@ program
   .description(
     "An offline Snap Store: import verified snaps, build a static tree, serve it to snapd devices.\n\n" +
       "Typical use on the offline host:\n" +
+      "  snapshelf init --dir /srv/snaps --base-url http://store.internal:8000\n" +
       "  snapshelf import --dir /srv/snaps --release stable ./bundle/\n" +
-      "  snapshelf build --dir /srv/snaps --base-url http://store.internal:8000\n" +
+      "  snapshelf build --dir /srv/snaps\n" +
       "  snapshelf serve --dir /srv/snaps --host 0.0.0.0 --port 8000",
   )
   .version("0.1.0")
@@ -56,6 +58,7 @@ program
     running = { verb: action.name(), ...(hasStore ? { store: layoutFrom(opts).root } : {}) };
   });
 
+registerInit(program);
 registerImport(program);
 registerRelease(program);
 registerBuild(program);

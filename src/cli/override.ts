@@ -1,8 +1,10 @@
 import type { Command } from "commander";
+import { checkArchOption } from "../model/option-checks.js";
 import { formatTable, toJson } from "../ops/format.js";
 import { deleteOverride, listOverrides, parseChannelRevision, setOverride } from "../ops/overrides.js";
 import { readRecords } from "../store/state.js";
 import { addChangeOptions, addDirOption, layoutFrom, out, waitFrom } from "./common.js";
+import { checkedChannels } from "./option-checks.js";
 
 export function registerOverride(program: Command): void {
   addChangeOptions(
@@ -23,8 +25,11 @@ export function registerOverride(program: Command): void {
       .addHelpText("after", "\nExamples:\n  snapshelf override hello stable=12\n  snapshelf build\n"),
   ).action(async (name: string, spec: string, opts: { dir?: string; arch?: string; wait?: number | true }) => {
     const { channel, revision } = parseChannelRevision(spec);
+    const layout = layoutFrom(opts);
+    if (opts.arch !== undefined) checkArchOption(opts.arch, { all: true });
+    await checkedChannels(layout, [channel]);
     const set = await setOverride(
-      layoutFrom(opts),
+      layout,
       { name, channel, revision, ...(opts.arch !== undefined ? { arch: opts.arch } : {}) },
       new Date(),
       waitFrom(opts),

@@ -1,6 +1,8 @@
 import { type Command, InvalidArgumentError } from "commander";
+import { checkArchOption } from "../model/option-checks.js";
 import { releaseRevision, setDefaultTrack } from "../store/release.js";
 import { addChangeOptions, layoutFrom, out, waitFrom } from "./common.js";
+import { checkedChannels } from "./option-checks.js";
 
 function revisionArg(v: string): number {
   if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError("a revision is a positive integer");
@@ -28,7 +30,9 @@ export function registerRelease(program: Command): void {
       channels: string[],
       opts: { dir?: string; arch?: string; wait?: number | true },
     ) => {
-      const events = await releaseRevision(layoutFrom(opts), name, revision, channels, {
+      const layout = layoutFrom(opts);
+      if (opts.arch !== undefined) checkArchOption(opts.arch, { all: true });
+      const events = await releaseRevision(layout, name, revision, await checkedChannels(layout, channels), {
         ...(opts.arch ? { arch: opts.arch } : {}),
         ...waitFrom(opts),
       });

@@ -1,4 +1,5 @@
 import { indexCatalogue } from "../catalogue/build-catalogue.js";
+import { listenMismatch } from "../deploy/url-checks.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
 import { readCurrentGeneration } from "../store/state.js";
 import { readTreeCatalogue, readTreeMeta, TREE_FORMAT } from "../store/tree-files.js";
@@ -59,6 +60,8 @@ export async function nginxOptionsFromStore(
   const port = base.port !== "" ? base.port : flags.tls !== undefined || https ? "443" : "80";
   const listen = flags.listen ?? port;
   parseListen(listen);
+  const mismatch = listenMismatch(listen, tree.meta.baseUrl);
+  if (mismatch !== undefined) warn(`warning: ${mismatch}`);
   return {
     storeDir: layout.root,
     generation: tree.generation,

@@ -2,11 +2,13 @@
  * list: what the store holds, from its records (not from the tree in
  * service: `status` says whether a build is pending). Pure.
  */
+
 import { buildCatalogue } from "../catalogue/build-catalogue.js";
 import type { ChannelReleases, Publisher } from "../catalogue/types.js";
 import { formatEpoch } from "../model/epoch.js";
 import type { Records } from "../model/records.js";
 import type { SnapMeta } from "../model/types.js";
+import { didYouMean } from "../model/suggest.js";
 import { SnapshelfError } from "../util/errors.js";
 
 export interface SnapSummary {
@@ -126,6 +128,10 @@ export function summariseSnaps(snaps: readonly SnapDetail[]): SnapSummary[] {
 /** The details of one snap; name-not-found if the store does not have it. */
 export function snapDetail(records: Records, name: string): SnapDetail {
   const s = listSnaps(records).find((x) => x.name === name);
-  if (!s) throw new SnapshelfError("name-not-found", `cannot list ${name}: no such snap in the store`);
+  if (!s)
+    throw new SnapshelfError(
+      "name-not-found",
+      `cannot list ${name}: no such snap in the store${didYouMean(name, new Set(records.revisions.map((r) => r.name)))}`,
+    );
   return s;
 }

@@ -5,11 +5,13 @@
  * src/catalogue/overrides.ts for the rule, including epochs). The pure
  * changes come first, the locked, audited use-cases after.
  */
+
 import { compareOverrides } from "../catalogue/overrides.js";
 import { releaseArchKeys, revisionRunsOn } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import type { OverrideRecord, Records } from "../model/records.js";
 import { type ChangeOptions, changeRecords } from "../store/change.js";
+import { didYouMean } from "../model/suggest.js";
 import type { StoreLayout } from "../store/layout.js";
 import { SnapshelfError } from "../util/errors.js";
 
@@ -55,7 +57,7 @@ export function withOverride(records: Records, req: OverrideRequest): { records:
       known ? "revision-not-found" : "name-not-found",
       known
         ? `cannot override ${req.name} ${channel}: no revision ${req.revision} in the store`
-        : `cannot override ${req.name}: no such snap in the store`,
+        : `cannot override ${req.name}: no such snap in the store${didYouMean(req.name, new Set(records.revisions.map((r) => r.name)))}`,
     );
   }
   let arches = releaseArchKeys(rev.info.architectures);

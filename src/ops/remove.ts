@@ -8,9 +8,11 @@
  * disk until `gc`, which also keeps whatever a retained generation still
  * serves, so devices are never handed a URL that 404s.
  */
+
 import { digestHexToBase64Url } from "../blobs/store.js";
 import type { Records, RevisionRecord } from "../model/records.js";
 import { type ChangeOptions, changeRecords } from "../store/change.js";
+import { didYouMean } from "../model/suggest.js";
 import type { StoreLayout } from "../store/layout.js";
 import { SnapshelfError } from "../util/errors.js";
 
@@ -87,7 +89,11 @@ export function selectRemoval(
   revisions: readonly number[] = [],
 ): { name: string; revision: number }[] {
   const mine = records.revisions.filter((r) => r.name === name);
-  if (mine.length === 0) throw new SnapshelfError("name-not-found", `cannot remove ${name}: no such snap in the store`);
+  if (mine.length === 0)
+    throw new SnapshelfError(
+      "name-not-found",
+      `cannot remove ${name}: no such snap in the store${didYouMean(name, new Set(records.revisions.map((r) => r.name)))}`,
+    );
   if (revisions.length === 0) return mine.map((r) => ({ name, revision: r.revision }));
   const missing = revisions.filter((n) => !mine.some((r) => r.revision === n));
   if (missing.length > 0) {

@@ -53,6 +53,7 @@ import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import { type BundleTrustOptions, checkBundleTrust } from "./operator-trust.js";
 import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
 import { withStoreFacts } from "./store-facts.js";
+import { checkReleaseConflicts } from "./release-conflicts.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
 export interface ImportProgress {
@@ -404,6 +405,14 @@ export async function importInputs(
     );
     records = withAssertions(records, candidates.map(toAssertionRecord));
     for (const s of staged) records = withRevision(records, withStoreFacts(s.record, bundleFacts));
+    checkReleaseConflicts(
+      staged.map((s) => ({
+        name: s.record.name,
+        revision: s.record.revision,
+        architectures: s.record.info.architectures,
+      })),
+      opts.release ?? [],
+    );
     const at = now.toISOString();
     const events: Omit<ReleaseRecord, "seq">[] = [];
     for (const ch of opts.release ?? []) {

@@ -5,6 +5,7 @@
 import { releaseArchKeys, revisionRunsOn } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import { type ReleaseRecord, replaceSnapMeta, withReleases } from "../model/records.js";
+import { didYouMean } from "../model/suggest.js";
 import { SnapshelfError } from "../util/errors.js";
 import { type ChangeOptions, changeRecords } from "./change.js";
 import type { StoreLayout } from "./layout.js";
@@ -32,7 +33,7 @@ export async function releaseRevision(
         known ? "revision-not-found" : "name-not-found",
         known
           ? `cannot release ${name}: no revision ${revision} in the store`
-          : `cannot release ${name}: no such snap in the store`,
+          : `cannot release ${name}: no such snap in the store${didYouMean(name, new Set(records.revisions.map((r) => r.name)))}`,
       );
     }
     let archKeys = releaseArchKeys(rev.info.architectures);
@@ -67,7 +68,10 @@ export async function setDefaultTrack(
   }
   await changeRecords(layout, "set default track", opts, async (records) => {
     if (!records.revisions.some((r) => r.name === name)) {
-      throw new SnapshelfError("name-not-found", `cannot set default track of ${name}: no such snap in the store`);
+      throw new SnapshelfError(
+        "name-not-found",
+        `cannot set default track of ${name}: no such snap in the store${didYouMean(name, new Set(records.revisions.map((r) => r.name)))}`,
+      );
     }
     const { defaultTrack: _old, ...rest } = records.snaps[name] ?? {};
     return {

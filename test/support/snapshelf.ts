@@ -2,7 +2,9 @@
  * Drives the snapshelf CLI the way an operator would: compiled CLI from
  * dist/, one process per command.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { storeLayout } from "../../src/store/layout.js";
+import { isStore } from "../../src/store/store-dir.js";
 import type { Manifest } from "./realclient.js";
 import { type RunResult, repoRoot, runChecked, runCommand, type StartedProcess, startProcess } from "./realclient.js";
 
@@ -10,13 +12,50 @@ export function cliPath(): string {
   return join(repoRoot(), "bin", "snapshelf");
 }
 
+/** The base URL `init` gives the stores tests make (the one build used before `init` existed). */
+export const TEST_INIT_BASE_URL = "http://127.0.0.1:8000";
+
+/** Verbs that work on something other than a store. */
+const NO_STORE_VERBS = new Set(["init", "export", "help"]);
+
+/**
+ * Tests create their stores the way an operator does, with `snapshelf init`:
+ * before a store verb on a --dir that is not a store yet, init it. (Tests of
+ * what verbs do on a directory that is not a store run the CLI without this helper.)
+ */
+async function initFor(args: readonly string[], env: Record<string, string | undefined>): Promise<void> {
+  const verb = args[0];
+  if (verb === undefined || verb.startsWith("-") || NO_STORE_VERBS.has(verb)) return;
+  const at = args.indexOf("--dir");
+  const eq = args.find((a) => a.startsWith("--dir="));
+  const dir = at >= 0 ? args[at + 1] : eq !== undefined ? eq.slice("--dir=".length) : env["SNAPSHELF_DIR"];
+  if (dir === undefined || isStore(storeLayout(resolve(dir)))) return;
+  await runChecked(process.execPath, [cliPath(), "init", "--dir", dir, "--base-url", TEST_INIT_BASE_URL], {
+    env,
+    timeoutMs: 120_000,
+  });
+}
+
 /** Runs `snapshelf ARGS` and fails the test on a non-zero exit. */
-export function snapshelf(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
+export async function snapshelf(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<RunResult> {
+  await initFor(args, env);
   return runChecked(process.execPath, [cliPath(), ...args], { env, timeoutMs: 120_000 });
 }
 
 /** Runs `snapshelf ARGS` and returns whatever happened. */
-export function snapshelfRaw(
+export async function snapshelfRaw(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<RunResult> {
+  await initFor(args, env);
+  return runCommand(process.execPath, [cliPath(), ...args], { env, timeoutMs: 120_000 });
+}
+
+/** Runs `snapshelf ARGS` as typed: no store is made for it. */
+export function snapshelfBare(
   args: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<RunResult> {

@@ -1,0 +1,24 @@
+import type { Command } from "commander";
+import { loopbackReason } from "../deploy/url-checks.js";
+import { initStore } from "../ops/init.js";
+import { addDirOption, layoutAt, note, out } from "./common.js";
+
+export function registerInit(program: Command): void {
+  addDirOption(
+    program
+      .command("init")
+      .summary("create a store and fix the URL devices reach it at")
+      .description(
+        "Create an empty store in --dir (absent or empty) and record the base URL devices reach it\n" +
+          "at: download URLs, nginx-config and client-config all derive from it. Every other verb\n" +
+          "refuses a directory that is not a store, so a mistyped --dir never makes a new one.\n" +
+          "`build --base-url` changes the URL later (the next build renders everything for it).",
+      )
+      .requiredOption("--base-url <url>", "URL devices reach this store at (http or https, no query)"),
+  ).action(async (opts: { dir?: string; baseUrl: string }) => {
+    const r = await initStore(layoutAt(opts), { baseUrl: opts.baseUrl });
+    out(`store created in ${r.dir} for ${r.baseUrl}`);
+    const loop = loopbackReason(r.baseUrl);
+    if (loop !== undefined) note(`note: ${loop}; devices cannot reach it (fine for a test on this host)`);
+  });
+}
