@@ -90,6 +90,8 @@ export function normaliseBaseUrl(raw: string): string {
 
 export interface BuildOptions extends ChangeOptions {
   readonly baseUrl?: string;
+  /** false: build the generation without putting it in service (`build --no-switch`, then `switch`). */
+  readonly switch?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -502,7 +504,7 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
     faultPoint("build:before-tree-rename");
     await rename(tmp, final);
     faultPoint("build:before-current");
-    await writeFileAtomic(layout.current, `${generation}\n`);
+    if (opts.switch !== false) await writeFileAtomic(layout.current, `${generation}\n`);
     faultPoint("build:after-current");
     if (settings.baseUrl !== baseUrl) await writeSettings(layout, { ...settings, baseUrl });
     const { files, rendered, snaps } = tree;
@@ -510,7 +512,10 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
     if (rendered < snaps) opts.log?.(`rendered ${rendered} of ${snaps} snaps; the others are unchanged`);
     return {
       result: { generation, path: final, files, baseUrl, rendered, snaps },
-      audit: { op: "build", detail: { generation, files, baseUrl, rendered } },
+      audit: {
+        op: "build",
+        detail: { generation, files, baseUrl, rendered, ...(opts.switch === false ? { switched: false } : {}) },
+      },
     };
   });
 }

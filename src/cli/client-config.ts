@@ -52,16 +52,6 @@ export function registerClientConfig(program: Command): void {
     if (url === undefined || opts.storeId !== undefined) {
       const layout = layoutFrom(opts);
       const tree = await readServedTree(layout);
-      if (url === undefined) {
-        // a device resolves a loopback address to itself: the steps would point it at nothing
-        const loop = loopbackReason(tree.meta.baseUrl);
-        if (loop !== undefined) {
-          throw new SnapshelfError(
-            "loopback-base-url",
-            `cannot print client configuration: the store's base URL ${tree.meta.baseUrl} is a loopback address, which on a device names the device itself; rebuild for the URL devices reach this host at (snapshelf build --dir ${layout.root} --base-url http://HOST:PORT) or give --url`,
-          );
-        }
-      }
       url ??= tree.meta.baseUrl;
       if (opts.storeId !== undefined) {
         const a = tree.index.assertions.get(`store/${opts.storeId}`)?.[0];
@@ -86,6 +76,13 @@ export function registerClientConfig(program: Command): void {
           );
         }
         store = { id: opts.storeId, operatorId, signKey, url: assertedUrl };
+      }
+      // a device resolves a loopback address to itself: the steps would point it at nothing
+      if (opts.url === undefined && loopbackReason(url) !== undefined) {
+        throw new SnapshelfError(
+          "loopback-base-url",
+          `cannot print client configuration: the store's base URL ${url} is a loopback address, which on a device names the device itself; rebuild for the URL devices reach this host at (snapshelf build --dir ${layout.root} --base-url http://HOST:PORT) or give --url`,
+        );
       }
     }
     let caPem: string | undefined;

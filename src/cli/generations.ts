@@ -40,7 +40,9 @@ export function registerGenerations(program: Command): void {
           "by switching `current` atomically, after checking its tree reads and every blob it\n" +
           "serves is present. A running `serve` switches within a second (or at once on SIGHUP);\n" +
           "requests in flight finish on the generation they started with. The records are not\n" +
-          "changed: the next `build` renders them again.",
+          "changed: they still hold what the newer generation was built from, so `status` says so and\n" +
+          "`build` refuses to publish them again until they change (remove, override, release) or\n" +
+          "--force. Rolling forward to the newest generation ends the rollback.",
       )
       .argument("[generation]", "generation number (see snapshelf generations)", generationArg)
       .addHelpText("after", "\nExamples:\n  snapshelf rollback\n  snapshelf rollback 3\n"),

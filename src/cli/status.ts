@@ -37,7 +37,7 @@ export function registerStatus(program: Command): void {
     out(
       s.generation === undefined
         ? "in service:   nothing (run snapshelf build)"
-        : `in service:   generation ${s.generation} for ${s.baseUrl ?? "?"}${s.buildPending ? " (build pending)" : ""}`,
+        : `in service:   generation ${s.generation} for ${s.baseUrl ?? "?"}${s.rolledBack ? ` (rolled back from ${s.rolledBack.from})` : s.buildPending ? " (build pending)" : ""}`,
     );
     if (s.baseUrl !== undefined && s.baseUrl !== s.configuredBaseUrl) out(`next build:   for ${s.configuredBaseUrl}`);
     const c = s.counts;

@@ -16,6 +16,7 @@ import { TREE_META } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/fs.js";
 import { readGeneration } from "./files.js";
+import { noteRollback } from "./rollback-state.js";
 
 export interface GenerationSummary {
   readonly generation: number;
@@ -98,6 +99,7 @@ export async function rollback(
   layout: StoreLayout,
   target?: number,
   opts: ChangeOptions = {},
+  op = "rollback",
 ): Promise<RollbackResult> {
   return change(layout, "roll back", opts, async () => {
     const from = readCurrentGeneration(layout);
@@ -120,6 +122,7 @@ export async function rollback(
     const what = `roll back to generation ${to}`;
     await checkServable(layout, to, what);
     if (to !== from) await writeFileAtomic(layout.current, `${to}\n`);
-    return { result: { from, to }, audit: { op: "rollback", detail: { from: from ?? null, to } } };
+    await noteRollback(layout, from, to, Math.max(...gens));
+    return { result: { from, to }, audit: { op, detail: { from: from ?? null, to } } };
   });
 }

@@ -23,6 +23,7 @@ import { describeHolder } from "../util/lock.js";
 import { readAuditLog } from "./audit-log.js";
 import { diskUse, readGeneration } from "./files.js";
 import { DEFAULT_KEEP_GENERATIONS } from "./gc.js";
+import { readRollback } from "./rollback-state.js";
 
 export interface TrustedRoot {
   /** Account id the root speaks for. */
@@ -58,6 +59,8 @@ export interface StoreStatus {
   readonly buildPending: boolean;
   /** On a replica made by `snapshelf sync`: the source store (a replica holds no records of its own). */
   readonly replicaOf?: string;
+  /** The generation in service was put back by rollback (see ops/rollback-state.ts). */
+  readonly rolledBack?: { readonly from: number; readonly recordsChanged: boolean };
   readonly problems: readonly string[];
   readonly notes: readonly string[];
 }
@@ -126,7 +129,16 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
   }
   // a replica serves what its source built: it has no records, so nothing is ever pending here
   if (settings.replicaOf !== undefined) buildPending = false;
-  if (buildPending && current !== undefined) notes.push("records changed since the last build: run snapshelf build");
+  const rb = await readRollback(layout);
+  if (rb !== undefined) {
+    notes.push(
+      rb.recordsChanged
+        ? `rolled back from generation ${rb.from}; the records changed since: the next build publishes them`
+        : `rolled back from generation ${rb.from}; the records are still those generation ${rb.from} was built from: build refuses to publish them again until they change (remove, override, release) or --force`,
+    );
+  } else if (buildPending && current !== undefined) {
+    notes.push("records changed since the last build: run snapshelf build");
+  }
   for (const [hex, want] of blobsToCheck) {
     const p = blobPath(layout.blobs, hex);
     const st = await stat(p).catch(() => undefined);
@@ -175,6 +187,7 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
     },
     ...(settings.replicaOf !== undefined ? { replicaOf: settings.replicaOf } : {}),
     buildPending,
+    ...(rb !== undefined ? { rolledBack: { from: rb.from, recordsChanged: rb.recordsChanged } } : {}),
     problems,
     notes,
   };
