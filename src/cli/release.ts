@@ -1,7 +1,9 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { checkArchOption } from "../model/option-checks.js";
+import { emptyTrackWarning } from "../ops/device-problems.js";
 import { releaseRevision, setDefaultTrack } from "../store/release.js";
-import { addChangeOptions, layoutFrom, out, waitFrom } from "./common.js";
+import { readRecords } from "../store/state.js";
+import { addChangeOptions, layoutFrom, note, out, waitFrom } from "./common.js";
 import { checkedChannels } from "./option-checks.js";
 
 function revisionArg(v: string): number {
@@ -54,7 +56,10 @@ export function registerRelease(program: Command): void {
       .argument("<name>", "snap name")
       .argument("<track>", "track name, or latest"),
   ).action(async (name: string, track: string, opts: { dir?: string; wait?: number | true }) => {
-    await setDefaultTrack(layoutFrom(opts), name, track, waitFrom(opts));
+    const layout = layoutFrom(opts);
+    await setDefaultTrack(layout, name, track, waitFrom(opts));
     out(`default track of ${name} is now ${track}`);
+    const warning = emptyTrackWarning(await readRecords(layout), name, track);
+    if (warning !== undefined) note(warning);
   });
 }

@@ -22,15 +22,21 @@ export function registerRemove(program: Command): void {
       )
       .argument("<name>", "snap name")
       .option("--revision <revision>", "only this revision (repeatable)", revisions, [])
+      .option("--dry-run", "say what would be removed, change nothing")
+      .option("--force", "remove even a snap others need as base or default content provider")
       .addHelpText(
         "after",
         "\nExamples:\n  snapshelf remove hello --revision 3\n  snapshelf build && snapshelf gc --dry-run\n",
       ),
-  ).action(async (name: string, opts: { dir?: string; revision: number[]; wait?: number | true }) => {
-    const r = await removeSnap(layoutFrom(opts), name, opts.revision, waitFrom(opts));
+  ).action(async (name: string, opts: { dir?: string; revision: number[]; wait?: number | true; dryRun?: boolean; force?: boolean }) => {
+    const r = await removeSnap(layoutFrom(opts), name, opts.revision, {
+      ...waitFrom(opts),
+      ...(opts.dryRun ? { dryRun: true } : {}),
+      ...(opts.force ? { force: true } : {}),
+    });
     const bytes = r.removed.reduce((n, x) => n + x.size, 0);
     out(
-      `removed ${name} revision ${r.removed.map((x) => x.revision).join(", ")} (${formatBytes(bytes)} of blobs, reclaimed by gc), ${r.releases} release events, ${r.overrides} overrides`,
+      `${opts.dryRun ? "would remove" : "removed"} ${name} revision ${r.removed.map((x) => x.revision).join(", ")} (${formatBytes(bytes)} of blobs, reclaimed by gc), ${r.releases} release events, ${r.overrides} overrides`,
     );
   });
 }

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
+import { observeServer } from "../serve/observe.js";
 import { startServer } from "../serve/server.js";
 import { isServeWorker, parseWorkers, reportListening, startWorkers } from "../serve/workers.js";
 import { addDirOption, layoutFrom, note, out } from "./common.js";
@@ -26,34 +27,54 @@ export function registerServe(program: Command): void {
       .option("--host <host>", "address to listen on", "127.0.0.1")
       .option("--port <port>", "port to listen on", portArg, 8000)
       .option("--base-url <url>", "URL devices use, if not the one the tree was built for")
-      .option("--workers <n>", "server processes sharing the port (a count, or auto)", "1"),
-  ).action(async (opts: { dir?: string; host: string; port: number; baseUrl?: string; workers: string }) => {
-    const workers = parseWorkers(opts.workers);
-    if (workers > 1 && !isServeWorker()) {
-      const url = await startWorkers(workers, note);
-      out(`serving ${url} (${workers} workers)`);
-      return;
-    }
-    const layout = layoutFrom(opts);
-    const srv = await startServer(layout, {
-      host: opts.host,
-      port: opts.port,
-      ...(opts.baseUrl ? { baseUrl: opts.baseUrl.replace(/\/+$/, "") } : {}),
-      log: note,
-    });
-    if (isServeWorker()) reportListening(srv.url);
-    else out(`serving ${srv.url}`);
-    process.on("SIGHUP", () => {
-      try {
-        srv.reload();
-      } catch (err) {
-        note(`error: cannot reload: ${(err as Error).message}`);
+      .option("--workers <n>", "server processes sharing the port (a count, or auto)", "1")
+      .option(
+        "--access-log <file>",
+        "append one line per request (nginx combined + arch, snapd version); - for stdout",
+      ),
+  ).action(
+    async (opts: {
+      dir?: string;
+      host: string;
+      port: number;
+      baseUrl?: string;
+      workers: string;
+      accessLog?: string;
+    }) => {
+      const workers = parseWorkers(opts.workers);
+      if (workers > 1 && !isServeWorker()) {
+        const url = await startWorkers(workers, note);
+        out(`serving ${url} (${workers} workers)`);
+        return;
       }
-    });
-    const stop = () => {
-      void srv.close().then(() => process.exit(0));
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
+      const layout = layoutFrom(opts);
+      const srv = await startServer(layout, {
+        host: opts.host,
+        port: opts.port,
+        ...(opts.baseUrl ? { baseUrl: opts.baseUrl.replace(/\/+$/, "") } : {}),
+        log: note,
+      });
+      const observer = await observeServer(srv.server, layout, {
+        ...(opts.accessLog !== undefined ? { accessLog: opts.accessLog } : {}),
+        log: note,
+      });
+      if (isServeWorker()) reportListening(srv.url);
+      else out(`serving ${srv.url}`);
+      process.on("SIGHUP", () => {
+        try {
+          srv.reload();
+        } catch (err) {
+          note(`error: cannot reload: ${(err as Error).message}`);
+        }
+      });
+      const stop = () => {
+        void observer
+          .close()
+          .then(() => srv.close())
+          .then(() => process.exit(0));
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+    },
+  );
 }

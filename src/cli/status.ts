@@ -13,7 +13,8 @@ export function registerStatus(program: Command): void {
         "Show the generation in service and its base URL, counts (snaps, revisions, releases,\n" +
           "overrides, assertions, generations), disk use, the trusted roots, the last import and\n" +
           "change, the retention policy, whether a build is pending, and problems a cheap look\n" +
-          "finds (missing blobs or assertion objects, an unreadable tree). `snapshelf verify`\n" +
+          "finds (missing blobs or assertion objects, an unreadable tree, snaps, revisions and default\n" +
+          "tracks devices cannot get because nothing is released there). `snapshelf verify`\n" +
           "re-hashes everything.",
       )
       .option("--json", "machine-readable output")
@@ -61,6 +62,14 @@ export function registerStatus(program: Command): void {
       if (b.exportedAt === undefined) continue;
       const by = b.keyId === undefined ? "unsigned" : `key ${b.keyId} export ${b.counter ?? "?"}`;
       out(`exported:     ${b.name} at ${b.exportedAt} (${b.ageDays ?? "?"} days ago, ${by})`);
+    }
+    const d = s.downloads;
+    if (d.processes === 0) out("downloads:    no serve running");
+    else {
+      out(
+        `downloads:    ${d.counts.reduce((n, c) => n + c.downloads, 0)} since ${d.since ?? "?"} (${d.processes} serve process${d.processes === 1 ? "" : "es"})`,
+      );
+      for (const c of d.counts) out(`  ${c.name} ${c.revision}: ${c.downloads}`);
     }
     for (const n of s.notes) out(`note:         ${n}`);
     for (const w of ages.warnings) out(`warning:      ${w}`);

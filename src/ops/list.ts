@@ -7,8 +7,8 @@ import { buildCatalogue } from "../catalogue/build-catalogue.js";
 import type { ChannelReleases, Publisher } from "../catalogue/types.js";
 import { formatEpoch } from "../model/epoch.js";
 import type { Records } from "../model/records.js";
-import type { SnapMeta } from "../model/types.js";
 import { didYouMean } from "../model/suggest.js";
+import type { SnapMeta } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 
 export interface SnapSummary {

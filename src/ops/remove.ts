@@ -15,6 +15,7 @@ import { type ChangeOptions, changeRecords } from "../store/change.js";
 import { didYouMean } from "../model/suggest.js";
 import type { StoreLayout } from "../store/layout.js";
 import { SnapshelfError } from "../util/errors.js";
+import { dependentsOf, formatDependents } from "./dependents.js";
 
 export interface RemovedRevision {
   readonly name: string;
@@ -105,15 +106,32 @@ export function selectRemoval(
   return [...new Set(revisions)].sort((a, b) => a - b).map((revision) => ({ name, revision }));
 }
 
+export interface RemoveOptions extends ChangeOptions {
+  /** Compute and return the removal, change nothing. */
+  readonly dryRun?: boolean;
+  /** Remove even a snap others need as base or default content provider. */
+  readonly force?: boolean;
+}
+
 /** Removes a snap or some of its revisions (locked, audited). Run `build`, then `gc`. */
 export async function removeSnap(
   layout: StoreLayout,
   name: string,
   revisions: readonly number[] = [],
-  opts: ChangeOptions = {},
+  opts: RemoveOptions = {},
 ): Promise<Removal> {
   return changeRecords(layout, "remove", opts, async (records) => {
     const removal = withoutRevisions(records, selectRemoval(records, name, revisions));
+    // the whole snap goes: whoever needs it by name would fail to install on devices
+    const gone = !removal.records.revisions.some((r) => r.name === name);
+    const deps = gone ? dependentsOf(removal.records, name) : [];
+    if (deps.length > 0 && opts.force !== true) {
+      throw new SnapshelfError(
+        "snap-needed",
+        `cannot remove ${name}: ${formatDependents(deps)} need${deps.length === 1 ? "s" : ""} it; devices could not install them (remove them first, or --force)`,
+      );
+    }
+    if (opts.dryRun === true) return { result: removal };
     return {
       result: removal,
       records: removal.records,

@@ -21,6 +21,8 @@ import {
 import { fsErrorReason } from "../util/fs.js";
 import { describeHolder } from "../util/lock.js";
 import { readAuditLog } from "./audit-log.js";
+import { deviceProblems } from "./device-problems.js";
+import { type Downloads, readDownloads } from "./downloads.js";
 import { diskUse, readGeneration } from "./files.js";
 import { DEFAULT_KEEP_GENERATIONS } from "./gc.js";
 import { readRollback } from "./rollback-state.js";
@@ -63,6 +65,8 @@ export interface StoreStatus {
   readonly rolledBack?: { readonly from: number; readonly recordsChanged: boolean };
   readonly problems: readonly string[];
   readonly notes: readonly string[];
+  /** Downloads served by the running `serve` processes since they started. */
+  readonly downloads: Downloads;
 }
 
 async function rootsOf(layout: StoreLayout, records: Records, problems: string[]): Promise<TrustedRoot[]> {
@@ -150,6 +154,7 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
     if (!(await stat(p).catch(() => undefined))) problems.push(`assertion object missing: ${p}`);
   }
   const trustedRoots = await rootsOf(layout, records, problems);
+  problems.push(...deviceProblems(records));
 
   const audit = await readAuditLog(layout);
   for (const b of audit.bad) problems.push(`audit log ${layout.audit}: ${b}`);
@@ -190,5 +195,6 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
     ...(rb !== undefined ? { rolledBack: { from: rb.from, recordsChanged: rb.recordsChanged } } : {}),
     problems,
     notes,
+    downloads: await readDownloads(layout, records),
   };
 }

@@ -11,6 +11,7 @@ import { findRoute } from "./find.js";
 import { infoRoute } from "./info.js";
 import { refreshRoute } from "./refresh.js";
 import { searchV1Route } from "./search.js";
+import { statusCheckRoute } from "./status-check.js";
 import type { DynamicRoute, Route, StaticRoute } from "./types.js";
 
 export const ROUTES: readonly Route[] = [
@@ -27,6 +28,7 @@ export const ROUTES: readonly Route[] = [
   noncesRoute,
   sessionsRoute,
   cohortsRoute,
+  statusCheckRoute,
 ];
 
 export const STATIC_ROUTES: readonly StaticRoute[] = ROUTES.filter((r): r is StaticRoute => r.kind === "static");

@@ -88,6 +88,8 @@ export interface DynamicEnv {
   readonly ctx: RenderContext;
   /** Opaque random token (device nonces and sessions). */
   readonly token: () => string;
+  /** The generation answering (the health check reports it). */
+  readonly generation?: number;
 }
 
 export interface DynamicRoute {

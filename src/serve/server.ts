@@ -205,6 +205,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
         index: gen.index,
         ctx: { baseUrl: effectiveBase ?? gen.meta.baseUrl },
         token: () => randomBytes(24).toString("base64url"),
+        generation: gen.generation,
       };
       send(res, route.handle(toRouteRequest(req, body), env));
     };

@@ -149,7 +149,7 @@ test("remove + gc reclaim exactly the removed revisions' blobs and assertions; r
   const removedBlobs = removed.map((r) => `${r["sha3-384"]}.snap`).sort();
 
   await cli(store, "remove", "hello-offline", "--revision", "3");
-  const rm2 = await cli(store, "remove", "tool-data");
+  const rm2 = await cli(store, "remove", "tool-data", "--force"); // tool-a names it as default provider
   assert.match(rm2.stdout, /removed tool-data revision 1/);
   const listed = await cliJson<{ name: string }[]>(store, "list");
   assert.ok(!listed.some((s) => s.name === "tool-data"));
