@@ -52,9 +52,14 @@ export function deviceOf(req: IncomingMessage): { arch?: string; snapd?: string 
   return { ...(arch !== undefined ? { arch } : {}), ...(snapd !== undefined ? { snapd } : {}) };
 }
 
+/** The URL as the client sent it (the router rewrites `req.url` for mounted handlers). */
+function requestUrl(req: IncomingMessage): string | undefined {
+  return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url;
+}
+
 /** One access log line: nginx combined, then `arch=... snapd=...` ("-" when unknown). */
 export function accessLogLine(req: IncomingMessage, res: ServerResponse, bytes: number, now: Date): string {
-  const request = `${req.method ?? "-"} ${req.url ?? "-"} HTTP/${req.httpVersion}`;
+  const request = `${req.method ?? "-"} ${requestUrl(req) ?? "-"} HTTP/${req.httpVersion}`;
   const dev = deviceOf(req);
   return (
     `${req.socket.remoteAddress ?? "-"} - - [${timeLocal(now)}] "${esc(request)}" ${res.statusCode} ${bytes} ` +
@@ -67,7 +72,7 @@ const BLOB_PATH = /\/blobs\/([0-9a-f]{96})\.snap$/;
 /** The blob a successful download fetched from its start (a resumed range is not a new download), if any. */
 export function downloadedBlob(req: IncomingMessage, res: ServerResponse): string | undefined {
   if (req.method !== "GET") return undefined;
-  const hex = BLOB_PATH.exec((req.url ?? "").split("?")[0] ?? "")?.[1];
+  const hex = BLOB_PATH.exec((requestUrl(req) ?? "").split("?")[0] ?? "")?.[1];
   if (hex === undefined) return undefined;
   if (res.statusCode === 200) return hex;
   if (res.statusCode === 206 && /^bytes=0-/.test(header(req, "range") ?? "")) return hex;
