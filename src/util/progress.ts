@@ -30,6 +30,14 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
+/** `45s`, `2m05s`, `1h02m`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
 export class Progress {
   private readonly tty: boolean;
   private readonly quiet: boolean;
@@ -42,6 +50,9 @@ export class Progress {
   private doneBlobs = 0;
   private doneBytes = 0;
   private readonly active = new Map<string, { bytes: number; size: number }>();
+  /** When the first bytes were announced, and bytes that took no time (already there): for the rate. */
+  private startedAt: number | undefined;
+  private instantBytes = 0;
 
   constructor(
     private readonly out: ProgressStream,
@@ -72,12 +83,22 @@ export class Progress {
       const pct = a.size > 0 ? Math.floor((100 * a.bytes) / a.size) : 100;
       names.push(`${label} ${pct}%`);
     }
-    const line = `${this.activity.doing} ${this.doneBlobs}/${this.totalBlobs} ${this.activity.things}, ${formatBytes(this.doneBytes + current)} of ${formatBytes(this.totalBytes)}${names.length > 0 ? `: ${names.join(", ")}` : ""}`;
+    const line = `${this.activity.doing} ${this.doneBlobs}/${this.totalBlobs} ${this.activity.things}, ${formatBytes(this.doneBytes + current)} of ${formatBytes(this.totalBytes)}${this.rateAndEta(t, this.doneBytes + current)}${names.length > 0 ? `: ${names.join(", ")}` : ""}`;
     // a pseudo-terminal may report no size (0)
     const columns = (this.out as { columns?: number }).columns ?? 0;
     const width = columns >= 20 ? columns : 100;
     this.status = line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line;
     this.out.write(`\r\x1b[K${this.status}`);
+  }
+
+  /** `, 12 MiB/s, 1m05s left` once a second has passed and bytes moved; "" before and when done. */
+  private rateAndEta(t: number, bytes: number): string {
+    if (this.startedAt === undefined || bytes >= this.totalBytes) return "";
+    const seconds = (t - this.startedAt) / 1000;
+    const moved = bytes - this.instantBytes;
+    if (seconds < 1 || moved <= 0) return "";
+    const rate = moved / seconds;
+    return `, ${formatBytes(Math.round(rate))}/s, ${formatDuration((this.totalBytes - bytes) / rate)} left`;
   }
 
   /** A line that stays (progress notes; suppressed when quiet). */
@@ -96,6 +117,7 @@ export class Progress {
   }
 
   startDownloads(blobs: number, bytes: number): void {
+    this.startedAt ??= this.now();
     this.totalBlobs += blobs;
     this.totalBytes += bytes;
     this.draw(true);
@@ -111,6 +133,7 @@ export class Progress {
     this.active.delete(label);
     this.doneBlobs++;
     this.doneBytes += size;
+    if (how === "cached") this.instantBytes += size;
     if (this.tty) {
       this.draw(true);
     } else if (!this.quiet && how !== "quietly") {
