@@ -499,7 +499,13 @@ export async function buildStore(layout: StoreLayout, opts: BuildOptions = {}): 
     const gens = await generationNumbers(layout);
     const generation = (gens[gens.length - 1] ?? 0) + 1;
     const tmp = join(layout.trees, `.building-${generation}`);
-    const tree = await writeTree(layout, records, { baseUrl }, tmp, previousTree(layout));
+    const tree = await writeTree(
+      layout,
+      records,
+      { baseUrl, ...(settings.name !== undefined ? { storeName: settings.name } : {}) },
+      tmp,
+      previousTree(layout),
+    );
     const final = treePath(layout, generation);
     faultPoint("build:before-tree-rename");
     await rename(tmp, final);

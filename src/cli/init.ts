@@ -14,9 +14,10 @@ export function registerInit(program: Command): void {
           "refuses a directory that is not a store, so a mistyped --dir never makes a new one.\n" +
           "`build --base-url` changes the URL later (the next build renders everything for it).",
       )
-      .requiredOption("--base-url <url>", "URL devices reach this store at (http or https, no query)"),
-  ).action(async (opts: { dir?: string; baseUrl: string }) => {
-    const r = await initStore(layoutAt(opts), { baseUrl: opts.baseUrl });
+      .requiredOption("--base-url <url>", "URL devices reach this store at (http or https, no query)")
+      .option("--name <name>", "the store's name on its catalogue page (default: the base URL's host)"),
+  ).action(async (opts: { dir?: string; baseUrl: string; name?: string }) => {
+    const r = await initStore(layoutAt(opts), { baseUrl: opts.baseUrl, ...(opts.name ? { name: opts.name } : {}) });
     out(`store created in ${r.dir} for ${r.baseUrl}`);
     const loop = loopbackReason(r.baseUrl);
     if (loop !== undefined) note(`note: ${loop}; devices cannot reach it (fine for a test on this host)`);

@@ -12,9 +12,13 @@ export interface InitResult {
   readonly baseUrl: string;
 }
 
-export async function initStore(layout: StoreLayout, opts: { baseUrl: string; now?: Date }): Promise<InitResult> {
+export async function initStore(
+  layout: StoreLayout,
+  opts: { baseUrl: string; name?: string; now?: Date },
+): Promise<InitResult> {
   const baseUrl = normaliseBaseUrl(opts.baseUrl);
-  const settings: StoreSettings = { format: 1, baseUrl };
+  const name = opts.name?.trim();
+  const settings: StoreSettings = { format: 1, baseUrl, ...(name ? { name } : {}) };
   await createStoreDir(layout, settings);
   await appendAudit(layout, { op: "init", detail: { baseUrl } }, opts.now);
   return { dir: layout.root, baseUrl };

@@ -84,6 +84,38 @@ function channelTables(snap: SnapEntry, arches: readonly string[]): string {
     .join("");
 }
 
+/**
+ * The version `snap install NAME` gets: the stable channel of the default
+ * track, per architecture; one version when all agree.
+ */
+function stableLine(snap: SnapEntry, arches: readonly string[]): string {
+  const track = snap.meta.defaultTrack ?? "latest";
+  const byVersion = new Map<string, string[]>();
+  for (const arch of arches) {
+    const e = channelMap(snap, arch).find(
+      (c) => c.channel.track === track && c.channel.risk === "stable" && c.channel.branch === undefined,
+    );
+    if (e !== undefined) byVersion.set(e.revision.version, [...(byVersion.get(e.revision.version) ?? []), arch]);
+  }
+  const where = track === "latest" ? "stable" : `${track}/stable`;
+  if (byVersion.size === 0) return `<p class="stable none">Nothing in ${escapeHtml(where)}</p>`;
+  const versions =
+    byVersion.size === 1
+      ? escapeHtml([...byVersion.keys()][0] ?? "")
+      : [...byVersion.entries()]
+          .map(([v, a]) => `${escapeHtml(v)} <span class="user">(${escapeHtml(a.join(", "))})</span>`)
+          .join(", ");
+  return `<p class="stable">${escapeHtml(where)}: <span class="version">${versions}</span></p>`;
+}
+
+/** The newest time in a snap's records (releases, revisions): the page's "updated" comes from the inputs. */
+function lastChange(snap: SnapEntry): string {
+  let t = "";
+  for (const r of snap.revisions) if (r.createdAt > t) t = r.createdAt;
+  for (const c of snap.channels) for (const h of c.history) if (h.releasedAt > t) t = h.releasedAt;
+  return t;
+}
+
 function card(snap: SnapEntry, arches: readonly string[]): string {
   const f = searchFields(snap);
   // what the search box looks in (descriptions would make the page much larger)
@@ -93,7 +125,7 @@ function card(snap: SnapEntry, arches: readonly string[]): string {
   const mark = pub.validation === "verified" ? ' <span class="verified" title="verified publisher">✓</span>' : "";
   const cats = (snap.meta.categories ?? []).map((c) => `<span class="cat">${escapeHtml(c)}</span>`).join("");
   return (
-    `<article class="snap" id="snap-${escapeHtml(snap.name)}" data-name="${escapeHtml(snap.name)}" data-search="${escapeHtml(search)}">` +
+    `<article class="snap" id="snap-${escapeHtml(snap.name)}" data-name="${escapeHtml(snap.name)}" data-updated="${escapeHtml(lastChange(snap))}" data-search="${escapeHtml(search)}">` +
     `<div class="head">${icon(snap)}<div class="what"><h2>${escapeHtml(title)}` +
     (title !== snap.name ? ` <span class="name">${escapeHtml(snap.name)}</span>` : "") +
     `</h2><p class="summary">${escapeHtml(f.summary)}</p>` +
@@ -101,7 +133,7 @@ function card(snap: SnapEntry, arches: readonly string[]): string {
     (pub.displayName !== "" && pub.displayName !== pub.username
       ? ` <span class="user">(${escapeHtml(pub.username)})</span>`
       : "") +
-    `</p>${cats === "" ? "" : `<p class="cats">${cats}</p>`}</div></div>` +
+    `</p>${cats === "" ? "" : `<p class="cats">${cats}</p>`}${stableLine(snap, arches)}</div></div>` +
     `<p class="install"><code>snap install ${escapeHtml(snap.name)}</code></p>` +
     `<details><summary>Channels</summary>${channelTables(snap, arches)}</details></article>`
   );
@@ -128,6 +160,7 @@ h2{font-size:1.1rem;margin:0;overflow-wrap:anywhere}
 .name{color:var(--muted);font-weight:400;font-size:.9rem}
 .summary{margin:.2rem 0}
 .publisher,.cats{margin:0;color:var(--muted);font-size:.9rem}
+.stable{margin:.2rem 0 0;font-size:.9rem}.stable .version{font-weight:600}.stable.none{color:var(--muted)}
 .verified{color:#0e8420}
 .cat{display:inline-block;border:1px solid var(--line);border-radius:1rem;padding:0 .5rem;margin:.2rem .2rem 0 0;font-size:.8rem}
 .install{margin:.6rem 0 .3rem}
@@ -190,6 +223,14 @@ function joinCards(cards: readonly string[], ctx: RenderContext): string {
       return ctx.baseUrl;
     }
   })();
+  const name = ctx.storeName ?? host;
+  // when the store last changed, from the records (never the clock: two builds of one store are identical)
+  let updated = "";
+  for (const c of cards) {
+    const t = /data-updated="([^"]*)"/.exec(c)?.[1] ?? "";
+    if (t > updated) updated = t;
+  }
+  const when = updated === "" ? "" : ` · updated <time datetime="${updated}">${updated.slice(0, 10)}</time>`;
   const csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
   return `<!doctype html>
 <html lang="en">
@@ -197,12 +238,13 @@ function joinCards(cards: readonly string[], ctx: RenderContext): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
-<title>Snaps on ${escapeHtml(host)}</title>
+<title>${escapeHtml(name)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <header>
-<h1>Snaps on ${escapeHtml(host)}</h1>
+<h1>${escapeHtml(name)}</h1>
+<p class="meta" id="store-meta">Snaps on ${escapeHtml(host)}${when}</p>
 <p class="meta">An offline snap store. Point a device at <code>${escapeHtml(ctx.baseUrl)}/</code> and run <code>snap install NAME</code>.</p>
 <input type="search" id="q" placeholder="Search ${cards.length} snaps" aria-label="Search snaps" autocomplete="off">
 <p id="count" aria-live="polite">${cards.length} snaps</p>

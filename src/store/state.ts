@@ -25,6 +25,8 @@ export interface StoreSettings {
   readonly format: number;
   /** Base URL devices reach the store at (download URLs are built from it). */
   readonly baseUrl?: string;
+  /** The store's name for people (`init --name`; the catalogue page's heading). */
+  readonly name?: string;
   /** Retention: revisions kept per channel and arch by gc (absent = keep all); see src/ops/retention.ts. */
   readonly keepRevisions?: number;
   /** Also apply `keepRevisions` at every import. */

@@ -25,6 +25,8 @@ export interface WireDownload {
 export interface RenderContext {
   /** Base URL without a trailing slash, e.g. `http://store.internal:8000`. */
   readonly baseUrl: string;
+  /** The store's name for people (the catalogue page's heading); default: the base URL's host. */
+  readonly storeName?: string;
 }
 
 export function blobUrlPath(sha3hex: string): string {

@@ -11,7 +11,7 @@ import { buildFixtureStore, committedManifest, makeFixtureStore } from "../suppo
 import { startNginx } from "../support/nginx.js";
 import { cliJson } from "../support/ops-e2e.js";
 import { freePort, type Manifest, removeWorkDir, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
-import { serve } from "../support/snapshelf.js";
+import { serve, snapshelfBare } from "../support/snapshelf.js";
 
 const UA = "snapd/2.57.6 (series 16; classic) debian/12 (arm64) linux/6.1.0";
 
@@ -158,4 +158,50 @@ test("nginx routes the health check to serve", { timeout: 120_000 }, async () =>
     await nginx?.stop();
     await shim?.stop();
   }
+});
+
+test("the catalogue page shows each snap's stable version, and the store's name and last change in its header", async () => {
+  const dir = join(work, "named");
+  const init = await snapshelfBare([
+    "init",
+    "--dir",
+    dir,
+    "--base-url",
+    "http://store.test:8000",
+    "--name",
+    "Fleet <Store>",
+  ]);
+  assert.equal(init.code, 0, init.stderr);
+  const built = await buildFixtureStore(await makeFixtureStore(dir));
+  const html = await readFile(join(built.path, "index.html"), "utf8");
+  assert.match(html, /<title>Fleet &#60;Store&#62;<\/title>/);
+  assert.match(html, /<h1>Fleet &#60;Store&#62;<\/h1>/);
+  // the newest time in the records (fixed in the fixture), not the clock: two builds stay identical
+  const updated =
+    /<p class="meta" id="store-meta">Snaps on store\.test:8000 · updated <time datetime="([^"]+)">(\d{4}-\d\d-\d\d)<\/time><\/p>/.exec(
+      html,
+    );
+  assert.ok(updated, "the header says when the store last changed");
+  const newest = [...html.matchAll(/data-updated="([^"]+)"/g)]
+    .map((x) => x[1] ?? "")
+    .sort()
+    .at(-1);
+  assert.equal(updated[1], newest);
+  assert.equal(updated[2], newest?.slice(0, 10));
+  const stable = (name: string): string | undefined => {
+    const card = new RegExp(`<article class="snap" id="snap-${name}".*?</article>`, "s").exec(html)?.[0] ?? "";
+    // outside the <details> of channels: shown without opening the card
+    const head = card.split("<details>")[0] ?? "";
+    return /<p class="stable">stable: <span class="version">([^<]*)<\/span><\/p>/.exec(head)?.[1];
+  };
+  assert.deepEqual(["hello-offline", "tool-a", "tool-data", "core22", "snapd"].map(stable), [
+    "1.1",
+    "2.1",
+    "1.0",
+    "20240101",
+    "2.57.6",
+  ]);
+  // without a name: the base URL's host
+  const plain = await readFile(join(store, "trees", "1", "index.html"), "utf8");
+  assert.match(plain, /<h1>store\.test:8000<\/h1>/);
 });
