@@ -4,7 +4,9 @@ import { readBundleOnThread } from "../bundle/read-thread.js";
 import { importInputs } from "../store/import.js";
 import { Progress } from "../util/progress.js";
 import { addChangeOptions, collect, layoutFrom, out, waitFrom } from "./common.js";
+import { explainImportError } from "./import-errors.js";
 import { checkedChannels } from "./option-checks.js";
+import { importSummary } from "./wording.js";
 
 /** Operator keys and the exceptions to them (src/store/operator-trust.ts). */
 interface TrustFlags {
@@ -72,8 +74,9 @@ export function registerImport(program: Command): void {
       // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
       const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
       let res: Awaited<ReturnType<typeof importInputs>>;
+      const inputs = await expandBundleDirs(paths);
       try {
-        res = await importInputs(layout, await expandBundleDirs(paths), {
+        res = await importInputs(layout, inputs, {
           bundles: { isBundle, read: readBundleOnThread },
           trustedRoots: opts.trustedRoot,
           asserts: opts.assert,
@@ -91,13 +94,17 @@ export function registerImport(program: Command): void {
             done: (label, size) => progress.blobDone(label, size, "quietly"),
           },
         });
+      } catch (err) {
+        throw explainImportError(err, layout, inputs);
       } finally {
         progress.finish();
       }
-      for (const r of res.revisions) out(`imported ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`);
-      out(
-        `${res.assertions} new assertions, ${res.revisions.length} revisions, ${res.releases} releases into ${layout.root}`,
-      );
+      for (const r of res.revisions) {
+        out(
+          `${r.present ? "already present:" : "imported"} ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`,
+        );
+      }
+      out(importSummary(res, layout.root));
     },
   );
 }

@@ -82,7 +82,13 @@ export interface ImportOptions extends ChangeOptions {
 
 export interface ImportResult {
   readonly assertions: number;
-  readonly revisions: readonly { name: string; revision: number; architectures: readonly string[] }[];
+  readonly revisions: readonly {
+    name: string;
+    revision: number;
+    architectures: readonly string[];
+    /** The store had it already (same blob): nothing new. */
+    present?: boolean;
+  }[];
   readonly releases: number;
 }
 
@@ -404,6 +410,7 @@ export async function importInputs(
       newRoots.map((a) => objectId(a.raw)),
     );
     records = withAssertions(records, candidates.map(toAssertionRecord));
+    const present = new Set(records.revisions.map((r) => `${r.name}\u0000${r.revision}`));
     for (const s of staged) records = withRevision(records, withStoreFacts(s.record, bundleFacts));
     checkReleaseConflicts(
       staged.map((s) => ({
@@ -471,6 +478,7 @@ export async function importInputs(
         name: s.record.name,
         revision: s.record.revision,
         architectures: s.record.info.architectures,
+        ...(present.has(`${s.record.name}\u0000${s.record.revision}`) ? { present: true } : {}),
       })),
       releases: events.length,
     };

@@ -250,7 +250,7 @@ describe("import --release never releases several revisions of one snap and arch
       join(cat, "blobs", "hello-offline_4.snap"),
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /2 revisions, 2 releases/);
+    assert.match(r.stdout, /2 new revisions, 2 releases/);
   });
 });
 
@@ -326,5 +326,33 @@ describe("typos fail before work", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: cannot use architecture "arm46": .*did you mean "arm64"\?$/m);
     assert.equal(await exists(join(work, "exp")), false);
+  });
+});
+
+describe("import wording", () => {
+  test("re-import says already present; an untrusted chain suggests --trusted-root", async () => {
+    const dir = join(work, "wording");
+    const i = await snapshelfBare(["init", "--dir", dir, "--base-url", "http://store.internal"]);
+    assert.equal(i.code, 0, i.stderr);
+    const untrusted = await snapshelfBare(["import", "--dir", dir, join(cat, m["assert-dir"])]);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /^error: cannot .*--trusted-root FILE\)$/m);
+    const trust = await snapshelfBare([
+      "import",
+      "--dir",
+      dir,
+      ...fixtureRoots(cat, m).flatMap((f) => ["--trusted-root", f]),
+      join(cat, m["assert-dir"]),
+    ]);
+    assert.equal(trust.code, 0, trust.stderr);
+    const blob = join(cat, "blobs", "tool-data_1.snap");
+    const first = await snapshelfBare(["import", "--dir", dir, blob]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^imported tool-data revision 1 \(all\)$/m);
+    assert.match(first.stdout, /^0 new assertions, 1 new revision, 0 releases into /m);
+    const again = await snapshelfBare(["import", "--dir", dir, blob]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^already present: tool-data revision 1 \(all\)$/m);
+    assert.match(again.stdout, /^0 new assertions, 0 new revisions \(1 already present\), 0 releases into /m);
   });
 });
