@@ -161,8 +161,9 @@ snapshelf for Debian
 The store is /var/lib/snapshelf (owned by the snapshelf system user). Every snapshelf verb
 uses it unless --dir or SNAPSHELF_DIR names another directory:
 
+  sudo -u snapshelf snapshelf init --base-url http://store.internal:8000
   sudo -u snapshelf snapshelf import /media/usb/export/
-  sudo -u snapshelf snapshelf build --base-url http://store.internal:8000
+  sudo -u snapshelf snapshelf build
   sudo systemctl enable --now snapshelf-serve.service snapshelf-reload.path
 
 The units are installed but not enabled. snapshelf-serve.service serves the store on
