@@ -186,13 +186,15 @@ async function importBuildServeInstall(
     return inNs(cmd, argv);
   };
   const roots = fixtureRoots(fixturesSeen, manifest).flatMap((r) => ["--trusted-root", r]);
+  const url = `http://127.0.0.1:${PORT}`;
+  // the operator's first step on the host: the store and the URL devices reach it at
+  await run(["init", "--base-url", url]);
   await run(["import", ...roots, join(fixturesSeen, manifest["assert-dir"])]);
   await run(["import", join(fixturesSeen, "blobs")]);
   const arch = hostArch();
   const want = currentRevision(manifest, "hello-offline", "latest/stable", arch);
   assert.ok(want, "the fixture has hello-offline in latest/stable");
   await run(["release", "hello-offline", String(want.revision), "stable", "--arch", arch]);
-  const url = `http://127.0.0.1:${PORT}`;
   await run(["build", "--base-url", url]);
   const [cmd, argv] = cli(["serve", "--host", "127.0.0.1", "--port", String(PORT)]);
   const server = await startProcess("nsenter", nsArgs(cmd, argv), { timeoutMs: 60_000 });
