@@ -5,7 +5,7 @@ import { Command, CommanderError } from "commander";
 import { EXIT_STATUS } from "../util/errors.js";
 import { registerBuild } from "./build.js";
 import { registerClientConfig } from "./client-config.js";
-import { exitCodeFor, ignoreClosedOutput, layoutFrom, type RunningVerb, reportError } from "./common.js";
+import { exitCodeFor, ignoreClosedOutput, layoutAt, type RunningVerb, reportError } from "./common.js";
 import { registerExport } from "./export.js";
 import { registerGc } from "./gc.js";
 import { registerGenerations } from "./generations.js";
@@ -56,7 +56,7 @@ program
   .hook("preAction", (_program, action) => {
     const opts = action.opts() as { dir?: string };
     const hasStore = action.options.some((o) => o.long === "--dir");
-    running = { verb: action.name(), ...(hasStore ? { store: layoutFrom(opts).root } : {}) };
+    running = { verb: action.name(), ...(hasStore ? { store: layoutAt(opts).root } : {}) };
   });
 
 registerInit(program);

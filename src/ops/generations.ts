@@ -116,10 +116,10 @@ export async function rollback(
     if (!gens.includes(to)) {
       throw new SnapshelfError(
         "not-found",
-        `cannot roll back to generation ${to}: no such generation (have ${gens.join(", ") || "none"})`,
+        `cannot ${op === "switch" ? "switch" : "roll back"} to generation ${to}: no such generation (have ${gens.join(", ") || "none"})`,
       );
     }
-    const what = `roll back to generation ${to}`;
+    const what = `${op === "switch" ? "switch" : "roll back"} to generation ${to}`;
     await checkServable(layout, to, what);
     if (to !== from) await writeFileAtomic(layout.current, `${to}\n`);
     await noteRollback(layout, from, to, Math.max(...gens));
