@@ -28,15 +28,20 @@ export function registerRemove(program: Command): void {
         "after",
         "\nExamples:\n  snapshelf remove hello --revision 3\n  snapshelf build && snapshelf gc --dry-run\n",
       ),
-  ).action(async (name: string, opts: { dir?: string; revision: number[]; wait?: number | true; dryRun?: boolean; force?: boolean }) => {
-    const r = await removeSnap(layoutFrom(opts), name, opts.revision, {
-      ...waitFrom(opts),
-      ...(opts.dryRun ? { dryRun: true } : {}),
-      ...(opts.force ? { force: true } : {}),
-    });
-    const bytes = r.removed.reduce((n, x) => n + x.size, 0);
-    out(
-      `${opts.dryRun ? "would remove" : "removed"} ${name} revision ${r.removed.map((x) => x.revision).join(", ")} (${formatBytes(bytes)} of blobs, reclaimed by gc), ${r.releases} release events, ${r.overrides} overrides`,
-    );
-  });
+  ).action(
+    async (
+      name: string,
+      opts: { dir?: string; revision: number[]; wait?: number | true; dryRun?: boolean; force?: boolean },
+    ) => {
+      const r = await removeSnap(layoutFrom(opts), name, opts.revision, {
+        ...waitFrom(opts),
+        ...(opts.dryRun ? { dryRun: true } : {}),
+        ...(opts.force ? { force: true } : {}),
+      });
+      const bytes = r.removed.reduce((n, x) => n + x.size, 0);
+      out(
+        `${opts.dryRun ? "would remove" : "removed"} ${name} revision ${r.removed.map((x) => x.revision).join(", ")} (${formatBytes(bytes)} of blobs, reclaimed by gc), ${r.releases} release events, ${r.overrides} overrides`,
+      );
+    },
+  );
 }

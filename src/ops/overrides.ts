@@ -10,8 +10,8 @@ import { compareOverrides } from "../catalogue/overrides.js";
 import { releaseArchKeys, revisionRunsOn } from "../model/arch.js";
 import { fullChannelName, parseFullChannel } from "../model/channel.js";
 import type { OverrideRecord, Records } from "../model/records.js";
-import { type ChangeOptions, changeRecords } from "../store/change.js";
 import { didYouMean } from "../model/suggest.js";
+import { type ChangeOptions, changeRecords } from "../store/change.js";
 import type { StoreLayout } from "../store/layout.js";
 import { SnapshelfError } from "../util/errors.js";
 

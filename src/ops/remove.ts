@@ -11,8 +11,8 @@
 
 import { digestHexToBase64Url } from "../blobs/store.js";
 import type { Records, RevisionRecord } from "../model/records.js";
-import { type ChangeOptions, changeRecords } from "../store/change.js";
 import { didYouMean } from "../model/suggest.js";
+import { type ChangeOptions, changeRecords } from "../store/change.js";
 import type { StoreLayout } from "../store/layout.js";
 import { SnapshelfError } from "../util/errors.js";
 import { dependentsOf, formatDependents } from "./dependents.js";

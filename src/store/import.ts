@@ -54,6 +54,7 @@ import { type BundleTrustOptions, checkBundleTrust } from "./operator-trust.js";
 import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
 import { withStoreFacts } from "./store-facts.js";
 import { checkReleaseConflicts } from "./release-conflicts.js";
+import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
 export interface ImportProgress {
