@@ -51,10 +51,9 @@ import { mapOrdered } from "../util/ordered.js";
 import { type ChangeOptions, changeRecords } from "./change.js";
 import { assertionObjectPath, type StoreLayout } from "./layout.js";
 import { type BundleTrustOptions, checkBundleTrust } from "./operator-trust.js";
-import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
-import { withStoreFacts } from "./store-facts.js";
 import { checkReleaseConflicts } from "./release-conflicts.js";
 import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
+import { withStoreFacts } from "./store-facts.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
 export interface ImportProgress {
