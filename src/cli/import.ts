@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { expandBundleDirs, isBundle } from "../bundle/read.js";
 import { readBundleOnThread } from "../bundle/read-thread.js";
-import { importInputs } from "../store/import.js";
+import { importInputs } from "../ops/import.js";
 import { Progress } from "../util/progress.js";
 import { addChangeOptions, collect, layoutFrom, out, waitFrom } from "./common.js";
 import { explainImportError } from "./import-errors.js";

@@ -43,7 +43,7 @@ import { compareChannels, fullChannelName, parseChannel, parseFullChannel } from
 import type { SnapYamlInfo } from "../model/types.js";
 import { readSnapYaml } from "../snapfile/read.js";
 import { parseSnapYaml } from "../snapfile/snap-yaml.js";
-import { crossCheck, objectId, poolOf } from "../store/import.js";
+import { crossCheck, objectId, poolOf } from "../store/cross-check.js";
 import { ActionError, type UpstreamClient } from "../upstream/client.js";
 import type { UpstreamInfo, UpstreamRevision, UpstreamSnapMeta } from "../upstream/wire.js";
 import { SnapshelfError } from "../util/errors.js";

@@ -22,8 +22,8 @@ import { cp, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { buildStore } from "../../src/build/build.js";
+import { importInputs } from "../../src/ops/import.js";
 import { type RunningServer, startServer } from "../../src/serve/server.js";
-import { importInputs } from "../../src/store/import.js";
 import { storeLayout } from "../../src/store/layout.js";
 import { releaseRevision, setDefaultTrack } from "../../src/store/release.js";
 import {

@@ -18,7 +18,7 @@ import { before, describe, type TestContext, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { buildStore } from "../../src/build/build.js";
 import { renderBundleDoc } from "../../src/bundle/format.js";
-import { importInputs } from "../../src/store/import.js";
+import { importInputs } from "../../src/ops/import.js";
 import { storeLayout } from "../../src/store/layout.js";
 import { releaseRevision } from "../../src/store/release.js";
 import { type Manifest, type ManifestRevision, makeFixtures, runChecked, tmpWorkDir } from "../support/realclient.js";

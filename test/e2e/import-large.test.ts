@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { importInputs } from "../../src/store/import.js";
+import { importInputs } from "../../src/ops/import.js";
 import { storeLayout } from "../../src/store/layout.js";
 import { type Manifest, makeFixtures, removeWorkDir, tmpWorkDir } from "../support/realclient.js";
 import { fixtureRoots, importFixtureTrust, snapshelf, snapshelfRaw } from "../support/snapshelf.js";

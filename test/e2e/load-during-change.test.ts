@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildStore } from "../../src/build/build.js";
-import { importInputs } from "../../src/store/import.js";
+import { importInputs } from "../../src/ops/import.js";
 import { storeLayout } from "../../src/store/layout.js";
 import { releaseRevision } from "../../src/store/release.js";
 import { startDeviceLoad } from "../support/device-load.js";

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type BuildResult, buildStore } from "../../src/build/build.js";
-import { importInputs } from "../../src/store/import.js";
+import { importInputs } from "../../src/ops/import.js";
 import { type StoreLayout, storeLayout } from "../../src/store/layout.js";
 import { releaseRevision } from "../../src/store/release.js";
 import type { Manifest } from "./realclient.js";

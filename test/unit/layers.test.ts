@@ -74,6 +74,20 @@ describe("layer check (make lint)", () => {
     });
   });
 
+  it("refuses store/ importing a use-case and export/ importing the offline use-cases", () => {
+    const r = plant({
+      "src/store/planted3.ts": 'import * as m from "../ops/retention.js";\nexport const planted3 = m;\n',
+      "src/export/planted.ts": 'import * as m from "../ops/import.js";\nexport const planted4 = m;\n',
+    });
+    assert.notEqual(r.status, 0, r.out);
+    assert.match(r.out, /layering: store is the store directory's I\/O/);
+    assert.match(r.out, /layering: export \(the connected side\)/);
+    plant({
+      "src/store/planted3.ts": "export const planted3 = 1;\n",
+      "src/export/planted.ts": "export const planted4 = 1;\n",
+    });
+  });
+
   it("refuses an import cycle, type-only ones included", () => {
     const r = plant({
       "src/util/cycle-a.ts": 'import type { B } from "./cycle-b.js";\nexport interface A { readonly b?: B }\n',

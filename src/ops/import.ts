@@ -10,10 +10,9 @@
  * store exactly as it was.
  */
 
-import { createHash } from "node:crypto";
 import { readdir, readFile, rename, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { decodeStream, headerString } from "../assertions/parse.js";
+import { decodeStream } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
 import type { Assertion } from "../assertions/types.js";
 import { refKey } from "../assertions/types.js";
@@ -40,20 +39,21 @@ import {
   withRevision,
   withRoots,
 } from "../model/records.js";
-import type { SnapMeta, SnapYamlInfo } from "../model/types.js";
-import { retentionAtImport } from "../ops/retention.js";
+import type { SnapMeta } from "../model/types.js";
 import { readSnapYaml } from "../snapfile/read.js";
 import { parseSnapYaml } from "../snapfile/snap-yaml.js";
+import { type ChangeOptions, changeRecords } from "../store/change.js";
+import { crossCheck, objectId, poolOf, toAssertionRecord } from "../store/cross-check.js";
+import { assertionObjectPath, type StoreLayout } from "../store/layout.js";
+import { type BundleTrustOptions, checkBundleTrust } from "../store/operator-trust.js";
+import { checkReleaseConflicts } from "../store/release-conflicts.js";
+import { findRevisionClash, revisionClashMessage } from "../store/revision-rules.js";
+import { withStoreFacts } from "../store/store-facts.js";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { ensureDir, fsErrorReason, pathExists, writeFileAtomic } from "../util/fs.js";
 import { mapOrdered } from "../util/ordered.js";
-import { type ChangeOptions, changeRecords } from "./change.js";
-import { assertionObjectPath, type StoreLayout } from "./layout.js";
-import { type BundleTrustOptions, checkBundleTrust } from "./operator-trust.js";
-import { checkReleaseConflicts } from "./release-conflicts.js";
-import { findRevisionClash, revisionClashMessage } from "./revision-rules.js";
-import { withStoreFacts } from "./store-facts.js";
+import { retentionAtImport } from "./retention.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
 export interface ImportProgress {
@@ -90,31 +90,6 @@ export interface ImportResult {
     present?: boolean;
   }[];
   readonly releases: number;
-}
-
-export function objectId(raw: Buffer): string {
-  return createHash("sha3-384").update(raw).digest("hex");
-}
-
-/** The top-level string headers of an assertion (for queries; bytes stay on disk). */
-export function stringHeaders(a: Assertion): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(a.headers).sort()) {
-    const v = a.headers[k];
-    if (typeof v === "string") out[k] = v;
-  }
-  return out;
-}
-
-export function toAssertionRecord(a: Assertion): AssertionRecord {
-  return {
-    type: a.type,
-    primaryKey: a.primaryKey,
-    revision: a.revision,
-    format: a.format,
-    object: objectId(a.raw),
-    headers: stringHeaders(a),
-  };
 }
 
 async function readAssertionFile(path: string): Promise<Assertion[]> {
@@ -175,74 +150,6 @@ interface StagedSnap {
   readonly sha3_384: string;
   readonly size: number;
   readonly record: RevisionRecord;
-}
-
-function findLatest(pool: Map<string, Assertion>, type: string, pk: readonly string[]): Assertion | undefined {
-  return pool.get(refKey(type, pk));
-}
-
-export function poolOf(assertions: readonly Assertion[]): Map<string, Assertion> {
-  const m = new Map<string, Assertion>();
-  for (const a of assertions) {
-    const k = refKey(a.type, a.primaryKey);
-    const prev = m.get(k);
-    if (!prev || prev.revision < a.revision) m.set(k, a);
-  }
-  return m;
-}
-
-/** Checks a staged blob against the verified assertions; returns its revision record. */
-export function crossCheck(
-  source: string,
-  sha3hex: string,
-  size: number,
-  yaml: string,
-  info: SnapYamlInfo,
-  pool: Map<string, Assertion>,
-): RevisionRecord {
-  const digest = digestHexToBase64Url(sha3hex);
-  const provenance = info.provenance ?? "global-upload";
-  const rev = findLatest(pool, "snap-revision", [digest, provenance]);
-  if (!rev) {
-    throw new SnapshelfError(
-      "no-snap-revision",
-      `cannot import ${source}: no snap-revision assertion for sha3-384 ${digest} (give its assertions with --assert or a .assert file beside it)`,
-    );
-  }
-  const snapSize = headerString(rev, "snap-size");
-  if (snapSize !== String(size)) {
-    throw new SnapshelfError(
-      "blob-size-mismatch",
-      `cannot import ${source}: size ${size} does not match snap-revision snap-size ${snapSize ?? "?"}`,
-    );
-  }
-  const snapId = headerString(rev, "snap-id") ?? "";
-  const decl = findLatest(pool, "snap-declaration", ["16", snapId]);
-  if (!decl)
-    throw new SnapshelfError(
-      "no-snap-declaration",
-      `cannot import ${source}: no snap-declaration for snap-id ${snapId}`,
-    );
-  const declName = headerString(decl, "snap-name") ?? "";
-  if (declName === "")
-    throw new SnapshelfError("snap-revoked", `cannot import ${source}: snap-id ${snapId} is revoked (empty snap-name)`);
-  if (declName !== info.name) {
-    throw new SnapshelfError(
-      "snap-name-mismatch",
-      `cannot import ${source}: snap-declaration of ${snapId} names "${declName}" but meta/snap.yaml says "${info.name}"`,
-    );
-  }
-  const revision = Number(headerString(rev, "snap-revision"));
-  return {
-    name: info.name,
-    snapId,
-    revision,
-    sha3_384: sha3hex,
-    size,
-    createdAt: headerString(rev, "timestamp") ?? "",
-    snapYaml: yaml,
-    info,
-  };
 }
 
 /** Imports inputs into the store at `layout`. */
