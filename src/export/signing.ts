@@ -58,7 +58,8 @@ function withCounterLock<T>(keyFile: string, counterFile: string, fn: () => Prom
     label: `signing key ${keyFile}`,
     busyCode: "locked",
   };
-  return withLock(target, "sign", fn, { wait: { seconds: 10 } });
+  // held for a read and a write only: a long bound, so a loaded machine never turns a short wait into an error
+  return withLock(target, "sign", fn, { wait: { seconds: 60 } });
 }
 
 async function nextCounter(counterFile: string): Promise<number> {
