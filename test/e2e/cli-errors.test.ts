@@ -25,7 +25,8 @@ before(async () => {
   work = await tmpWorkDir("cli-errors");
   store = join(work, "store");
   await snapshelf(["import", "--dir", store, REAL_ASSERTIONS]);
-  await snapshelf(["build", "--dir", store, "--base-url", "http://127.0.0.1:9/"]);
+  // a base URL devices can reach (client-config refuses a loopback one)
+  await snapshelf(["build", "--dir", store, "--base-url", "http://store.internal:9/"]);
 });
 
 after(async () => {
@@ -68,7 +69,7 @@ describe("a closed stdout ends every verb quietly with status 0", () => {
     ["verify"],
     ["nginx-config"],
     ["client-config"],
-    ["build", "--base-url", "http://127.0.0.1:9/"],
+    ["build", "--base-url", "http://store.internal:9/"],
     ["gc", "--dry-run"],
     ["rollback"],
   ];
@@ -81,6 +82,7 @@ describe("a closed stdout ends every verb quietly with status 0", () => {
   }
   test("a change is never cut short by its closed output: import completes", async () => {
     const fresh = join(work, "fresh");
+    await snapshelf(["init", "--dir", fresh, "--base-url", "http://store.internal:9/"]);
     const res = await withClosedStdout(["import", "--dir", fresh, REAL_ASSERTIONS]);
     assert.equal(res.code, 0, res.stderr);
     assert.match((await snapshelf(["status", "--dir", fresh])).stdout, /0 overrides, 3 assertions/);
