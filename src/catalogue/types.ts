@@ -3,6 +3,7 @@
  * store holds. Built by `buildCatalogue` (a fold over the store's records),
  * consumed by the route renderers (both the static build and the shim).
  */
+import type { AssertionRecord } from "../model/records.js";
 import type { Epoch, SnapMeta } from "../model/types.js";
 
 export interface Publisher {
@@ -71,17 +72,8 @@ export interface SnapEntry {
   readonly channels: readonly ChannelReleases[];
 }
 
-export interface AssertionEntry {
-  readonly type: string;
-  /** Full primary key (optional keys filled with their defaults). */
-  readonly primaryKey: readonly string[];
-  readonly revision: number;
-  readonly format: number;
-  /** Content address (hex SHA3-384 of the exact bytes) of the stored assertion object. */
-  readonly object: string;
-  /** The assertion's top-level string headers (for queries; the bytes stay on disk). */
-  readonly headers: Readonly<Record<string, string>>;
-}
+/** An assertion as the catalogue holds it: exactly its record (full primary key, content address, string headers). */
+export type AssertionEntry = AssertionRecord;
 
 export interface Catalogue {
   /** Sorted by name. */

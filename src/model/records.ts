@@ -9,6 +9,7 @@ export const RECORDS_FORMAT = 1;
 
 export interface AssertionRecord {
   readonly type: string;
+  /** Full primary key (optional keys filled with their defaults). */
   readonly primaryKey: readonly string[];
   readonly revision: number;
   readonly format: number;
