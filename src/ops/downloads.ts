@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Records } from "../model/records.js";
 import { downloadsDir } from "../serve/observe.js";
 import type { StoreLayout } from "../store/layout.js";
+import { processAlive } from "../util/lock.js";
 
 export interface DownloadCount {
   readonly name: string;
@@ -23,15 +24,6 @@ export interface Downloads {
   readonly counts: readonly DownloadCount[];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 export async function readDownloads(layout: StoreLayout, records: Records): Promise<Downloads> {
   const dir = downloadsDir(layout);
   let files: string[];
@@ -45,7 +37,7 @@ export async function readDownloads(layout: StoreLayout, records: Records): Prom
   let since: string | undefined;
   for (const f of files.sort()) {
     const pid = Number(/^([0-9]+)\.json$/.exec(f)?.[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || !alive(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || !processAlive(pid)) continue;
     let v: { started?: unknown; counts?: unknown };
     try {
       v = JSON.parse(await readFile(join(dir, f), "utf8")) as typeof v;

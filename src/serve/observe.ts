@@ -17,6 +17,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { StoreLayout } from "../store/layout.js";
 import { writeJsonAtomic } from "../util/fs.js";
+import { processAlive } from "../util/lock.js";
 
 /** Longest request line or header value written to the log (a client cannot grow a line further). */
 const MAX_FIELD = 1024;
@@ -83,15 +84,6 @@ export function downloadsDir(layout: StoreLayout): string {
   return join(layout.state, "downloads");
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 export interface Observer {
   close(): Promise<void>;
 }
@@ -129,7 +121,7 @@ export async function observeServer(server: Server, layout: StoreLayout, opts: O
     // files of processes that are gone: their counts ended with them
     for (const f of await readdir(dir)) {
       const pid = Number(/^([0-9]+)\.json$/.exec(f)?.[1]);
-      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) {
         await unlink(join(dir, f)).catch(() => undefined);
       }
     }
