@@ -65,7 +65,15 @@ interface Got {
 }
 
 async function get(base: string, path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Got> {
-  const res = await fetch(base + path, { method, headers, redirect: "manual" });
+  let res: Response;
+  try {
+    res = await fetch(base + path, { method, headers, redirect: "manual" });
+  } catch (err) {
+    // a reload (SIGHUP) makes nginx's old workers close their idle keep-alive connections; the
+    // client's pool may hand one out just then ("other side closed"): ask once more, as snapd does
+    if ((err as { cause?: { code?: string } }).cause?.code !== "UND_ERR_SOCKET") throw err;
+    res = await fetch(base + path, { method, headers, redirect: "manual" });
+  }
   return {
     status: res.status,
     range: res.headers.get("content-range"),
