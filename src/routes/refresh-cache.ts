@@ -52,6 +52,9 @@ export const FIELD_LIMITS: Readonly<Record<string, number>> = {
 /** Any other string field (and each primary-key or sequence-key element). */
 export const DEFAULT_FIELD_LIMIT = 1024;
 
+/** The smallest limit: a string no longer than this needs no lookup (most of a request's strings). */
+export const MIN_FIELD_LIMIT = Math.min(DEFAULT_FIELD_LIMIT, ...Object.values(FIELD_LIMITS));
+
 /** The limit of a request field (see FIELD_LIMITS). */
 export function fieldLimit(field: string): number {
   return FIELD_LIMITS[field] ?? DEFAULT_FIELD_LIMIT;

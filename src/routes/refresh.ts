@@ -11,7 +11,7 @@ import { parseEpoch } from "../model/epoch.js";
 import type { Epoch } from "../model/types.js";
 import { type RenderContext, sortedKeys, toStoreSnap } from "../wire/snap.js";
 import { assertionUrlPath } from "./assertions.js";
-import { type Answer, answersFor, type DeviceAnswers, fieldLimit } from "./refresh-cache.js";
+import { type Answer, answersFor, type DeviceAnswers, fieldLimit, MIN_FIELD_LIMIT } from "./refresh-cache.js";
 import { heldError } from "./refresh-held.js";
 import {
   type DynamicEnv,
@@ -46,6 +46,7 @@ function str(o: JsonObject, k: string, where: string): string | undefined {
 
 /** Client strings are bounded before they reach the answer cache or an answer (refresh-cache.ts). */
 function checkLength(v: string, field: string, where: string): void {
+  if (v.length <= MIN_FIELD_LIMIT) return;
   const max = fieldLimit(field);
   if (v.length > max) throw new BadRequest(`${where}: "${field}" is longer than ${max} characters`);
 }
