@@ -22,6 +22,11 @@ import { runWrk, startFakestore, startNginx, startNodeCeiling, startSnapshelf, t
 import { makeSignedSnaps } from "./lib/snaps.js";
 
 const MiB = 1024 * 1024;
+
+/** The server's CPU time per completed request of a run, in microseconds. */
+function cpuMicros(r: WrkResult): number {
+  return ((r.cpuSeconds ?? Number.NaN) * 1e6) / Math.max(1, r.requests);
+}
 const SNAPS = 20;
 
 function cli(args: readonly string[]): Promise<unknown> {
@@ -157,6 +162,7 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
             connections: c,
             seconds: ctx.seconds,
             work: dir,
+            cpuPid: shelf.child.pid,
             ...post,
           }),
         );
@@ -168,6 +174,7 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
             connections: c,
             seconds: ctx.seconds,
             work: dir,
+            cpuPid: plain.child.pid,
             ...post,
           }),
         );
@@ -209,6 +216,17 @@ export async function benchServing(ctx: BenchContext): Promise<Row[]> {
           target: "-",
           met: true,
           note: `plain node:http, same processes: reads and JSON.parses the request, answers fixed bytes (the most any Node server can do here); its p99 ${p.p99ms.toFixed(1)} ms`,
+        },
+        {
+          // CPU time per answer does not move with what else the machine runs, unlike req/s
+          figure: `refresh-all CPU us per request @${c} conns`,
+          snapshelf: cpuMicros(s),
+          baseline: cpuMicros(p),
+          baselineName: "node:http",
+          ratio: cpuMicros(p) / cpuMicros(s),
+          target: "-",
+          met: true,
+          note: "user + system time of all server processes over the run, per completed request",
         },
         {
           figure: `refresh-all p50 ms @${c} conns`,

@@ -4,7 +4,7 @@
  * generator (a Lua script sets the method, body and snapd's headers and
  * prints its summary as JSON).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -114,6 +114,8 @@ export interface WrkResult {
   readonly p99ms: number;
   /** Connection errors, timeouts and non-2xx answers. */
   readonly errors: number;
+  /** CPU seconds (user + system) the server (`cpuPid` and its descendants) spent during the run. */
+  readonly cpuSeconds?: number;
 }
 
 /** Runs wrk (one thread) against `url` with `connections` for `seconds`. */
@@ -126,6 +128,8 @@ export async function runWrk(opts: {
   bodyFile?: string;
   headers?: Record<string, string>;
   timeoutS?: number;
+  /** The server's process: its CPU time during the run is measured (cpuSeconds). */
+  cpuPid?: number | undefined;
 }): Promise<WrkResult> {
   const script = join(opts.work, `wrk-${Date.now()}-${Math.random().toString(36).slice(2)}.lua`);
   const lua = [
@@ -141,6 +145,7 @@ export async function runWrk(opts: {
     "end",
   ].join("\n");
   await writeFile(script, lua);
+  const cpuBefore = opts.cpuPid === undefined ? 0 : cpuOf(opts.cpuPid);
   const res = await runCommand(
     "wrk",
     [
@@ -166,7 +171,9 @@ export async function runWrk(opts: {
     errors: number;
   };
   const seconds = v.us / 1e6;
+  const cpuSeconds = opts.cpuPid === undefined ? undefined : cpuOf(opts.cpuPid) - cpuBefore;
   return {
+    ...(cpuSeconds !== undefined ? { cpuSeconds } : {}),
     requests: v.requests,
     seconds,
     rps: v.requests / seconds,
@@ -181,4 +188,34 @@ export async function runWrk(opts: {
 export function rssOf(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m?.[1] ?? 0) * 1024;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux build this runs on). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system) used so far by `pid` and its living descendants (Linux /proc): what a
+ * request costs, independent of how busy the rest of the machine is, unlike requests per second.
+ */
+export function cpuOf(pid: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // fields after the command name, which is in parentheses and may hold spaces
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  let ticks = 0;
+  const todo = [pid];
+  for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
+    ticks += stats.get(p)?.ticks ?? 0;
+    for (const [child, s] of stats) if (s.ppid === p) todo.push(child);
+  }
+  return ticks / USER_HZ;
 }
