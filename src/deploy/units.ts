@@ -51,6 +51,20 @@ function pathValue(s: string): string {
   return s.replace(/%/g, "%%");
 }
 
+/**
+ * A path in a path-list setting (ReadWritePaths=): one quoted word, so spaces stay in it, with
+ * C escapes for `\\` and `"`, `%` escaped as a specifier; `-` first: a missing path is no error.
+ */
+export function pathListEntry(s: string, optional: boolean): string {
+  const e = pathValue(s).replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  return `"${optional ? "-" : ""}${e}"`;
+}
+
+/** Where serve keeps its download counts (serve/observe.ts downloadsDir): writable under ProtectSystem=strict. */
+export function downloadsPath(dir: string): string {
+  return `${dir.replace(/\/+$/, "")}/state/downloads`;
+}
+
 /** The file name a template is installed as. */
 export function unitFileName(template: UnitTemplate, name: string): string {
   return template.replace(/^snapshelf/, name);
@@ -79,6 +93,9 @@ export function renderUnits(templates: Readonly<Record<UnitTemplate, string>>, o
     DIR: dir.replace(/[\r\n]/g, " "),
     DIR_ARG: execArg(dir),
     CURRENT: pathValue(`${dir}/current`),
+    DOWNLOADS_RW: pathListEntry(downloadsPath(dir), true),
+    DOWNLOADS_ARG: execArg(downloadsPath(dir)),
+    DOWNLOADS_OWNER: o.user === undefined ? "" : `-o ${o.user} `,
     BIN: o.bin.map(execArg).join(" "),
     USER: o.user === undefined ? "" : `User=${o.user}\n`,
     HOST: execArg(o.host),

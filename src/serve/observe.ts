@@ -81,7 +81,7 @@ export function downloadedBlob(req: IncomingMessage, res: ServerResponse): strin
 }
 
 export function downloadsDir(layout: StoreLayout): string {
-  return join(layout.state, "downloads");
+  return layout.downloads;
 }
 
 export interface Observer {

@@ -10,6 +10,7 @@
  *   state/tmp/             staging for an import or build in progress (removed after)
  *   state/lock             who holds the change lock (the lock is a socket: src/util/lock.ts)
  *   state/audit.jsonl      append-only audit log
+ *   state/downloads/       serve's download counts, a file per process (the only place serve writes)
  *   blobs/<sha3hex>.snap   snap blobs, content-addressed (served at /blobs/)
  *   trees/<generation>/    built trees (JSON responses, assertion files)
  *   current                the generation in service (a plain file, so the tree copies anywhere)
@@ -26,6 +27,8 @@ export interface StoreLayout {
   readonly tmp: string;
   readonly lock: string;
   readonly audit: string;
+  /** serve's download counts, one file per process: the one place serve writes (install-service's units allow it). */
+  readonly downloads: string;
   readonly blobs: string;
   readonly trees: string;
   readonly current: string;
@@ -43,6 +46,7 @@ export function storeLayout(root: string): StoreLayout {
     tmp: join(state, "tmp"),
     lock: join(state, "lock"),
     audit: join(state, "audit.jsonl"),
+    downloads: join(state, "downloads"),
     blobs: join(root, "blobs"),
     trees: join(root, "trees"),
     current: join(root, "current"),

@@ -51,7 +51,8 @@ export async function createStoreDir(layout: StoreLayout, settings: StoreSetting
       `cannot ${what}: the directory is not empty (holds ${used.slice(0, 3).join(", ")}${used.length > 3 ? ", ..." : ""})`,
     );
   }
-  await mkdir(layout.state, { recursive: true });
+  // state/ and serve's one writable directory: a systemd unit with ProtectSystem=strict cannot make it
+  await mkdir(layout.downloads, { recursive: true });
   const tmp = tempPathFor(layout.settings);
   await writeFile(tmp, JSON.stringify(settings, null, 2) + "\n");
   try {

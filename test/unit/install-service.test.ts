@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { execArg, renderUnits, UNIT_TEMPLATES, type UnitTemplate } from "../../src/deploy/units.js";
+import { execArg, pathListEntry, renderUnits, UNIT_TEMPLATES, type UnitTemplate } from "../../src/deploy/units.js";
 import { SnapshelfError } from "../../src/util/errors.js";
 import { repoRoot } from "../support/work-dir.js";
 
@@ -38,6 +38,11 @@ test("the serve unit: restart on failure, reload by SIGHUP, read-only", async ()
   assert.match(s, /^Restart=on-failure$/m);
   assert.match(s, /^User=snapshelf$/m);
   assert.match(s, /^ProtectSystem=strict$/m);
+  // the download counts (snapshelf status) are the one thing it writes: made and given to the user
+  // before the sandbox, then writable in it
+  assert.match(s, /^ExecStartPre=\+\/usr\/bin\/install -d -o snapshelf \/srv\/snaps\/state\/downloads$/m);
+  assert.match(s, /^ReadWritePaths="-\/srv\/snaps\/state\/downloads"$/m);
+  assert.equal(s.match(/^ReadWritePaths=/gm)?.length, 1, "nothing else is writable");
   assert.match(s, /^WantedBy=multi-user.target$/m);
   assert.doesNotMatch(s, /\{\{/, "every placeholder filled");
   const path = units.get("snapshelf-reload.path") ?? "";
@@ -93,6 +98,11 @@ test("odd paths are quoted and escaped for systemd; bad names refused", async ()
   const units = renderUnits(await templates(), { ...BASE, dir: "/srv/my snaps" });
   assert.match(units.get("snapshelf-serve.service") ?? "", /serve --dir "\/srv\/my snaps" --host/);
   assert.match(units.get("snapshelf-reload.path") ?? "", /^PathChanged=\/srv\/my snaps\/current$/m);
+  // a path list setting: one quoted word (spaces stay in it), C escapes, specifiers escaped
+  assert.equal(pathListEntry('/srv/my "100%"\\x', true), '"-/srv/my \\"100%%\\"\\\\x"');
+  const odd = renderUnits(await templates(), { ...BASE, dir: "/srv/my 100%" }).get("snapshelf-serve.service") ?? "";
+  assert.match(odd, /^ReadWritePaths="-\/srv\/my 100%%\/state\/downloads"$/m);
+  assert.match(odd, /^ExecStartPre=\+\/usr\/bin\/install -d "\/srv\/my 100%%\/state\/downloads"$/m);
   const t = await templates();
   for (const bad of [
     { name: "Bad Name" },
