@@ -37,6 +37,7 @@ import {
   type TreeMeta,
 } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
+import { answerBudget, SEND_TIMEOUT_MS, sendCounted } from "./answers.js";
 import { BodyBudget, BUSY_RETRY_AFTER, readBody } from "./bodies.js";
 import { fileServer } from "./files.js";
 
@@ -171,6 +172,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
   let current: Generation | undefined;
   let effectiveBase = opts.baseUrl;
   const bodies = new BodyBudget();
+  const answers = answerBudget();
 
   const app = polka({
     onNoMatch: (_req: IncomingMessage, res: ServerResponse) => send(res, errorResponse(404, "not-found", "not found")),
@@ -207,7 +209,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
         token: () => randomBytes(24).toString("base64url"),
         generation: gen.generation,
       };
-      send(res, route.handle(toRouteRequest(req, body), env));
+      sendCounted(res, route.handle(toRouteRequest(req, body), env), answers, send);
     };
     if (route.method === "POST") app.post(route.pattern, handler);
     else app.get(route.pattern, handler);
@@ -261,7 +263,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       }
       const inMemory = gen.overlay.get(path);
       if (inMemory !== undefined) {
-        send(res, { status: 200, contentType: route.contentType, body: inMemory });
+        sendCounted(res, { status: 200, contentType: route.contentType, body: inMemory }, answers, send);
         return;
       }
       req.url = "/" + path;
@@ -340,6 +342,8 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
   server.keepAliveTimeout = 30_000;
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
+  // a client that takes no byte of its answer for this long is let go (serve/answers.ts)
+  server.timeout = SEND_TIMEOUT_MS;
   server.on("clientError", answerClientError);
   return {
     url,

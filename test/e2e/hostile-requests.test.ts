@@ -21,9 +21,18 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildStore } from "../../src/build/build.js";
+import { MAX_ACTIONS } from "../../src/routes/refresh.js";
 import { MAX_BODY } from "../../src/serve/bodies.js";
 import { committedManifest, makeFixtureStore } from "../support/fixture-store.js";
-import { longInstanceKeys, manyDeviceKinds, resetPeak, stalledBodies, statusBytes } from "../support/hostile-load.js";
+import {
+  longInstanceKeys,
+  manyDeviceKinds,
+  manyInstallsBody,
+  resetPeak,
+  stalledBodies,
+  statusBytes,
+  unreadAnswers,
+} from "../support/hostile-load.js";
 import { runProbe, type StartedProcess, startProcess, tmpWorkDir, verbose } from "../support/realclient.js";
 import { snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
 import { cliPath } from "../support/snapshelf.js";
@@ -79,6 +88,7 @@ interface Outcome {
   status: number;
   contentType: string;
   body: Buffer;
+  retryAfter?: string;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
@@ -96,6 +106,7 @@ function send(c: HttpCase): Promise<Outcome> {
           status: res.statusCode ?? 0,
           contentType: String(res.headers["content-type"] ?? ""),
           body: Buffer.concat(chunks),
+          ...(res.headers["retry-after"] !== undefined ? { retryAfter: String(res.headers["retry-after"]) } : {}),
         }),
       );
       res.on("error", reject);
@@ -749,6 +760,48 @@ async function underCap(
   // a real refresh, right after, is answered exactly as before
   assert.deepEqual(await realClientView(), expected, what);
 }
+
+test("hostile loads: 200 clients that never read their multi-MiB answers hold a bounded budget", {
+  timeout: 300_000,
+}, async (t) => {
+  const pid = server.child.pid ?? assert.fail("no server pid");
+  const expected = await realClientView();
+  // 5000 installs: an answer of several MiB, more than the kernel's socket buffers take
+  const body = manyInstallsBody(snapIds, MAX_ACTIONS);
+  await underCap(t, pid, "200 unread multi-MiB answers", expected, async () => {
+    await unreadAnswers({ host, port }, body, async () => {
+      // the budget is taken: another large answer is refused, snapd-style, with Retry-After
+      const o = await send({
+        kind: "large-while-held",
+        method: "POST",
+        path: REFRESH,
+        headers: snapdHeaders("amd64"),
+        body,
+        allowed: [503],
+      });
+      assert.equal(o.status, 503, o.body.toString("utf8").slice(0, 200));
+      assert.match(o.body.toString("utf8"), /"code":"store-busy"/);
+      assert.match(o.retryAfter ?? "", /^\d+$/);
+      // while small answers (every real device's refresh) still go out
+      assert.deepEqual(await realClientView(), expected, "a refresh while answers are held");
+    });
+    // what they held is given back when they close: the large answer goes out again
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 250));
+      const o = await send({
+        kind: "large-after",
+        method: "POST",
+        path: REFRESH,
+        headers: snapdHeaders("amd64"),
+        body,
+        allowed: [200, 503],
+      });
+      status = o.status;
+    }
+    assert.equal(status, 200, "the budget came back");
+  });
+});
 
 test("hostile loads: the memory cap holds (multi-MiB instance keys, many device kinds, 250 stalled bodies)", {
   timeout: 300_000,

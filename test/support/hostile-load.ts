@@ -168,3 +168,49 @@ export async function stalledBodies(
   }
   return closedByServer;
 }
+
+/** A refresh request of `actions` installs of the snaps in turn: an answer of ~1.5 KB per action. */
+export function manyInstallsBody(snapIds: readonly string[], actions: number): string {
+  return JSON.stringify({
+    context: [],
+    actions: Array.from({ length: actions }, (_, i) => ({
+      action: "install",
+      "instance-key": `install-${i}`,
+      "snap-id": snapIds[i % snapIds.length],
+      channel: "stable",
+    })),
+  });
+}
+
+/**
+ * `count` connections each ask for one large answer and never read it; `whileHeld` runs while
+ * they hold it (they are closed after). Returns how many of the connections the server closed.
+ */
+export async function unreadAnswers(
+  t: LoadTarget,
+  body: string,
+  whileHeld: () => Promise<void>,
+  count = 200,
+): Promise<number> {
+  const sockets: Socket[] = [];
+  let closed = 0;
+  for (let i = 0; i < count; i++) {
+    const s = connect(t.port, t.host);
+    s.on("error", () => undefined);
+    s.on("close", () => closed++);
+    // never a 'data' listener: the socket stays paused, so the kernel buffers fill and stay full
+    s.write(
+      `POST ${REFRESH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+    );
+    s.write(body);
+    sockets.push(s);
+  }
+  try {
+    // bounded: until the server has had time to answer every request
+    await new Promise((r) => setTimeout(r, 3000));
+    await whileHeld();
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+  return closed;
+}
