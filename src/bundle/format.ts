@@ -282,6 +282,13 @@ function checkCount(list: readonly unknown[], path: string, fail: ShapeFail): vo
   if (list.length > MAX_LISTED) throw fail(path, `more than ${MAX_LISTED} entries`);
 }
 
+/** The fields every bundle has: format and version first (a newer bundle is refused whole), kind, stamp. */
+interface DocHeader {
+  readonly kind: "snap" | "assertions";
+  readonly upstream: string | undefined;
+  readonly common: Pick<BundleDoc, "version" | "exportedAt" | "signer">;
+}
+
 /**
  * Parses and checks bundle.json. Errors name the bundle and the field:
  * `cannot read bundle X: bundle.json field channel-map[2].revision: missing`.
@@ -289,6 +296,49 @@ function checkCount(list: readonly unknown[], path: string, fail: ShapeFail): vo
 export function parseBundleDoc(text: string, source: string): BundleDoc {
   const fail = bundleFail(source);
   const o = asObject(parseJson(text, fail), "", fail);
+  const { kind, upstream, common } = parseHeader(o, fail);
+  // every entry file is listed once, whether blob or assertion
+  const files = new Set<string>();
+  const assertions = parseAssertionEntries(o, files, fail);
+  if (kind === "assertions") {
+    for (const k of ["name", "snap-id", "store"]) {
+      if (o[k] !== undefined) throw fail(k, `not allowed in an assertions bundle`);
+    }
+    for (const k of ["channel-map", "revisions"]) {
+      if (optionalListField(o, k, "", fail).length > 0) throw fail(k, `must be empty in an assertions bundle`);
+    }
+    return {
+      kind,
+      ...common,
+      ...(upstream === undefined ? {} : { upstream }),
+      channelMap: [],
+      revisions: [],
+      assertions,
+    };
+  }
+
+  const name = stringField(o, "name", "", fail, { pattern: SNAP_NAME });
+  if (name.length > 40) throw fail("name", "longer than 40 characters");
+  const snapId = stringField(o, "snap-id", "", fail, { pattern: SNAP_ID });
+  const store = parseStore(o, fail);
+  const revisions = parseRevisionEntries(o, name, files, fail);
+  const channelMap = parseChannelMap(o, fail);
+  const exportedWith = parseExportedWith(o, fail);
+  return {
+    kind,
+    ...common,
+    name,
+    snapId,
+    ...(upstream === undefined ? {} : { upstream }),
+    store,
+    ...(exportedWith === undefined ? {} : { exportedWith }),
+    channelMap,
+    revisions,
+    assertions,
+  };
+}
+
+function parseHeader(o: JsonObject, fail: ShapeFail): DocHeader {
   const format = stringField(o, "format", "", fail);
   if (format !== BUNDLE_FORMAT)
     throw fail("format", `expected ${JSON.stringify(BUNDLE_FORMAT)}, got ${JSON.stringify(format)}`);
@@ -321,21 +371,25 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
     ...(exportedAt === undefined ? {} : { exportedAt }),
     ...(signer === undefined ? {} : { signer }),
   };
+  return { kind, upstream, common };
+}
 
+/** Records an entry's file in `files`; a file listed twice fails. */
+function noteFile(files: Set<string>, file: string, path: string, fail: ShapeFail): void {
+  if (files.has(file)) throw fail(path, `${JSON.stringify(file)} is listed twice`);
+  files.add(file);
+}
+
+function parseAssertionEntries(o: JsonObject, files: Set<string>, fail: ShapeFail): BundleAssertion[] {
   const assertionsList = listField(o, "assertions", "", fail);
   checkCount(assertionsList, "assertions", fail);
-  const seenFiles = new Set<string>();
-  const noteFile = (file: string, path: string): void => {
-    if (seenFiles.has(file)) throw fail(path, `${JSON.stringify(file)} is listed twice`);
-    seenFiles.add(file);
-  };
-  const assertions = assertionsList.map((a, i): BundleAssertion => {
+  return assertionsList.map((a, i): BundleAssertion => {
     const p = `assertions[${i}]`;
     const ao = asObject(a, p, fail);
     const file = stringField(ao, "file", p, fail);
     if (!isEntryUnder(file, "assertions", ".assert"))
       throw fail(`${p}.file`, `invalid entry name ${JSON.stringify(file)}`);
-    noteFile(file, `${p}.file`);
+    noteFile(files, file, `${p}.file`, fail);
     return {
       file,
       type: stringField(ao, "type", p, fail, { pattern: /^[a-z][a-z-]*$/ }),
@@ -345,33 +399,13 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
       size: intField(ao, "size", p, fail),
     };
   });
+}
 
-  if (kind === "assertions") {
-    for (const k of ["name", "snap-id", "store"]) {
-      if (o[k] !== undefined) throw fail(k, `not allowed in an assertions bundle`);
-    }
-    for (const k of ["channel-map", "revisions"]) {
-      if (optionalListField(o, k, "", fail).length > 0) throw fail(k, `must be empty in an assertions bundle`);
-    }
-    return {
-      kind,
-      ...common,
-      ...(upstream === undefined ? {} : { upstream }),
-      channelMap: [],
-      revisions: [],
-      assertions,
-    };
-  }
-
-  const name = stringField(o, "name", "", fail, { pattern: SNAP_NAME });
-  if (name.length > 40) throw fail("name", "longer than 40 characters");
-  const snapId = stringField(o, "snap-id", "", fail, { pattern: SNAP_ID });
-  const store = parseStore(o, fail);
-
+function parseRevisionEntries(o: JsonObject, name: string, files: Set<string>, fail: ShapeFail): BundleRevision[] {
   const revList = listField(o, "revisions", "", fail);
   checkCount(revList, "revisions", fail);
   const revSeen = new Set<number>();
-  const revisions = revList.map((r, i): BundleRevision => {
+  return revList.map((r, i): BundleRevision => {
     const p = `revisions[${i}]`;
     const ro = asObject(r, p, fail);
     const revision = intField(ro, "revision", p, fail, 1);
@@ -381,44 +415,57 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
     if (file !== blobEntryName(name, revision)) {
       throw fail(`${p}.file`, `expected ${JSON.stringify(blobEntryName(name, revision))}, got ${JSON.stringify(file)}`);
     }
-    noteFile(file, `${p}.file`);
-    const version = optionalStringField(ro, "version", p, fail);
-    const architectures =
-      ro["architectures"] === undefined ? undefined : stringList(ro["architectures"], `${p}.architectures`, fail);
-    const createdAt = optionalStringField(ro, "created-at", p, fail);
-    if (createdAt !== undefined && Number.isNaN(Date.parse(createdAt)))
-      throw fail(`${p}.created-at`, `invalid time ${JSON.stringify(createdAt)}`);
-    const commonIds =
-      ro["common-ids"] === undefined || ro["common-ids"] === null
-        ? undefined
-        : stringList(ro["common-ids"], `${p}.common-ids`, fail);
-    const confinement = optionalStringField(ro, "confinement", p, fail);
-    let epoch: Epoch | undefined;
-    if (ro["epoch"] !== undefined && ro["epoch"] !== null) {
-      try {
-        epoch = parseEpoch(ro["epoch"]);
-      } catch (err) {
-        throw fail(`${p}.epoch`, (err as Error).message);
-      }
-    }
-    return {
-      revision,
-      file,
-      sha3_384: stringField(ro, "sha3-384", p, fail, { pattern: HEX384 }),
-      size: intField(ro, "size", p, fail),
-      ...(version === undefined ? {} : { version }),
-      ...(architectures === undefined ? {} : { architectures }),
-      ...(createdAt === undefined ? {} : { createdAt }),
-      ...(commonIds === undefined ? {} : { commonIds }),
-      ...(confinement === undefined ? {} : { confinement }),
-      ...(epoch === undefined ? {} : { epoch }),
-    };
+    noteFile(files, file, `${p}.file`, fail);
+    return parseRevisionFacts(ro, p, revision, file, fail);
   });
+}
 
+/** A revision entry's fields after its revision and file. */
+function parseRevisionFacts(
+  ro: JsonObject,
+  p: string,
+  revision: number,
+  file: string,
+  fail: ShapeFail,
+): BundleRevision {
+  const version = optionalStringField(ro, "version", p, fail);
+  const architectures =
+    ro["architectures"] === undefined ? undefined : stringList(ro["architectures"], `${p}.architectures`, fail);
+  const createdAt = optionalStringField(ro, "created-at", p, fail);
+  if (createdAt !== undefined && Number.isNaN(Date.parse(createdAt)))
+    throw fail(`${p}.created-at`, `invalid time ${JSON.stringify(createdAt)}`);
+  const commonIds =
+    ro["common-ids"] === undefined || ro["common-ids"] === null
+      ? undefined
+      : stringList(ro["common-ids"], `${p}.common-ids`, fail);
+  const confinement = optionalStringField(ro, "confinement", p, fail);
+  let epoch: Epoch | undefined;
+  if (ro["epoch"] !== undefined && ro["epoch"] !== null) {
+    try {
+      epoch = parseEpoch(ro["epoch"]);
+    } catch (err) {
+      throw fail(`${p}.epoch`, (err as Error).message);
+    }
+  }
+  return {
+    revision,
+    file,
+    sha3_384: stringField(ro, "sha3-384", p, fail, { pattern: HEX384 }),
+    size: intField(ro, "size", p, fail),
+    ...(version === undefined ? {} : { version }),
+    ...(architectures === undefined ? {} : { architectures }),
+    ...(createdAt === undefined ? {} : { createdAt }),
+    ...(commonIds === undefined ? {} : { commonIds }),
+    ...(confinement === undefined ? {} : { confinement }),
+    ...(epoch === undefined ? {} : { epoch }),
+  };
+}
+
+function parseChannelMap(o: JsonObject, fail: ShapeFail): BundleChannelEntry[] {
   const mapList = listField(o, "channel-map", "", fail);
   checkCount(mapList, "channel-map", fail);
   const mapSeen = new Set<string>();
-  const channelMap = mapList.map((c, i): BundleChannelEntry => {
+  return mapList.map((c, i): BundleChannelEntry => {
     const p = `channel-map[${i}]`;
     const co = asObject(c, p, fail);
     const channel = stringField(co, "channel", p, fail);
@@ -436,30 +483,17 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
       throw fail(`${p}.released-at`, `invalid time ${JSON.stringify(releasedAt)}`);
     return { channel, arch, revision: intField(co, "revision", p, fail, 1), releasedAt };
   });
+}
 
-  let exportedWith: BundleDoc["exportedWith"];
-  if (o["exported-with"] !== undefined && o["exported-with"] !== null) {
-    const eo = objectField(o, "exported-with", "", fail);
-    const channels = stringList(eo["channels"] ?? [], "exported-with.channels", fail);
-    const arches = stringList(eo["arches"] ?? [], "exported-with.arches", fail);
-    if (channels.length > MAX_LISTED || arches.length > MAX_LISTED) throw fail("exported-with", "too many entries");
-    for (const a of arches)
-      if (!ARCH.test(a)) throw fail("exported-with.arches", `invalid architecture ${JSON.stringify(a)}`);
-    exportedWith = { channels, arches };
-  }
-
-  return {
-    kind,
-    ...common,
-    name,
-    snapId,
-    ...(upstream === undefined ? {} : { upstream }),
-    store,
-    ...(exportedWith === undefined ? {} : { exportedWith }),
-    channelMap,
-    revisions,
-    assertions,
-  };
+function parseExportedWith(o: JsonObject, fail: ShapeFail): BundleDoc["exportedWith"] {
+  if (o["exported-with"] === undefined || o["exported-with"] === null) return undefined;
+  const eo = objectField(o, "exported-with", "", fail);
+  const channels = stringList(eo["channels"] ?? [], "exported-with.channels", fail);
+  const arches = stringList(eo["arches"] ?? [], "exported-with.arches", fail);
+  if (channels.length > MAX_LISTED || arches.length > MAX_LISTED) throw fail("exported-with", "too many entries");
+  for (const a of arches)
+    if (!ARCH.test(a)) throw fail("exported-with.arches", `invalid architecture ${JSON.stringify(a)}`);
+  return { channels, arches };
 }
 
 function storeJson(s: BundleStoreMeta): Record<string, unknown> {

@@ -138,6 +138,23 @@ interface Sink {
   readonly stream: WriteStream;
 }
 
+interface Limits {
+  readonly blob: number;
+  readonly assertion: number;
+  readonly json: number;
+}
+
+/** One piece of the archive: the bundle itself, or one part of a split bundle (checked as it ends). */
+interface Segment {
+  readonly file: string;
+  readonly size?: number;
+  readonly sha3_384?: string;
+}
+
+function bundleFail(path: string, reason: string): SnapshelfError {
+  return new SnapshelfError("bad-bundle", `cannot read bundle ${path}: ${reason}`);
+}
+
 /**
  * Unpacks the bundle at `path` into `stagingDir` (which must exist and be
  * empty) and returns what the importer needs. Throws `SnapshelfError`
@@ -149,243 +166,312 @@ export async function readBundle(
   stagingDir: string,
   opts: ReadBundleOptions = {},
 ): Promise<BundleContents> {
-  const fail = (reason: string): SnapshelfError =>
-    new SnapshelfError("bad-bundle", `cannot read bundle ${path}: ${reason}`);
-  const limits = {
+  const unpacker = new BundleUnpacker(path, stagingDir, {
     blob: opts.maxBlobSize ?? DEFAULT_MAX_BLOB,
     assertion: opts.maxAssertionSize ?? DEFAULT_MAX_ASSERTION,
     json: opts.maxBundleJsonSize ?? DEFAULT_MAX_JSON,
-  };
+  });
+  await mkdir(join(stagingDir, "blobs"), { recursive: true });
+  await mkdir(join(stagingDir, "assertions"), { recursive: true });
+  await unpacker.unpack(await segmentsOf(path), opts.onProgress);
+  return unpacker.contents();
+}
 
-  let doc: BundleDoc | undefined;
-  let jsonChunks: Buffer[] | undefined;
-  let sigChunks: Buffer[] | undefined;
-  let jsonBytes = 0;
-  let first = true;
-  let entries = 0;
-  let problem: SnapshelfError | undefined;
-  const seen = new Set<string>();
-  const sinks: Sink[] = [];
-  const listed = new Map<string, { readonly size: number; readonly sha3_384: string }>();
+/** A split bundle (its parts file) is read part after part; a whole one is one segment. */
+async function segmentsOf(path: string): Promise<Segment[]> {
+  return path.endsWith(PARTS_SUFFIX)
+    ? (await readPartsFile(path)).parts.map((p) => ({ ...p, file: join(dirname(path), p.file) }))
+    : [{ file: path }];
+}
 
-  const parser = new Parser({ strict: true, file: path, maxMetaEntrySize: 64 * 1024 });
-  const abort = (err: SnapshelfError): void => {
-    problem ??= err;
-    parser.abort(err);
-  };
+/**
+ * The tar parser's entries, each checked before a byte of it is written: bundle.json first (kept),
+ * its signature next (kept), then the blobs and assertions it lists, streamed into staging and
+ * hashed on the way. The first problem aborts the parser and is the one reported.
+ */
+class BundleUnpacker {
+  private readonly parser: Parser;
+  private readonly parsed: Promise<void>;
+  private problem: SnapshelfError | undefined;
+  private doc: BundleDoc | undefined;
+  private jsonChunks: Buffer[] | undefined;
+  private sigChunks: Buffer[] | undefined;
+  private jsonBytes = 0;
+  private first = true;
+  private entries = 0;
+  private readonly seen = new Set<string>();
+  private readonly sinks: Sink[] = [];
+  private readonly listed = new Map<string, { readonly size: number; readonly sha3_384: string }>();
 
-  const ensureDoc = (): BundleDoc => {
-    if (doc !== undefined) return doc;
-    if (jsonChunks === undefined) throw fail(`the first entry must be ${BUNDLE_JSON}`);
-    doc = parseBundleDoc(Buffer.concat(jsonChunks).toString("utf8"), path);
-    for (const r of doc.revisions) listed.set(r.file, { size: r.size, sha3_384: r.sha3_384 });
-    for (const a of doc.assertions) listed.set(a.file, { size: a.size, sha3_384: a.sha3_384 });
+  constructor(
+    private readonly path: string,
+    private readonly stagingDir: string,
+    private readonly limits: Limits,
+  ) {
+    this.parser = new Parser({ strict: true, file: path, maxMetaEntrySize: 64 * 1024 });
+    this.parser.on("entry", (entry: ReadEntry) => this.onEntry(entry));
+    this.parsed = new Promise<void>((resolve, reject) => {
+      this.parser.on("end", () => resolve());
+      this.parser.on("error", (err: Error) => reject(err));
+    });
+    this.parsed.catch(() => undefined);
+  }
+
+  private fail(reason: string): SnapshelfError {
+    return bundleFail(this.path, reason);
+  }
+
+  private abort(err: SnapshelfError): void {
+    this.problem ??= err;
+    this.parser.abort(err);
+  }
+
+  private ensureDoc(): BundleDoc {
+    if (this.doc !== undefined) return this.doc;
+    if (this.jsonChunks === undefined) throw this.fail(`the first entry must be ${BUNDLE_JSON}`);
+    const doc = parseBundleDoc(Buffer.concat(this.jsonChunks).toString("utf8"), this.path);
+    for (const r of doc.revisions) this.listed.set(r.file, { size: r.size, sha3_384: r.sha3_384 });
+    for (const a of doc.assertions) this.listed.set(a.file, { size: a.size, sha3_384: a.sha3_384 });
+    this.doc = doc;
     return doc;
-  };
+  }
 
-  const onEntry = (entry: ReadEntry): void => {
-    if (problem !== undefined) {
+  private onEntry(entry: ReadEntry): void {
+    if (this.problem !== undefined) {
       entry.resume();
       return;
     }
     try {
-      entries++;
-      if (entries > 2 * MAX_LISTED + 3) throw fail("too many entries");
-      const p = entry.path;
-      const where = `entry ${JSON.stringify(p)}`;
-      const bad = pathProblem(p);
-      if (bad !== undefined) throw fail(`${where}: ${bad}`);
-      if (seen.has(p.replace(/\/$/, ""))) throw fail(`${where}: duplicate entry`);
-      seen.add(p.replace(/\/$/, ""));
-      const kind = entryKind(p);
+      const kind = this.checkEntry(entry);
       if (kind === "dir") {
-        if (entry.type !== "Directory") throw fail(`${where}: ${typeProblem(entry.type)}`);
         entry.resume();
         return;
       }
-      if (!FILE_TYPES.has(entry.type)) throw fail(`${where}: ${typeProblem(entry.type)}`);
-      if (first) {
-        first = false;
-        if (kind !== "json") throw fail(`the first entry must be ${BUNDLE_JSON}, not ${JSON.stringify(p)}`);
-        if (entry.size > limits.json) throw fail(`${where}: larger than ${limits.json} bytes`);
-        const chunks: Buffer[] = [];
-        jsonChunks = chunks;
-        entry.on("data", (c: Buffer) => {
-          jsonBytes += c.length;
-          if (jsonBytes > limits.json) abort(fail(`${where}: larger than ${limits.json} bytes`));
-          else chunks.push(c);
-        });
+      if (this.first) {
+        this.first = false;
+        this.keepJson(entry, kind);
         return;
       }
-      if (kind === "json") throw fail(`${where}: duplicate entry`);
-      if (kind === "signature") {
-        // the operator's signature over bundle.json: right after it, version 2 and later
-        if (entries !== 2 || sigChunks !== undefined) throw fail(`${where}: must be the second entry`);
-        if ((ensureDoc().version ?? 1) < 2) throw fail(`${where}: not allowed in a version 1 bundle`);
-        if (entry.size > MAX_SIGNATURE_SIZE) throw fail(`${where}: larger than ${MAX_SIGNATURE_SIZE} bytes`);
-        const chunks: Buffer[] = [];
-        sigChunks = chunks;
-        entry.on("data", (c: Buffer) => chunks.push(c));
-        return;
-      }
-      ensureDoc();
-      const want = listed.get(p);
-      if (want === undefined) throw fail(`${where}: not listed in ${BUNDLE_JSON}`);
-      const limit = kind === "blob" ? limits.blob : limits.assertion;
-      if (entry.size > limit) throw fail(`${where}: ${entry.size} bytes, more than the limit of ${limit}`);
-      if (entry.size !== want.size) {
-        throw fail(`${where}: ${entry.size} bytes, but ${BUNDLE_JSON} says ${want.size}`);
-      }
-      const file = join(stagingDir, ...p.split("/"));
-      // a few chunks may queue: the thread pool writes chunk n while chunk n+1 is read and hashed here
-      const stream = createWriteStream(file, { flags: "wx", mode: 0o644, highWaterMark: 4 * READ_CHUNK });
-      const sink: Sink = {
-        file: p,
-        hash: createHash("sha3-384"),
-        bytes: 0,
-        stream,
-        // settles on close: after the data is flushed, or once destroyed on an error path
-        done: new Promise<void>((resolve, reject) => {
-          stream.on("close", () => resolve());
-          stream.on("error", (err) => reject(fail(`cannot write ${file}: ${fsErrorReason(err)}`)));
-        }),
-      };
-      sink.done.catch((err: unknown) => {
-        if (err instanceof SnapshelfError) abort(err);
-      });
-      sinks.push(sink);
-      // one consumer, explicit backpressure: the entry may already hold buffered data,
-      // which the first listener receives at once
-      entry.on("data", (c: Buffer) => {
-        sink.hash.update(c);
-        sink.bytes += c.length;
-        if (!stream.write(c)) {
-          entry.pause();
-          stream.once("drain", () => entry.resume());
-        }
-      });
-      entry.on("end", () => stream.end());
+      const where = `entry ${JSON.stringify(entry.path)}`;
+      if (kind === "json") throw this.fail(`${where}: duplicate entry`);
+      if (kind === "signature") this.keepSignature(entry);
+      else this.writeListed(entry, kind);
     } catch (err) {
       entry.resume();
-      abort(err instanceof SnapshelfError ? err : fail(String(err)));
+      this.abort(err instanceof SnapshelfError ? err : this.fail(String(err)));
     }
-  };
-  parser.on("entry", onEntry);
-
-  await mkdir(join(stagingDir, "blobs"), { recursive: true });
-  await mkdir(join(stagingDir, "assertions"), { recursive: true });
-
-  const parsed = new Promise<void>((resolve, reject) => {
-    parser.on("end", () => resolve());
-    parser.on("error", (err: Error) => reject(err));
-  });
-  parsed.catch(() => undefined);
-
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    // a split bundle (its parts file) is read part after part, each checked as it ends
-    const segments: { file: string; size?: number; sha3_384?: string }[] = path.endsWith(PARTS_SUFFIX)
-      ? (await readPartsFile(path)).parts.map((p) => ({ ...p, file: join(dirname(path), p.file) }))
-      : [{ file: path }];
-    const buf = Buffer.alloc(READ_CHUNK);
-    let archiveBytes = 0;
-    let segment = -1;
-    let segHash: Hash | undefined;
-    let segBytes = 0;
-    for (;;) {
-      if (problem !== undefined) break;
-      if (fh === undefined) {
-        segment++;
-        const seg = segments[segment];
-        if (seg === undefined) break;
-        try {
-          fh = await open(seg.file, "r");
-        } catch (err) {
-          throw fail(`${seg.file}: ${fsErrorReason(err)}`);
-        }
-        segHash = seg.sha3_384 === undefined ? undefined : createHash("sha3-384");
-        segBytes = 0;
-      }
-      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
-      if (bytesRead === 0) {
-        const seg = segments[segment]!;
-        await fh.close();
-        fh = undefined;
-        if (seg.size !== undefined && segBytes !== seg.size)
-          throw fail(`part ${basename(seg.file)}: ${segBytes} bytes, but the parts file says ${seg.size}`);
-        const got = segHash?.digest("hex");
-        if (got !== undefined && got !== seg.sha3_384) {
-          throw new SnapshelfError(
-            "bundle-digest-mismatch",
-            `cannot read bundle ${path}: part ${basename(seg.file)} has sha3-384 ${got}, but the parts file says ${seg.sha3_384}`,
-          );
-        }
-        continue;
-      }
-      segBytes += bytesRead;
-      segHash?.update(buf.subarray(0, bytesRead));
-      archiveBytes += bytesRead;
-      opts.onProgress?.(archiveBytes);
-      // the parser copies what it keeps, so the buffer can be reused
-      const more = parser.write(Buffer.from(buf.subarray(0, bytesRead)));
-      if (!more && problem === undefined) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            parser.off("drain", done);
-            parser.off("error", done);
-            resolve();
-          };
-          parser.once("drain", done);
-          parser.once("error", done);
-        });
-      }
-    }
-    if (problem === undefined) parser.end();
-    try {
-      await parsed;
-    } catch (err) {
-      if (problem !== undefined) throw problem;
-      throw fail(tarReason(err));
-    }
-    if (problem !== undefined) throw problem;
-    await Promise.all(sinks.map((s) => s.done));
-    if (problem !== undefined) throw problem;
-  } catch (err) {
-    for (const s of sinks) s.stream.destroy();
-    await Promise.allSettled(sinks.map((s) => s.done));
-    throw err;
-  } finally {
-    await fh?.close();
   }
 
-  const d = ensureDoc();
-  // what was written, as hashed while writing it: the importer uses these instead of reading again
-  const staged = new Map<string, StagedDigest>();
-  for (const s of sinks) {
-    const want = listed.get(s.file);
-    const got = s.hash.digest("hex");
-    staged.set(join(stagingDir, ...s.file.split("/")), { sha3_384: got, size: s.bytes });
-    if (want === undefined) throw fail(`entry ${JSON.stringify(s.file)}: not listed in ${BUNDLE_JSON}`);
-    if (s.bytes !== want.size)
-      throw fail(`entry ${JSON.stringify(s.file)}: truncated (${s.bytes} of ${want.size} bytes)`);
-    if (got !== want.sha3_384) {
+  /** What any entry must be: safe path, seen once, a directory or a regular file. */
+  private checkEntry(entry: ReadEntry): ReturnType<typeof entryKind> {
+    this.entries++;
+    if (this.entries > 2 * MAX_LISTED + 3) throw this.fail("too many entries");
+    const p = entry.path;
+    const where = `entry ${JSON.stringify(p)}`;
+    const bad = pathProblem(p);
+    if (bad !== undefined) throw this.fail(`${where}: ${bad}`);
+    if (this.seen.has(p.replace(/\/$/, ""))) throw this.fail(`${where}: duplicate entry`);
+    this.seen.add(p.replace(/\/$/, ""));
+    const kind = entryKind(p);
+    if (kind === "dir") {
+      if (entry.type !== "Directory") throw this.fail(`${where}: ${typeProblem(entry.type)}`);
+      return kind;
+    }
+    if (!FILE_TYPES.has(entry.type)) throw this.fail(`${where}: ${typeProblem(entry.type)}`);
+    return kind;
+  }
+
+  /** The first entry: bundle.json, kept in memory (bounded). */
+  private keepJson(entry: ReadEntry, kind: ReturnType<typeof entryKind>): void {
+    const where = `entry ${JSON.stringify(entry.path)}`;
+    const limit = this.limits.json;
+    if (kind !== "json") throw this.fail(`the first entry must be ${BUNDLE_JSON}, not ${JSON.stringify(entry.path)}`);
+    if (entry.size > limit) throw this.fail(`${where}: larger than ${limit} bytes`);
+    const chunks: Buffer[] = [];
+    this.jsonChunks = chunks;
+    entry.on("data", (c: Buffer) => {
+      this.jsonBytes += c.length;
+      if (this.jsonBytes > limit) this.abort(this.fail(`${where}: larger than ${limit} bytes`));
+      else chunks.push(c);
+    });
+  }
+
+  /** The operator's signature over bundle.json: right after it, version 2 and later. */
+  private keepSignature(entry: ReadEntry): void {
+    const where = `entry ${JSON.stringify(entry.path)}`;
+    if (this.entries !== 2 || this.sigChunks !== undefined) throw this.fail(`${where}: must be the second entry`);
+    if ((this.ensureDoc().version ?? 1) < 2) throw this.fail(`${where}: not allowed in a version 1 bundle`);
+    if (entry.size > MAX_SIGNATURE_SIZE) throw this.fail(`${where}: larger than ${MAX_SIGNATURE_SIZE} bytes`);
+    const chunks: Buffer[] = [];
+    this.sigChunks = chunks;
+    entry.on("data", (c: Buffer) => chunks.push(c));
+  }
+
+  /** A blob or assertion bundle.json lists (with this size): streamed into staging, hashed on the way. */
+  private writeListed(entry: ReadEntry, kind: ReturnType<typeof entryKind>): void {
+    const p = entry.path;
+    const where = `entry ${JSON.stringify(p)}`;
+    this.ensureDoc();
+    const want = this.listed.get(p);
+    if (want === undefined) throw this.fail(`${where}: not listed in ${BUNDLE_JSON}`);
+    const limit = kind === "blob" ? this.limits.blob : this.limits.assertion;
+    if (entry.size > limit) throw this.fail(`${where}: ${entry.size} bytes, more than the limit of ${limit}`);
+    if (entry.size !== want.size) {
+      throw this.fail(`${where}: ${entry.size} bytes, but ${BUNDLE_JSON} says ${want.size}`);
+    }
+    const file = join(this.stagingDir, ...p.split("/"));
+    // a few chunks may queue: the thread pool writes chunk n while chunk n+1 is read and hashed here
+    const stream = createWriteStream(file, { flags: "wx", mode: 0o644, highWaterMark: 4 * READ_CHUNK });
+    const sink: Sink = {
+      file: p,
+      hash: createHash("sha3-384"),
+      bytes: 0,
+      stream,
+      // settles on close: after the data is flushed, or once destroyed on an error path
+      done: new Promise<void>((resolve, reject) => {
+        stream.on("close", () => resolve());
+        stream.on("error", (err) => reject(this.fail(`cannot write ${file}: ${fsErrorReason(err)}`)));
+      }),
+    };
+    sink.done.catch((err: unknown) => {
+      if (err instanceof SnapshelfError) this.abort(err);
+    });
+    this.sinks.push(sink);
+    // one consumer, explicit backpressure: the entry may already hold buffered data,
+    // which the first listener receives at once
+    entry.on("data", (c: Buffer) => {
+      sink.hash.update(c);
+      sink.bytes += c.length;
+      if (!stream.write(c)) {
+        entry.pause();
+        stream.once("drain", () => entry.resume());
+      }
+    });
+    entry.on("end", () => stream.end());
+  }
+
+  /** Feeds the archive's segments to the parser and waits for every entry to be written. */
+  async unpack(segments: readonly Segment[], onProgress: ((bytesRead: number) => void) | undefined): Promise<void> {
+    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      const buf = Buffer.alloc(READ_CHUNK);
+      let archiveBytes = 0;
+      let segment = -1;
+      let segHash: Hash | undefined;
+      let segBytes = 0;
+      for (;;) {
+        if (this.problem !== undefined) break;
+        if (fh === undefined) {
+          segment++;
+          const seg = segments[segment];
+          if (seg === undefined) break;
+          try {
+            fh = await open(seg.file, "r");
+          } catch (err) {
+            throw this.fail(`${seg.file}: ${fsErrorReason(err)}`);
+          }
+          segHash = seg.sha3_384 === undefined ? undefined : createHash("sha3-384");
+          segBytes = 0;
+        }
+        const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+        if (bytesRead === 0) {
+          await fh.close();
+          fh = undefined;
+          this.checkSegment(segments[segment]!, segBytes, segHash);
+          continue;
+        }
+        segBytes += bytesRead;
+        segHash?.update(buf.subarray(0, bytesRead));
+        archiveBytes += bytesRead;
+        onProgress?.(archiveBytes);
+        // the parser copies what it keeps, so the buffer can be reused
+        await this.write(Buffer.from(buf.subarray(0, bytesRead)));
+      }
+      await this.finish();
+    } catch (err) {
+      for (const s of this.sinks) s.stream.destroy();
+      await Promise.allSettled(this.sinks.map((s) => s.done));
+      throw err;
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  /** A part of a split bundle, as its parts file describes it. */
+  private checkSegment(seg: Segment, segBytes: number, segHash: Hash | undefined): void {
+    if (seg.size !== undefined && segBytes !== seg.size)
+      throw this.fail(`part ${basename(seg.file)}: ${segBytes} bytes, but the parts file says ${seg.size}`);
+    const got = segHash?.digest("hex");
+    if (got !== undefined && got !== seg.sha3_384) {
       throw new SnapshelfError(
         "bundle-digest-mismatch",
-        `cannot read bundle ${path}: entry ${JSON.stringify(s.file)} has sha3-384 ${got}, but ${BUNDLE_JSON} says ${want.sha3_384}`,
+        `cannot read bundle ${this.path}: part ${basename(seg.file)} has sha3-384 ${got}, but the parts file says ${seg.sha3_384}`,
       );
     }
   }
-  const present = new Set(sinks.map((s) => s.file));
-  for (const f of listed.keys()) {
-    if (!present.has(f)) throw fail(`${BUNDLE_JSON} lists ${JSON.stringify(f)}, which the archive lacks (truncated?)`);
+
+  /** Writes a chunk to the parser, waiting for it to drain (or fail). */
+  private async write(chunk: Buffer): Promise<void> {
+    const more = this.parser.write(chunk);
+    if (!more && this.problem === undefined) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.parser.off("drain", done);
+          this.parser.off("error", done);
+          resolve();
+        };
+        this.parser.once("drain", done);
+        this.parser.once("error", done);
+      });
+    }
   }
-  const json = jsonChunks === undefined ? "" : Buffer.concat(jsonChunks).toString("utf8");
-  const signature = sigChunks === undefined ? undefined : Buffer.concat(sigChunks).toString("utf8");
-  return {
-    ...toContents(d, stagingDir),
-    staged,
-    bundle: { source: path, json, ...(signature === undefined ? {} : { signature }) },
-  };
+
+  /** Ends the parser and waits for the archive's end and every entry's file; the first problem is thrown. */
+  private async finish(): Promise<void> {
+    if (this.problem === undefined) this.parser.end();
+    try {
+      await this.parsed;
+    } catch (err) {
+      if (this.problem !== undefined) throw this.problem;
+      throw this.fail(tarReason(err));
+    }
+    if (this.problem !== undefined) throw this.problem;
+    await Promise.all(this.sinks.map((s) => s.done));
+    if (this.problem !== undefined) throw this.problem;
+  }
+
+  /** What was written, checked against bundle.json (all of it, nothing else), as the importer consumes it. */
+  contents(): BundleContents {
+    const d = this.ensureDoc();
+    // what was written, as hashed while writing it: the importer uses these instead of reading again
+    const staged = new Map<string, StagedDigest>();
+    for (const s of this.sinks) {
+      const want = this.listed.get(s.file);
+      const got = s.hash.digest("hex");
+      staged.set(join(this.stagingDir, ...s.file.split("/")), { sha3_384: got, size: s.bytes });
+      if (want === undefined) throw this.fail(`entry ${JSON.stringify(s.file)}: not listed in ${BUNDLE_JSON}`);
+      if (s.bytes !== want.size)
+        throw this.fail(`entry ${JSON.stringify(s.file)}: truncated (${s.bytes} of ${want.size} bytes)`);
+      if (got !== want.sha3_384) {
+        throw new SnapshelfError(
+          "bundle-digest-mismatch",
+          `cannot read bundle ${this.path}: entry ${JSON.stringify(s.file)} has sha3-384 ${got}, but ${BUNDLE_JSON} says ${want.sha3_384}`,
+        );
+      }
+    }
+    const present = new Set(this.sinks.map((s) => s.file));
+    for (const f of this.listed.keys()) {
+      if (!present.has(f))
+        throw this.fail(`${BUNDLE_JSON} lists ${JSON.stringify(f)}, which the archive lacks (truncated?)`);
+    }
+    const json = this.jsonChunks === undefined ? "" : Buffer.concat(this.jsonChunks).toString("utf8");
+    const signature = this.sigChunks === undefined ? undefined : Buffer.concat(this.sigChunks).toString("utf8");
+    return {
+      ...toContents(d, this.stagingDir),
+      staged,
+      bundle: { source: this.path, json, ...(signature === undefined ? {} : { signature }) },
+    };
+  }
 }
 
 function tarReason(err: unknown): string {

@@ -323,24 +323,90 @@ async function removeEmptyDirs(dir: string): Promise<void> {
   await rmdir(dir).catch(() => undefined);
 }
 
+/** What every step of one export reads: settings resolved once, and where warnings go. */
+interface ExportRun {
+  readonly opts: ExportOptions;
+  readonly client: UpstreamClient;
+  /** The device architectures asked for by default (a dependency's fallback). */
+  readonly arches: readonly string[];
+  readonly progress: Progress;
+  readonly nowIso: string;
+  readonly since: ManifestIndex;
+  readonly warn: (line: string) => void;
+  readonly dirs: ExportDirs;
+}
+
+interface ExportDirs {
+  readonly exportDir: string;
+  readonly cacheDir: string;
+  readonly partialDir: string;
+  readonly stagingRoot: string;
+}
+
+/** The first assertions of a snap's chain: its snap-declaration and the snap-revisions it carries. */
+type ChainStart = [string, string[]];
+
+/** A validation set's bundle to write: `ACCOUNT/NAME` -> its assertion. */
+type ValidationSetStarts = Map<string, Assertion>;
+
+/** What was asked, checked before any request. */
+interface ExportAsk {
+  readonly arches: readonly string[];
+  readonly items: readonly PlanItem[];
+  readonly validationSets: readonly { account: string; name: string; sequence?: number }[];
+}
+
 async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
-  const client = opts.client;
-  const arches = [...new Set(opts.arches ?? ["amd64"])];
-  const channels = [...new Set(opts.channels ?? ["stable"])];
+  const warnings: string[] = [];
   const progress = opts.progress ?? new Progress({ write: () => true }, { quiet: true });
   const nowIso = (opts.now?.() ?? new Date()).toISOString();
-  const since = new ManifestIndex(opts.since);
-  const warnings: string[] = [];
-  const warn = (line: string): void => {
-    warnings.push(line);
-    progress.warn(line);
+  const ask = checkAsk(opts);
+  const run: ExportRun = {
+    opts,
+    client: opts.client,
+    arches: ask.arches,
+    progress,
+    nowIso,
+    since: new ManifestIndex(opts.since),
+    warn: (line) => {
+      warnings.push(line);
+      progress.warn(line);
+    },
+    dirs: exportDirs(opts.exportDir),
   };
-  for (const c of channels) parseChannel(c); // malformed channels fail before any request
-  for (const a of arches) {
-    if (!/^[a-z0-9]+$/.test(a) || a === "all") {
-      throw new SnapshelfError("invalid-argument", `cannot export: invalid architecture ${JSON.stringify(a)}`);
-    }
+  await clearLeftovers(run.dirs);
+
+  // ---- 1. validation sets: fetched and verified (importer's code) before any blob is downloaded
+  const fetcher = new ChainFetcher(run.client, opts.roots);
+  const verifyFetched = fetchedVerifier(fetcher, opts.roots, opts.now?.() ?? new Date());
+  const vsStarts = await fetchValidationSets(run.client, fetcher, ask.validationSets);
+  verifyFetched();
+
+  // ---- 2. plan, fetch assertions and blobs (rounds: a blob's own snap.yaml may name more dependencies)
+  const { planned, starts } = await planAndFetch(run, ask.items, fetcher, verifyFetched);
+  if (!opts.withDeps) warnMissingDependencies(run, planned);
+
+  // ---- 3. verify the blobs with the importer's code
+  await verifyBlobs(run, planned, poolOf([...opts.roots, ...fetcher.all()]));
+
+  // ---- 4. write bundles
+  const bundles = await writeBundles(run, planned, starts, vsStarts, fetcher);
+  await dropExportCopies(run.dirs, planned);
+  return { bundles, warnings };
+}
+
+function checkArch(subject: string, a: string): void {
+  if (!/^[a-z0-9]+$/.test(a) || a === "all") {
+    throw new SnapshelfError("invalid-argument", `cannot export${subject}: invalid architecture ${JSON.stringify(a)}`);
   }
+}
+
+/** The snaps and validation sets asked for, each checked (malformed channels fail before any request). */
+function checkAsk(opts: ExportOptions): ExportAsk {
+  const arches = [...new Set(opts.arches ?? ["amd64"])];
+  const channels = [...new Set(opts.channels ?? ["stable"])];
+  for (const c of channels) parseChannel(c);
+  for (const a of arches) checkArch("", a);
   const validationSets = (opts.validationSets ?? []).map(parseValidationSetArg);
   const items: PlanItem[] = [];
   for (const r of [...opts.names.map((name): ExportRequest => ({ name })), ...(opts.requests ?? [])]) {
@@ -355,283 +421,54 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       ...(r.pushChannel === undefined ? {} : { pushChannel: r.pushChannel }),
     };
     for (const c of [...item.channels, ...(item.pushChannel === undefined ? [] : [item.pushChannel])]) parseChannel(c);
-    for (const a of item.arches) {
-      if (!/^[a-z0-9]+$/.test(a) || a === "all") {
-        throw new SnapshelfError(
-          "invalid-argument",
-          `cannot export ${r.name}: invalid architecture ${JSON.stringify(a)}`,
-        );
-      }
-    }
+    for (const a of item.arches) checkArch(` ${r.name}`, a);
     items.push(item);
   }
   if (items.length === 0 && validationSets.length === 0) {
     throw new SnapshelfError("invalid-argument", "cannot export: no snaps named");
   }
+  return { arches, items, validationSets };
+}
 
-  const exportDir = opts.exportDir;
-  const cacheDir = join(exportDir, ".cache", "blobs");
-  const partialDir = join(exportDir, ".partial");
-  const stagingRoot = join(exportDir, ".staging");
-  await ensureDir(exportDir);
-  // what a killed run may have left besides resumable downloads: half-written bundles, staging
-  await rm(stagingRoot, { recursive: true, force: true });
-  for (const n of await readdir(exportDir)) {
-    if (n.startsWith(".") && n.includes(`${BUNDLE_SUFFIX}.tmp-`)) await unlinkQuiet(join(exportDir, n));
+function exportDirs(exportDir: string): ExportDirs {
+  return {
+    exportDir,
+    cacheDir: join(exportDir, ".cache", "blobs"),
+    partialDir: join(exportDir, ".partial"),
+    stagingRoot: join(exportDir, ".staging"),
+  };
+}
+
+/** Removes what a killed run may have left besides resumable downloads: half-written bundles, staging. */
+async function clearLeftovers(dirs: ExportDirs): Promise<void> {
+  await ensureDir(dirs.exportDir);
+  await rm(dirs.stagingRoot, { recursive: true, force: true });
+  for (const n of await readdir(dirs.exportDir)) {
+    if (n.startsWith(".") && n.includes(`${BUNDLE_SUFFIX}.tmp-`)) await unlinkQuiet(join(dirs.exportDir, n));
   }
+}
 
-  // ---- 1. plan -------------------------------------------------------------
-  const planned = new Map<string, PlannedSnap>();
-
-  const planSnap = async (item: PlanItem): Promise<PlannedSnap> => {
-    const { name, neededBy } = item;
-    const wanted = item.channels;
-    const arches = item.arches;
-    const exportedWith = { channels: wanted, arches };
-    const subject = neededBy === undefined ? JSON.stringify(name) : `${JSON.stringify(name)} (needed by ${neededBy})`;
-    const infos = new Map<string, UpstreamInfo>();
-    for (const arch of arches) {
-      try {
-        infos.set(arch, await client.info(name, arch));
-      } catch (err) {
-        if (err instanceof SnapshelfError && err.code === "name-not-found") continue;
-        throw err;
-      }
-    }
-    const first = infos.values().next().value;
-    if (first === undefined) {
-      throw new SnapshelfError("name-not-found", `cannot export ${subject}: snap not found in ${client.baseUrl}`);
-    }
-    for (const i of infos.values()) {
-      if (i.snapId !== first.snapId || i.name !== name) {
-        throw new SnapshelfError(
-          "upstream-bad-response",
-          `cannot export ${subject}: the store describes it inconsistently across architectures`,
-        );
-      }
-    }
-    if (item.revision !== undefined) return planExact(item, first, infos, exportedWith);
-    const entries = new Map<string, BundleChannelEntry>();
-    const byChannel = new Map<number, UpstreamRevision>();
-    const misses = new Map<string, string[]>();
-    const miss = (what: string, arch: string): void => {
-      misses.set(what, [...(misses.get(what) ?? []), arch]);
-    };
-    const unavailable: string[] = [];
-    for (const arch of arches) {
-      const info = infos.get(arch);
-      if (info === undefined) {
-        unavailable.push(arch);
-        continue;
-      }
-      for (const want of wanted) {
-        const r = resolveChannel(info.channelMap, arch, want, first.defaultTrack);
-        let entry: BundleChannelEntry | undefined;
-        if (r.kind === "found") {
-          entry = { channel: r.channel, arch, revision: r.revision, releasedAt: r.releasedAt ?? nowIso };
-        } else if (r.kind === "branch") {
-          try {
-            const up = await client.downloadAction(name, arch, { channel: r.channel });
-            // a branch never follows another channel: anything else is not in the branch
-            const eff = up.effectiveChannel === undefined ? r.channel : effectiveFull(up.effectiveChannel);
-            if (eff === r.channel) {
-              byChannel.set(up.revision, up);
-              entry = { channel: r.channel, arch, revision: up.revision, releasedAt: up.releasedAt ?? nowIso };
-            }
-          } catch (err) {
-            if (!(err instanceof ActionError && err.code === "revision-not-found")) throw err;
-          }
-        }
-        if (entry === undefined) miss(r.channel, arch);
-        else entries.set(`${entry.channel}@${arch}`, entry);
-      }
-    }
-    if (entries.size === 0) {
-      const released = arches
-        .filter((a) => infos.has(a))
-        .map((a) => `${a}: ${describeReleases(infos.get(a)!.channelMap, a)}`)
-        .join("; ");
-      throw new SnapshelfError(
-        "channel-not-available",
-        `cannot export ${subject}: nothing released in ${wanted.map((w) => fullChannelName(requestedChannel(w, first.defaultTrack))).join(", ")} for ${arches.join(", ")} (released: ${released || "nothing"})`,
-      );
-    }
-    if (unavailable.length > 0) warn(`${name}: not available for ${unavailable.join(", ")}; skipped`);
-    if (misses.size > 0) {
-      const list = [...misses].map(([ch, a]) => `${ch} (${a.join(", ")})`).join(", ");
-      warn(`${name}: nothing released in ${list}; skipped`);
-    }
-
-    const revArch = new Map<number, string>();
-    for (const e of entries.values()) if (!revArch.has(e.revision)) revArch.set(e.revision, e.arch);
-    const revisions: PlannedRevision[] = [];
-    for (const [revision, arch] of [...revArch].sort((a, b) => a[0] - b[0])) {
-      const up = byChannel.get(revision) ?? (await client.downloadAction(name, arch, { revision }));
-      if (up.snapId !== first.snapId) {
-        throw new SnapshelfError(
-          "upstream-bad-response",
-          `cannot export ${subject}: revision ${revision} has snap-id ${up.snapId}, not ${first.snapId}`,
-        );
-      }
-      const have = since.revision(name, revision);
-      if (have !== undefined && have.sha3_384 !== up.download.sha3_384) {
-        throw new SnapshelfError(
-          "revision-clash",
-          `cannot export ${subject}: the offline store has revision ${revision} with another blob (sha3-384 ${have.sha3_384}, upstream ${up.download.sha3_384})`,
-        );
-      }
-      revisions.push({ revision, up, skip: have !== undefined, info: planInfo(name, up) });
-    }
-    const channelMap = [...entries.values()].sort(
-      (a, b) =>
-        compareChannels(parseFullChannel(a.channel), parseFullChannel(b.channel)) ||
-        (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0),
-    );
-    return {
-      name,
-      snapId: first.snapId,
-      ...(first.defaultTrack === undefined ? {} : { defaultTrack: first.defaultTrack }),
-      meta: first.meta,
-      channelMap,
-      revisions,
-      ...(neededBy === undefined ? {} : { neededBy }),
-      arches,
-      exportedWith,
-    };
-  };
-
-  /** An exact revision (`--from` with `revision:`): carried whatever holds it, released only to `push_channel`. */
-  const planExact = async (
-    item: PlanItem,
-    first: UpstreamInfo,
-    infos: ReadonlyMap<string, UpstreamInfo>,
-    exportedWith: PlannedSnap["exportedWith"],
-  ): Promise<PlannedSnap> => {
-    const { name } = item;
-    const revision = item.revision!;
-    const askArch = item.arches.find((a) => infos.has(a)) ?? item.arches[0]!;
-    let up: UpstreamRevision;
+/** Verifies every assertion fetched so far; a chain ending at a key nobody trusts says how to trust its root. */
+function fetchedVerifier(fetcher: ChainFetcher, roots: readonly Assertion[], now: Date): () => void {
+  return () => {
     try {
-      up = await client.downloadAction(name, askArch, { revision });
+      verifyAssertions(fetcher.all(), [], { roots }, now);
     } catch (err) {
-      if (err instanceof ActionError && err.code === "revision-not-found") {
-        throw new SnapshelfError(
-          "revision-not-found",
-          `cannot export ${JSON.stringify(name)}: revision ${revision} not found in ${client.baseUrl}`,
-        );
-      }
-      throw err;
-    }
-    if (up.snapId !== first.snapId || up.revision !== revision) {
-      throw new SnapshelfError(
-        "upstream-bad-response",
-        `cannot export ${JSON.stringify(name)}: asked for revision ${revision}, the store answered revision ${up.revision} of ${up.snapId}`,
-      );
-    }
-    const have = since.revision(name, revision);
-    if (have !== undefined && have.sha3_384 !== up.download.sha3_384) {
-      throw new SnapshelfError(
-        "revision-clash",
-        `cannot export ${JSON.stringify(name)}: the offline store has revision ${revision} with another blob (sha3-384 ${have.sha3_384}, upstream ${up.download.sha3_384})`,
-      );
-    }
-    const channelMap: BundleChannelEntry[] = [];
-    if (item.pushChannel !== undefined) {
-      const channel = fullChannelName(requestedChannel(item.pushChannel, first.defaultTrack));
-      const on = item.arches.filter((a) => up.architectures.length === 0 || revisionRunsOn(up.architectures, a));
-      if (on.length === 0) {
-        throw new SnapshelfError(
-          "channel-not-available",
-          `cannot export ${JSON.stringify(name)}: revision ${revision} is built for ${up.architectures.join(", ")}, not ${item.arches.join(", ")} (push_channel ${item.pushChannel})`,
-        );
-      }
-      for (const arch of on) channelMap.push({ channel, arch, revision, releasedAt: nowIso });
-    }
-    return {
-      name,
-      snapId: first.snapId,
-      ...(first.defaultTrack === undefined ? {} : { defaultTrack: first.defaultTrack }),
-      meta: first.meta,
-      channelMap,
-      revisions: [{ revision, up, skip: have !== undefined, info: planInfo(name, up) }],
-      arches: item.arches,
-      exportedWith,
-    };
-  };
-
-  const planQueue = async (queue: PlanItem[]): Promise<void> => {
-    while (queue.length > 0) {
-      const q = queue.shift()!;
-      if (planned.has(q.name)) continue;
-      progress.note(`resolving ${q.name}${q.neededBy === undefined ? "" : ` (needed by ${q.neededBy})`}`);
-      const p = await planSnap(q);
-      planned.set(q.name, p);
-      if (opts.withDeps) {
-        for (const r of p.revisions) {
-          for (const d of depsOf(p.name, r)) {
-            // devices install prerequisites from `stable` (store-protocol.md §4.1)
-            if (!planned.has(d.name))
-              queue.push({ name: d.name, channels: ["stable"], arches: p.arches, neededBy: p.name });
-          }
-        }
-      }
-    }
-  };
-
-  // ---- 2. fetch blobs (rounds: a blob's own snap.yaml may name more dependencies) ----
-  const fetchBlob = async (name: string, r: PlannedRevision): Promise<void> => {
-    const { sha3_384: hex, size, url } = r.up.download;
-    const label = `${name}_${r.revision}.snap`;
-    const cached = blobPath(cacheDir, hex);
-    const st = await stat(cached).catch(() => undefined);
-    if (st?.isFile() && st.size === size && (await hashFile(cached)).sha3_384 === hex) {
-      r.blob = cached;
-      progress.blobDone(label, size, "cached");
-      return;
-    }
-    if (st !== undefined) await unlinkQuiet(cached);
-    await ensureDir(partialDir);
-    const partial = join(partialDir, `${hex}.snap.partial`);
-    await client.download(url, partial, { sha3_384: hex, size }, label, (bytes) =>
-      progress.blobProgress(label, bytes, size),
-    );
-    const blob = await importBlob(cacheDir, partial, { sha3_384: hex, size }, { sourceName: `${label} from ${url}` });
-    await unlinkQuiet(partial);
-    r.blob = blob.path;
-    progress.blobDone(label, size, "downloaded");
-  };
-
-  // ---- assertions: fetched and verified (importer's code) before any blob is downloaded ----
-  const fetcher = new ChainFetcher(client, opts.roots);
-  const now = opts.now?.() ?? new Date();
-  const verifyFetched = (): void => {
-    try {
-      verifyAssertions(fetcher.all(), [], { roots: opts.roots }, now);
-    } catch (err) {
-      // the chain ended at a key nobody trusts: say how to trust its root
       if (err instanceof SnapshelfError && /no matching public key/.test(err.message)) {
         throw new SnapshelfError(err.code, `${err.message}; is its root trusted? (--trusted-root FILE)`);
       }
       throw err;
     }
   };
-  const starts = new Map<string, [string, string[]][]>();
-  const fetchChains = async (): Promise<void> => {
-    for (const p of planned.values()) {
-      if (starts.has(p.name)) continue;
-      const s: [string, string[]][] = [["snap-declaration", [SERIES, p.snapId]]];
-      for (const r of p.revisions) {
-        if (r.skip) continue;
-        const digest = digestHexToBase64Url(r.up.download.sha3_384);
-        const prov = r.info?.provenance;
-        s.push(["snap-revision", prov === undefined ? [digest] : [digest, prov]]);
-      }
-      starts.set(p.name, s);
-      await fetcher.closure(s);
-    }
-    verifyFetched();
-  };
-  const vsStarts = new Map<string, Assertion>();
+}
+
+/** Each validation set asked for (by sequence, or the latest) with its chain. */
+async function fetchValidationSets(
+  client: UpstreamClient,
+  fetcher: ChainFetcher,
+  validationSets: ExportAsk["validationSets"],
+): Promise<ValidationSetStarts> {
+  const vsStarts: ValidationSetStarts = new Map();
   for (const vs of validationSets) {
     const key = [SERIES, vs.account, vs.name];
     let a: Assertion | undefined;
@@ -651,75 +488,414 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
     }
     vsStarts.set(`${vs.account}/${vs.name}`, a!);
   }
-  verifyFetched();
+  return vsStarts;
+}
 
+/** A blob to download: one per digest, for the first revision that has it. */
+interface BlobTodo {
+  readonly name: string;
+  readonly r: PlannedRevision;
+}
+
+/**
+ * Plans the snaps asked for, fetches and verifies their assertions, downloads their blobs; with
+ * `--with-deps`, again for the dependencies the blobs' own snap.yaml name, until nothing is new.
+ */
+async function planAndFetch(
+  run: ExportRun,
+  items: readonly PlanItem[],
+  fetcher: ChainFetcher,
+  verifyFetched: () => void,
+): Promise<{ planned: Map<string, PlannedSnap>; starts: Map<string, ChainStart[]> }> {
+  const planned = new Map<string, PlannedSnap>();
+  const starts = new Map<string, ChainStart[]>();
   let queue: PlanItem[] = [...items];
   for (let round = 0; queue.length > 0; round++) {
     if (round >= MAX_ROUNDS) throw new SnapshelfError("export-failed", "cannot export: dependencies do not settle");
-    await planQueue(queue);
-    queue = [];
-    await fetchChains();
-    const todo: { name: string; r: PlannedRevision }[] = [];
-    const bySha = new Set<string>();
-    for (const p of planned.values()) {
-      for (const r of p.revisions) {
-        if (r.skip || r.blob !== undefined || bySha.has(r.up.download.sha3_384)) continue;
-        bySha.add(r.up.download.sha3_384);
-        todo.push({ name: p.name, r });
-      }
-    }
-    progress.startDownloads(
+    await planQueue(run, planned, queue);
+    await fetchChains(planned, starts, fetcher);
+    verifyFetched();
+    const todo = blobsToFetch(planned);
+    run.progress.startDownloads(
       todo.length,
       todo.reduce((n, t) => n + t.r.up.download.size, 0),
     );
-    await boundedEach(todo, opts.parallel ?? 4, (t) => fetchBlob(t.name, t.r));
-    // a blob is downloaded once even if (oddly) two revisions share it
-    for (const p of planned.values()) {
-      for (const r of p.revisions) {
-        if (r.skip || r.blob !== undefined) continue;
-        const same = todo.find((t) => t.r.up.download.sha3_384 === r.up.download.sha3_384);
-        if (same?.r.blob !== undefined) {
-          r.blob = same.r.blob;
-          r.info = same.r.info;
-        }
-      }
-    }
-    // the verified blob's own snap.yaml decides what it needs
-    for (const t of todo) {
-      const label = `${t.name}_${t.r.revision}.snap`;
-      const yaml = await readSnapYaml(t.r.blob!, { displayName: label });
-      t.r.info = parseSnapYaml(yaml, label);
-      if (opts.withDeps) {
-        for (const d of depsOf(t.name, t.r)) {
-          if (!planned.has(d.name)) {
-            const by = planned.get(t.name);
-            queue.push({ name: d.name, channels: ["stable"], arches: by?.arches ?? arches, neededBy: t.name });
-          }
-        }
-      }
-    }
+    await boundedEach(todo, run.opts.parallel ?? 4, (t) => fetchBlob(run, t.name, t.r));
+    shareBlobs(planned, todo);
+    queue = await readFetchedYaml(run, planned, todo);
   }
-  progress.finish();
+  run.progress.finish();
+  return { planned, starts };
+}
 
-  if (!opts.withDeps) {
-    const told = new Set<string>();
-    for (const p of planned.values()) {
+/** Plans every item of `queue` not planned yet, and (`--with-deps`) the dependencies the store describes. */
+async function planQueue(run: ExportRun, planned: Map<string, PlannedSnap>, queue: PlanItem[]): Promise<void> {
+  while (queue.length > 0) {
+    const q = queue.shift()!;
+    if (planned.has(q.name)) continue;
+    run.progress.note(`resolving ${q.name}${q.neededBy === undefined ? "" : ` (needed by ${q.neededBy})`}`);
+    const p = await planSnap(run, q);
+    planned.set(q.name, p);
+    if (run.opts.withDeps) {
       for (const r of p.revisions) {
         for (const d of depsOf(p.name, r)) {
-          const k = `${p.name}\0${d.name}`;
-          if (planned.has(d.name) || since.hasSnap(d.name) || told.has(k)) continue;
-          told.add(k);
-          warn(
-            `${p.name} needs ${describeDependency(d)}, which this export does not include; add it or use --with-deps`,
-          );
+          // devices install prerequisites from `stable` (store-protocol.md §4.1)
+          if (!planned.has(d.name))
+            queue.push({ name: d.name, channels: ["stable"], arches: p.arches, neededBy: p.name });
         }
       }
     }
   }
+}
 
-  // ---- 3. verify the blobs with the importer's code ---------------------------------
-  const fetched = fetcher.all();
-  const pool = poolOf([...opts.roots, ...fetched]);
+/** Plans one snap: its store info per architecture, then what each requested channel holds there. */
+async function planSnap(run: ExportRun, item: PlanItem): Promise<PlannedSnap> {
+  const { name, neededBy } = item;
+  const exportedWith = { channels: item.channels, arches: item.arches };
+  const subject = neededBy === undefined ? JSON.stringify(name) : `${JSON.stringify(name)} (needed by ${neededBy})`;
+  const infos = await fetchInfos(run.client, item, subject);
+  const first = infos.values().next().value!;
+  if (item.revision !== undefined) return planExact(run, item, first, infos, exportedWith);
+  const { entries, byChannel } = await resolveEntries(run, item, subject, infos, first);
+  const revisions = await planRevisions(run, name, subject, first, entries, byChannel);
+  const channelMap = [...entries.values()].sort(
+    (a, b) =>
+      compareChannels(parseFullChannel(a.channel), parseFullChannel(b.channel)) ||
+      (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0),
+  );
+  return {
+    name,
+    snapId: first.snapId,
+    ...(first.defaultTrack === undefined ? {} : { defaultTrack: first.defaultTrack }),
+    meta: first.meta,
+    channelMap,
+    revisions,
+    ...(neededBy === undefined ? {} : { neededBy }),
+    arches: item.arches,
+    exportedWith,
+  };
+}
+
+/** The store's info on the snap for each architecture that has it; none, or disagreeing ones, fail. */
+async function fetchInfos(
+  client: UpstreamClient,
+  item: PlanItem,
+  subject: string,
+): Promise<ReadonlyMap<string, UpstreamInfo>> {
+  const infos = new Map<string, UpstreamInfo>();
+  for (const arch of item.arches) {
+    try {
+      infos.set(arch, await client.info(item.name, arch));
+    } catch (err) {
+      if (err instanceof SnapshelfError && err.code === "name-not-found") continue;
+      throw err;
+    }
+  }
+  const first = infos.values().next().value;
+  if (first === undefined) {
+    throw new SnapshelfError("name-not-found", `cannot export ${subject}: snap not found in ${client.baseUrl}`);
+  }
+  for (const i of infos.values()) {
+    if (i.snapId !== first.snapId || i.name !== item.name) {
+      throw new SnapshelfError(
+        "upstream-bad-response",
+        `cannot export ${subject}: the store describes it inconsistently across architectures`,
+      );
+    }
+  }
+  return infos;
+}
+
+/**
+ * The channel-map entries the requested channels mean on each architecture (branches asked of the
+ * store: `byChannel` keeps those answers); nothing at all fails, a partial miss is a warning.
+ */
+async function resolveEntries(
+  run: ExportRun,
+  item: PlanItem,
+  subject: string,
+  infos: ReadonlyMap<string, UpstreamInfo>,
+  first: UpstreamInfo,
+): Promise<{ entries: Map<string, BundleChannelEntry>; byChannel: Map<number, UpstreamRevision> }> {
+  const { name, arches, channels: wanted } = item;
+  const entries = new Map<string, BundleChannelEntry>();
+  const byChannel = new Map<number, UpstreamRevision>();
+  const misses = new Map<string, string[]>();
+  const unavailable: string[] = [];
+  for (const arch of arches) {
+    const info = infos.get(arch);
+    if (info === undefined) {
+      unavailable.push(arch);
+      continue;
+    }
+    for (const want of wanted) {
+      const r = resolveChannel(info.channelMap, arch, want, first.defaultTrack);
+      let entry: BundleChannelEntry | undefined;
+      if (r.kind === "found") {
+        entry = { channel: r.channel, arch, revision: r.revision, releasedAt: r.releasedAt ?? run.nowIso };
+      } else if (r.kind === "branch") {
+        const up = await branchRevision(run.client, name, arch, r.channel);
+        if (up !== undefined) {
+          byChannel.set(up.revision, up);
+          entry = { channel: r.channel, arch, revision: up.revision, releasedAt: up.releasedAt ?? run.nowIso };
+        }
+      }
+      if (entry === undefined) misses.set(r.channel, [...(misses.get(r.channel) ?? []), arch]);
+      else entries.set(`${entry.channel}@${arch}`, entry);
+    }
+  }
+  if (entries.size === 0) {
+    const released = arches
+      .filter((a) => infos.has(a))
+      .map((a) => `${a}: ${describeReleases(infos.get(a)!.channelMap, a)}`)
+      .join("; ");
+    throw new SnapshelfError(
+      "channel-not-available",
+      `cannot export ${subject}: nothing released in ${wanted.map((w) => fullChannelName(requestedChannel(w, first.defaultTrack))).join(", ")} for ${arches.join(", ")} (released: ${released || "nothing"})`,
+    );
+  }
+  if (unavailable.length > 0) run.warn(`${name}: not available for ${unavailable.join(", ")}; skipped`);
+  if (misses.size > 0) {
+    const list = [...misses].map(([ch, a]) => `${ch} (${a.join(", ")})`).join(", ");
+    run.warn(`${name}: nothing released in ${list}; skipped`);
+  }
+  return { entries, byChannel };
+}
+
+/** The revision a branch holds, asked of the store; undefined if the branch is empty. */
+async function branchRevision(
+  client: UpstreamClient,
+  name: string,
+  arch: string,
+  channel: string,
+): Promise<UpstreamRevision | undefined> {
+  try {
+    const up = await client.downloadAction(name, arch, { channel });
+    // a branch never follows another channel: anything else is not in the branch
+    const eff = up.effectiveChannel === undefined ? channel : effectiveFull(up.effectiveChannel);
+    return eff === channel ? up : undefined;
+  } catch (err) {
+    if (!(err instanceof ActionError && err.code === "revision-not-found")) throw err;
+    return undefined;
+  }
+}
+
+/** Each revision the channel map holds, with its download (asked once, on an architecture that has it). */
+async function planRevisions(
+  run: ExportRun,
+  name: string,
+  subject: string,
+  first: UpstreamInfo,
+  entries: ReadonlyMap<string, BundleChannelEntry>,
+  byChannel: ReadonlyMap<number, UpstreamRevision>,
+): Promise<PlannedRevision[]> {
+  const revArch = new Map<number, string>();
+  for (const e of entries.values()) if (!revArch.has(e.revision)) revArch.set(e.revision, e.arch);
+  const revisions: PlannedRevision[] = [];
+  for (const [revision, arch] of [...revArch].sort((a, b) => a[0] - b[0])) {
+    const up = byChannel.get(revision) ?? (await run.client.downloadAction(name, arch, { revision }));
+    if (up.snapId !== first.snapId) {
+      throw new SnapshelfError(
+        "upstream-bad-response",
+        `cannot export ${subject}: revision ${revision} has snap-id ${up.snapId}, not ${first.snapId}`,
+      );
+    }
+    revisions.push({ revision, up, skip: sinceHas(run.since, name, subject, revision, up), info: planInfo(name, up) });
+  }
+  return revisions;
+}
+
+/** Whether the offline store (`--since`) has the revision already; with another blob, it fails. */
+function sinceHas(
+  since: ManifestIndex,
+  name: string,
+  subject: string,
+  revision: number,
+  up: UpstreamRevision,
+): boolean {
+  const have = since.revision(name, revision);
+  if (have !== undefined && have.sha3_384 !== up.download.sha3_384) {
+    throw new SnapshelfError(
+      "revision-clash",
+      `cannot export ${subject}: the offline store has revision ${revision} with another blob (sha3-384 ${have.sha3_384}, upstream ${up.download.sha3_384})`,
+    );
+  }
+  return have !== undefined;
+}
+
+/** An exact revision (`--from` with `revision:`): carried whatever holds it, released only to `push_channel`. */
+async function planExact(
+  run: ExportRun,
+  item: PlanItem,
+  first: UpstreamInfo,
+  infos: ReadonlyMap<string, UpstreamInfo>,
+  exportedWith: PlannedSnap["exportedWith"],
+): Promise<PlannedSnap> {
+  const { name } = item;
+  const client = run.client;
+  const revision = item.revision!;
+  const askArch = item.arches.find((a) => infos.has(a)) ?? item.arches[0]!;
+  let up: UpstreamRevision;
+  try {
+    up = await client.downloadAction(name, askArch, { revision });
+  } catch (err) {
+    if (err instanceof ActionError && err.code === "revision-not-found") {
+      throw new SnapshelfError(
+        "revision-not-found",
+        `cannot export ${JSON.stringify(name)}: revision ${revision} not found in ${client.baseUrl}`,
+      );
+    }
+    throw err;
+  }
+  if (up.snapId !== first.snapId || up.revision !== revision) {
+    throw new SnapshelfError(
+      "upstream-bad-response",
+      `cannot export ${JSON.stringify(name)}: asked for revision ${revision}, the store answered revision ${up.revision} of ${up.snapId}`,
+    );
+  }
+  const skip = sinceHas(run.since, name, JSON.stringify(name), revision, up);
+  const channelMap: BundleChannelEntry[] = [];
+  if (item.pushChannel !== undefined) {
+    const channel = fullChannelName(requestedChannel(item.pushChannel, first.defaultTrack));
+    const on = item.arches.filter((a) => up.architectures.length === 0 || revisionRunsOn(up.architectures, a));
+    if (on.length === 0) {
+      throw new SnapshelfError(
+        "channel-not-available",
+        `cannot export ${JSON.stringify(name)}: revision ${revision} is built for ${up.architectures.join(", ")}, not ${item.arches.join(", ")} (push_channel ${item.pushChannel})`,
+      );
+    }
+    for (const arch of on) channelMap.push({ channel, arch, revision, releasedAt: run.nowIso });
+  }
+  return {
+    name,
+    snapId: first.snapId,
+    ...(first.defaultTrack === undefined ? {} : { defaultTrack: first.defaultTrack }),
+    meta: first.meta,
+    channelMap,
+    revisions: [{ revision, up, skip, info: planInfo(name, up) }],
+    arches: item.arches,
+    exportedWith,
+  };
+}
+
+/** Fetches the assertion chain of each snap planned since the last round; `starts` keeps where each began. */
+async function fetchChains(
+  planned: ReadonlyMap<string, PlannedSnap>,
+  starts: Map<string, ChainStart[]>,
+  fetcher: ChainFetcher,
+): Promise<void> {
+  for (const p of planned.values()) {
+    if (starts.has(p.name)) continue;
+    const s: ChainStart[] = [["snap-declaration", [SERIES, p.snapId]]];
+    for (const r of p.revisions) {
+      if (r.skip) continue;
+      const digest = digestHexToBase64Url(r.up.download.sha3_384);
+      const prov = r.info?.provenance;
+      s.push(["snap-revision", prov === undefined ? [digest] : [digest, prov]]);
+    }
+    starts.set(p.name, s);
+    await fetcher.closure(s);
+  }
+}
+
+/** The blobs still to download, one per digest. */
+function blobsToFetch(planned: ReadonlyMap<string, PlannedSnap>): BlobTodo[] {
+  const todo: BlobTodo[] = [];
+  const bySha = new Set<string>();
+  for (const p of planned.values()) {
+    for (const r of p.revisions) {
+      if (r.skip || r.blob !== undefined || bySha.has(r.up.download.sha3_384)) continue;
+      bySha.add(r.up.download.sha3_384);
+      todo.push({ name: p.name, r });
+    }
+  }
+  return todo;
+}
+
+/** Downloads one blob into the export's cache (resumed; a verified cached copy is kept), sets `r.blob`. */
+async function fetchBlob(run: ExportRun, name: string, r: PlannedRevision): Promise<void> {
+  const { cacheDir, partialDir } = run.dirs;
+  const { sha3_384: hex, size, url } = r.up.download;
+  const label = `${name}_${r.revision}.snap`;
+  const cached = blobPath(cacheDir, hex);
+  const st = await stat(cached).catch(() => undefined);
+  if (st?.isFile() && st.size === size && (await hashFile(cached)).sha3_384 === hex) {
+    r.blob = cached;
+    run.progress.blobDone(label, size, "cached");
+    return;
+  }
+  if (st !== undefined) await unlinkQuiet(cached);
+  await ensureDir(partialDir);
+  const partial = join(partialDir, `${hex}.snap.partial`);
+  await run.client.download(url, partial, { sha3_384: hex, size }, label, (bytes) =>
+    run.progress.blobProgress(label, bytes, size),
+  );
+  const blob = await importBlob(cacheDir, partial, { sha3_384: hex, size }, { sourceName: `${label} from ${url}` });
+  await unlinkQuiet(partial);
+  r.blob = blob.path;
+  run.progress.blobDone(label, size, "downloaded");
+}
+
+/** A blob is downloaded once even if (oddly) two revisions share it: the others take its copy. */
+function shareBlobs(planned: ReadonlyMap<string, PlannedSnap>, todo: readonly BlobTodo[]): void {
+  for (const p of planned.values()) {
+    for (const r of p.revisions) {
+      if (r.skip || r.blob !== undefined) continue;
+      const same = todo.find((t) => t.r.up.download.sha3_384 === r.up.download.sha3_384);
+      if (same?.r.blob !== undefined) {
+        r.blob = same.r.blob;
+        r.info = same.r.info;
+      }
+    }
+  }
+}
+
+/** The verified blobs' own snap.yaml decide what they need: returns the next round's queue (`--with-deps`). */
+async function readFetchedYaml(
+  run: ExportRun,
+  planned: ReadonlyMap<string, PlannedSnap>,
+  todo: readonly BlobTodo[],
+): Promise<PlanItem[]> {
+  const queue: PlanItem[] = [];
+  for (const t of todo) {
+    const label = `${t.name}_${t.r.revision}.snap`;
+    const yaml = await readSnapYaml(t.r.blob!, { displayName: label });
+    t.r.info = parseSnapYaml(yaml, label);
+    if (run.opts.withDeps) {
+      for (const d of depsOf(t.name, t.r)) {
+        if (!planned.has(d.name)) {
+          const by = planned.get(t.name);
+          queue.push({ name: d.name, channels: ["stable"], arches: by?.arches ?? run.arches, neededBy: t.name });
+        }
+      }
+    }
+  }
+  return queue;
+}
+
+/** Without `--with-deps`: one warning per dependency neither exported nor in the offline store. */
+function warnMissingDependencies(run: ExportRun, planned: ReadonlyMap<string, PlannedSnap>): void {
+  const told = new Set<string>();
+  for (const p of planned.values()) {
+    for (const r of p.revisions) {
+      for (const d of depsOf(p.name, r)) {
+        const k = `${p.name}\0${d.name}`;
+        if (planned.has(d.name) || run.since.hasSnap(d.name) || told.has(k)) continue;
+        told.add(k);
+        run.warn(
+          `${p.name} needs ${describeDependency(d)}, which this export does not include; add it or use --with-deps`,
+        );
+      }
+    }
+  }
+}
+
+/** Each carried blob against its assertions and snap.yaml, and each channel entry against its revision's arches. */
+async function verifyBlobs(
+  run: ExportRun,
+  planned: ReadonlyMap<string, PlannedSnap>,
+  pool: ReturnType<typeof poolOf>,
+): Promise<void> {
   for (const p of planned.values()) {
     for (const r of p.revisions) {
       if (r.skip) continue;
@@ -727,7 +903,7 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       const yaml = await readSnapYaml(r.blob!, { displayName: label });
       const info = parseSnapYaml(yaml, label);
       const rec = crossCheck(label, r.up.download.sha3_384, r.up.download.size, yaml, info, pool);
-      for (const line of storeBlobDisagreements(label, r.up, info)) warn(line);
+      for (const line of storeBlobDisagreements(label, r.up, info)) run.warn(line);
       if (rec.name !== p.name || rec.snapId !== p.snapId || rec.revision !== r.revision) {
         throw new SnapshelfError(
           "upstream-bad-response",
@@ -746,35 +922,65 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       }
     }
   }
+}
 
-  // ---- 4. write bundles ----------------------------------------------------------
-  const bundleAssertions = async (
-    start: readonly [string, readonly string[]][],
-  ): Promise<{ entries: BundleAssertion[]; sources: Map<string, Buffer> }> => {
-    const entries: BundleAssertion[] = [];
-    const sources = new Map<string, Buffer>();
-    const folded = new Set<string>();
-    for (const a of await fetcher.closure(start)) {
-      const hex = objectId(a.raw);
-      if (since.hasAssertion(a.type, a.primaryKey, a.revision, hex)) continue;
-      const key = reducePrimaryKey(a.type, a.primaryKey);
-      let file = assertionEntryName(a.type, key, hex);
-      // a case-only twin of another entry's name (one file on FAT): named by its digest instead
-      if (folded.has(file.toLowerCase())) file = `assertions/${a.type}_${hex.slice(0, 32)}.assert`;
-      folded.add(file.toLowerCase());
-      entries.push({ file, type: a.type, key, revision: a.revision, sha3_384: hex, size: a.raw.length });
-      sources.set(file, a.raw);
-    }
-    entries.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));
-    return { entries, sources };
-  };
+/** How every bundle of one export is written: its stamp, signer, and staging. */
+interface BundleWriting {
+  readonly run: ExportRun;
+  readonly fetcher: ChainFetcher;
+  /** version 2: when it was exported, and who signed it (the signature covers bundle.json) */
+  readonly stamp: Pick<BundleDoc, "exportedAt" | "signer">;
+  readonly writeOpts: (label: string) => WriteBundleOptions;
+}
 
-  // every file this export writes must be valid on FAT32, exFAT and NTFS (USB sticks)
-  const outNames = new PortableNames();
-  for (const name of [
+/** Writes one bundle per snap, then one per validation set, staged under the export's `.staging/`. */
+async function writeBundles(
+  run: ExportRun,
+  planned: ReadonlyMap<string, PlannedSnap>,
+  starts: ReadonlyMap<string, ChainStart[]>,
+  vsStarts: ValidationSetStarts,
+  fetcher: ChainFetcher,
+): Promise<ExportedBundle[]> {
+  const { exportDir, stagingRoot } = run.dirs;
+  checkPortableNames(exportDir, [
     ...[...planned.keys()].map((n) => `${n}${BUNDLE_SUFFIX}`),
     ...[...vsStarts.keys()].map((id) => `validation-set_${id.replace("/", "_")}${BUNDLE_SUFFIX}`),
-  ]) {
+  ]);
+  await ensureDir(stagingRoot);
+  const { opts, nowIso } = run;
+  const signer = opts.signer;
+  const w: BundleWriting = {
+    run,
+    fetcher,
+    stamp: { exportedAt: nowIso, ...(signer === undefined ? {} : { signer: signer.signer }) },
+    writeOpts: (label) => ({
+      ...(opts.maxFileSize === undefined ? {} : { maxFileSize: opts.maxFileSize }),
+      ...(signer === undefined
+        ? {}
+        : {
+            sign: (json: Buffer) =>
+              signer.sign(json, `snapshelf bundle ${label} exported-at ${nowIso} counter ${signer.signer.counter}`),
+          }),
+    }),
+  };
+  const bundles: ExportedBundle[] = [];
+  try {
+    for (const name of [...planned.keys()].sort()) {
+      bundles.push(await writeSnapBundle(w, planned.get(name)!, starts.get(name) ?? []));
+    }
+    for (const [id, a] of [...vsStarts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+      bundles.push(await writeValidationSetBundle(w, id, a));
+    }
+  } finally {
+    await rm(stagingRoot, { recursive: true, force: true });
+  }
+  return bundles;
+}
+
+/** Every file this export writes must be valid on FAT32, exFAT and NTFS (USB sticks). */
+function checkPortableNames(exportDir: string, names: readonly string[]): void {
+  const outNames = new PortableNames();
+  for (const name of names) {
     const problem = outNames.add(name);
     if (problem !== undefined) {
       throw new SnapshelfError(
@@ -783,93 +989,109 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
       );
     }
   }
-  await ensureDir(stagingRoot);
-  const bundles: ExportedBundle[] = [];
-  // version 2: when it was exported, and who signed it (the signature covers bundle.json)
-  const signer = opts.signer;
-  const stamp = { exportedAt: nowIso, ...(signer === undefined ? {} : { signer: signer.signer }) };
-  const writeOpts = (label: string): WriteBundleOptions => ({
-    ...(opts.maxFileSize === undefined ? {} : { maxFileSize: opts.maxFileSize }),
-    ...(signer === undefined
-      ? {}
-      : {
-          sign: (json: Buffer) =>
-            signer.sign(json, `snapshelf bundle ${label} exported-at ${nowIso} counter ${signer.signer.counter}`),
-        }),
-  });
-  const names = [...planned.keys()].sort();
-  try {
-    for (const name of names) {
-      const p = planned.get(name)!;
-      const carried = p.revisions.filter((r) => !r.skip);
-      const revisions: BundleRevision[] = carried.map((r) => toBundleRevision(name, r.up, r.info));
-      const { entries, sources } = await bundleAssertions(starts.get(name) ?? []);
-      const doc: BundleDoc = {
-        kind: "snap",
-        ...stamp,
-        name,
-        snapId: p.snapId,
-        upstream: client.baseUrl,
-        store: toStoreMeta(p.meta, p.defaultTrack),
-        exportedWith: p.exportedWith,
-        channelMap: p.channelMap,
-        revisions,
-        assertions: entries,
-      };
-      const blobs = new Map(carried.map((r) => [blobEntryName(name, r.revision), r.blob!]));
-      const w: WrittenBundle = await writeBundle(
-        join(exportDir, `${name}${BUNDLE_SUFFIX}`),
-        doc,
-        { blobs, assertions: sources },
-        stagingRoot,
-        writeOpts(name),
-      );
-      bundles.push({
-        kind: "snap",
-        name,
-        path: w.path,
-        size: w.size,
-        revisions: carried.map((r) => r.revision),
-        assertions: entries.length,
-        channels: p.channelMap.length,
-      });
-    }
-    for (const [id, a] of [...vsStarts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
-      const { entries, sources } = await bundleAssertions([[a.type, reducePrimaryKey(a.type, a.primaryKey)]]);
-      const doc: BundleDoc = {
-        kind: "assertions",
-        ...stamp,
-        upstream: client.baseUrl,
-        channelMap: [],
-        revisions: [],
-        assertions: entries,
-      };
-      const [account, vsName] = id.split("/");
-      const w = await writeBundle(
-        join(exportDir, `validation-set_${account}_${vsName}${BUNDLE_SUFFIX}`),
-        doc,
-        { blobs: new Map(), assertions: sources },
-        stagingRoot,
-        writeOpts(`validation-set ${id}`),
-      );
-      bundles.push({
-        kind: "assertions",
-        name: id,
-        path: w.path,
-        size: w.size,
-        revisions: [],
-        assertions: entries.length,
-        channels: 0,
-      });
-    }
-  } finally {
-    await rm(stagingRoot, { recursive: true, force: true });
-  }
+}
 
-  // the bundles hold the blobs now: drop the export's own copies
+/** The assertions a bundle carries from `start` (those the offline store has left out), sorted by file. */
+async function bundleAssertions(
+  fetcher: ChainFetcher,
+  since: ManifestIndex,
+  start: readonly [string, readonly string[]][],
+): Promise<{ entries: BundleAssertion[]; sources: Map<string, Buffer> }> {
+  const entries: BundleAssertion[] = [];
+  const sources = new Map<string, Buffer>();
+  const folded = new Set<string>();
+  for (const a of await fetcher.closure(start)) {
+    const hex = objectId(a.raw);
+    if (since.hasAssertion(a.type, a.primaryKey, a.revision, hex)) continue;
+    const key = reducePrimaryKey(a.type, a.primaryKey);
+    let file = assertionEntryName(a.type, key, hex);
+    // a case-only twin of another entry's name (one file on FAT): named by its digest instead
+    if (folded.has(file.toLowerCase())) file = `assertions/${a.type}_${hex.slice(0, 32)}.assert`;
+    folded.add(file.toLowerCase());
+    entries.push({ file, type: a.type, key, revision: a.revision, sha3_384: hex, size: a.raw.length });
+    sources.set(file, a.raw);
+  }
+  entries.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));
+  return { entries, sources };
+}
+
+async function writeSnapBundle(
+  w: BundleWriting,
+  p: PlannedSnap,
+  start: readonly ChainStart[],
+): Promise<ExportedBundle> {
+  const { run } = w;
+  const name = p.name;
+  const carried = p.revisions.filter((r) => !r.skip);
+  const revisions: BundleRevision[] = carried.map((r) => toBundleRevision(name, r.up, r.info));
+  const { entries, sources } = await bundleAssertions(w.fetcher, run.since, start);
+  const doc: BundleDoc = {
+    kind: "snap",
+    ...w.stamp,
+    name,
+    snapId: p.snapId,
+    upstream: run.client.baseUrl,
+    store: toStoreMeta(p.meta, p.defaultTrack),
+    exportedWith: p.exportedWith,
+    channelMap: p.channelMap,
+    revisions,
+    assertions: entries,
+  };
+  const blobs = new Map(carried.map((r) => [blobEntryName(name, r.revision), r.blob!]));
+  const written: WrittenBundle = await writeBundle(
+    join(run.dirs.exportDir, `${name}${BUNDLE_SUFFIX}`),
+    doc,
+    { blobs, assertions: sources },
+    run.dirs.stagingRoot,
+    w.writeOpts(name),
+  );
+  return {
+    kind: "snap",
+    name,
+    path: written.path,
+    size: written.size,
+    revisions: carried.map((r) => r.revision),
+    assertions: entries.length,
+    channels: p.channelMap.length,
+  };
+}
+
+async function writeValidationSetBundle(w: BundleWriting, id: string, a: Assertion): Promise<ExportedBundle> {
+  const { run } = w;
+  const { entries, sources } = await bundleAssertions(w.fetcher, run.since, [
+    [a.type, reducePrimaryKey(a.type, a.primaryKey)],
+  ]);
+  const doc: BundleDoc = {
+    kind: "assertions",
+    ...w.stamp,
+    upstream: run.client.baseUrl,
+    channelMap: [],
+    revisions: [],
+    assertions: entries,
+  };
+  const [account, vsName] = id.split("/");
+  const written = await writeBundle(
+    join(run.dirs.exportDir, `validation-set_${account}_${vsName}${BUNDLE_SUFFIX}`),
+    doc,
+    { blobs: new Map(), assertions: sources },
+    run.dirs.stagingRoot,
+    w.writeOpts(`validation-set ${id}`),
+  );
+  return {
+    kind: "assertions",
+    name: id,
+    path: written.path,
+    size: written.size,
+    revisions: [],
+    assertions: entries.length,
+    channels: 0,
+  };
+}
+
+/** The bundles hold the blobs now: drops the export's own copies, and its cache directories once empty. */
+async function dropExportCopies(dirs: ExportDirs, planned: ReadonlyMap<string, PlannedSnap>): Promise<void> {
   for (const p of planned.values()) for (const r of p.revisions) if (r.blob !== undefined) await unlinkQuiet(r.blob);
-  for (const d of [partialDir, cacheDir, join(exportDir, ".cache")]) {
+  for (const d of [dirs.partialDir, dirs.cacheDir, join(dirs.exportDir, ".cache")]) {
     if ((await readdir(d).catch(() => ["?"])).length === 0) await rmdir(d).catch(() => undefined);
   }
-  return { bundles, warnings };
 }

@@ -20,6 +20,7 @@ import { copyThreads } from "../blobs/copy-thread.js";
 import { adoptBlob, blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
 import type {
   BundleContents,
+  BundleOrigin,
   BundleReader,
   BundleRelease,
   BundleRevisionFacts,
@@ -152,6 +153,42 @@ interface StagedSnap {
   readonly record: RevisionRecord;
 }
 
+/** What the bundles among the inputs contribute, in input order; other inputs are passed on as they are. */
+interface Unpacked {
+  /** Plain inputs and the files extracted from bundles. */
+  readonly plainPaths: readonly string[];
+  /** Bundle entries hashed as they were extracted into the change's private staging: not re-read. */
+  readonly stagedDigests: ReadonlyMap<string, StagedDigest>;
+  readonly releases: readonly BundleRelease[];
+  readonly meta: readonly [string, SnapMeta][];
+  readonly facts: readonly BundleRevisionFacts[];
+  /** What the operator-signature and rollback checks read. */
+  readonly origins: readonly BundleOrigin[];
+}
+
+/** The trusted roots: the built-in ones, those remembered, and new `--trusted-root` files. */
+interface ImportRoots {
+  readonly roots: readonly Assertion[];
+  readonly newRoots: readonly Assertion[];
+}
+
+/** The assertions new to the store, verified, and the pool the blobs are checked against. */
+interface NewAssertions {
+  readonly candidates: readonly Assertion[];
+  readonly pool: Map<string, Assertion>;
+}
+
+/** The records after the import, and what they add. */
+interface ImportChange {
+  readonly records: Records;
+  readonly events: readonly Omit<ReleaseRecord, "seq">[];
+  /** `name\0revision` of each revision the store had before. */
+  readonly present: ReadonlySet<string>;
+  readonly retained: Awaited<ReturnType<typeof retentionAtImport>>["removed"];
+}
+
+const sizeOf = async (p: string): Promise<number> => (await stat(p).catch(() => undefined))?.size ?? 0;
+
 /** Imports inputs into the store at `layout`. */
 export async function importInputs(
   layout: StoreLayout,
@@ -161,233 +198,37 @@ export async function importInputs(
   const log = opts.log ?? (() => {});
   const now = opts.now ?? new Date();
   return changeRecords(layout, "import", opts, async (stored) => {
-    let records = stored;
-    const bundleReleases: BundleRelease[] = [];
-    const bundleMeta: [string, SnapMeta][] = [];
-    const bundleFacts: BundleRevisionFacts[] = [];
-    const plainPaths: string[] = [];
-    // bundle entries hashed as they were extracted into the change's private staging: not re-read
-    const stagedDigests = new Map<string, StagedDigest>();
-    // bundles are unpacked several at once (hashing while unpacking is the limit: one CPU each);
-    // what they contribute is taken in input order
-    const bundles = opts.bundles;
-    const isBundle = await Promise.all(paths.map(async (p) => (bundles ? bundles.isBundle(p) : false)));
-    const sizeOf = async (p: string): Promise<number> => (await stat(p).catch(() => undefined))?.size ?? 0;
-    const bundleSizes = await Promise.all(paths.map((p, i) => (isBundle[i] ? sizeOf(p) : 0)));
-    const bundleCount = isBundle.filter(Boolean).length;
-    if (bundleCount > 0)
-      opts.progress?.start(
-        bundleCount,
-        bundleSizes.reduce((a, b) => a + b, 0),
-      );
-    const unpacked = await mapOrdered(
-      paths,
-      copyThreads(),
-      async (p, i): Promise<BundleContents | undefined> => {
-        if (!bundles || !isBundle[i]) return undefined;
-        const staging = join(layout.tmp, `bundle-${i}`);
-        await ensureDir(staging);
-        const size = bundleSizes[i] ?? 0;
-        const contents = await bundles.read(p, staging, {
-          onProgress: (n) => opts.progress?.advance(basename(p), n, size),
-        });
-        opts.progress?.done(basename(p), size);
-        return contents;
-      },
-      (contents, i) => {
-        if (contents)
-          log(
-            `unpacked bundle ${basename(paths[i] ?? "")}: ${contents.snapFiles.length} snap${contents.snapFiles.length === 1 ? "" : "s"}`,
-          );
-      },
-    );
-    for (const [i, contents] of unpacked.entries()) {
-      if (contents === undefined) {
-        plainPaths.push(paths[i] ?? "");
-        continue;
-      }
-      plainPaths.push(...contents.snapFiles, ...contents.assertionFiles);
-      for (const [file, d] of contents.staged ?? []) stagedDigests.set(file, d);
-      bundleReleases.push(...contents.releases);
-      bundleMeta.push(...Object.entries(contents.meta));
-      bundleFacts.push(...(contents.revisionFacts ?? []));
-    }
-    // operator signatures and rollback, before anything is written
-    const origins = unpacked.flatMap((c) => (c?.bundle === undefined ? [] : [c.bundle]));
-    const trust = await checkBundleTrust(layout, origins, opts.bundleTrust ?? {}, now);
+    // ---- 1. unpack bundles; operator signatures and rollback, before anything is written
+    const unpacked = await unpackBundles(layout, paths, opts, log);
+    const trust = await checkBundleTrust(layout, unpacked.origins, opts.bundleTrust ?? {}, now);
     for (const n of trust.notes) log(n);
-    const inputs = await expandInputs(plainPaths);
-    const snapFiles = inputs.filter((p) => p.endsWith(".snap"));
-    const assertionFiles = inputs.filter((p) => !p.endsWith(".snap"));
-    for (const s of snapFiles) {
-      const side = join(dirname(s), basename(s, ".snap") + ".assert");
-      if (!assertionFiles.includes(side) && (await pathExists(side))) assertionFiles.push(side);
-    }
-    assertionFiles.push(...(opts.asserts ?? []));
 
-    // trusted roots: the built-in ones, those remembered, and new --trusted-root files
-    const rootInputs: Assertion[] = [];
-    for (const f of opts.trustedRoots ?? []) rootInputs.push(...(await readAssertionFile(f)));
-    const newRoots = rootInputs.length > 0 ? checkTrustedRoots(rootInputs, (opts.trustedRoots ?? []).join(", ")) : [];
-    const roots = [...(await readRoots(layout, records)), ...newRoots];
-    const rootIds = new Set(roots.map((a) => objectId(a.raw)));
+    // ---- 2. assertions: the roots, then every new assertion's signature and chain
+    const { snapFiles, assertionFiles } = await sortInputs(unpacked.plainPaths, opts.asserts ?? []);
+    const roots = await readImportRoots(layout, stored, opts.trustedRoots ?? []);
+    const asserts = await verifyNewAssertions(layout, stored, assertionFiles, roots.roots, now, log);
 
-    // a snap-revision is nobody's prerequisite: chains need the rest only, which stays small
-    // as the store grows; the snap-revisions of the incoming blobs are looked up below
-    const known = await readStoredAssertions(layout, records, (r) => r.type !== "snap-revision");
-    const knownIds = new Set(records.assertions.map((a) => a.object));
-    const candidates: Assertion[] = [];
-    const candidateIds = new Set<string>();
-    const sources = new Map<Assertion, string>();
-    for (const f of [...new Set(assertionFiles)]) {
-      for (const a of await readAssertionFile(f)) {
-        const id = objectId(a.raw);
-        if (knownIds.has(id) || candidateIds.has(id) || rootIds.has(id)) continue;
-        candidateIds.add(id);
-        candidates.push(a);
-        sources.set(a, f);
-      }
-    }
-    verifyAssertions(candidates, known, { roots }, now, sources);
-    if (candidates.length > 0) log(`verified ${candidates.length} assertions`);
-    const pool = poolOf([...roots, ...known, ...candidates]);
-    const storedRevisions = new Map<string, AssertionRecord[]>();
-    for (const r of records.assertions) {
-      if (r.type !== "snap-revision") continue;
-      const digest = r.primaryKey[0] ?? "";
-      storedRevisions.set(digest, [...(storedRevisions.get(digest) ?? []), r]);
-    }
-    const addStoredRevisions = async (sha3hex: string): Promise<void> => {
-      const wanted = storedRevisions.get(digestHexToBase64Url(sha3hex)) ?? [];
-      for (const a of await readStoredAssertions(layout, { ...records, assertions: wanted })) {
-        const k = refKey(a.type, a.primaryKey);
-        const prev = pool.get(k);
-        if (!prev || prev.revision < a.revision) pool.set(k, a);
-      }
-    };
-
-    // blobs: hash while copying into staging, then cross-check
-    const staging = join(layout.tmp, "blobs");
-    await ensureDir(staging);
-    // bundle blobs were read while unpacking: only the others are copied now
-    const copies = await Promise.all(snapFiles.map(async (f) => (stagedDigests.has(f) ? undefined : sizeOf(f))));
-    const copySizes = copies.filter((n): n is number => n !== undefined);
-    if (copySizes.length > 0)
-      opts.progress?.start(
-        copySizes.length,
-        copySizes.reduce((a, b) => a + b, 0),
-      );
-    // several blobs at once, one per hashing thread: hashing is the limit, and a second blob's copy,
-    // fsync and snap.yaml read overlap the first's; records stay in input order, errors as in a loop
-    const staged = await mapOrdered(
-      snapFiles,
-      copyThreads(),
-      async (s, i): Promise<StagedSnap> => {
-        const extracted = stagedDigests.get(s);
-        const size = copies[i] ?? 0;
-        const blob = extracted
-          ? await adoptBlob(staging, s, extracted.sha3_384, extracted.size)
-          : await importBlob(staging, s, undefined, {
-              sourceName: s,
-              onProgress: (n) => opts.progress?.advance(basename(s), n, size),
-            });
-        if (!extracted) opts.progress?.done(basename(s), size);
-        await addStoredRevisions(blob.sha3_384);
-        faultPoint("import:blob-staged");
-        const yaml = await readSnapYaml(blob.path, { displayName: s });
-        const info = parseSnapYaml(yaml, s);
-        const record = crossCheck(s, blob.sha3_384, blob.size, yaml, info, pool);
-        const clash = findRevisionClash(records.revisions, records.assertions, [{ source: s, record }]);
-        if (clash) throw new SnapshelfError("revision-clash", revisionClashMessage(clash));
-        return { source: s, staged: blob.path, sha3_384: blob.sha3_384, size: blob.size, record };
-      },
-      ({ source, record }) =>
-        log(
-          `verified ${basename(source)}: ${record.name} revision ${record.revision} (${record.info.architectures.join(", ")})`,
-        ),
-    );
-
+    // ---- 3. blobs: hash while copying into staging, then cross-check
+    const staged = await stageBlobs(layout, stored, snapFiles, unpacked.stagedDigests, asserts.pool, opts, log);
     // one revision, one blob: also between the inputs of this import
-    const clash = findRevisionClash(records.revisions, records.assertions, staged);
+    const clash = findRevisionClash(stored.revisions, stored.assertions, staged);
     if (clash) throw new SnapshelfError("revision-clash", revisionClashMessage(clash));
 
-    // new records (pure), then releases
-    records = withRoots(
-      records,
-      newRoots.map((a) => objectId(a.raw)),
-    );
-    records = withAssertions(records, candidates.map(toAssertionRecord));
-    const present = new Set(records.revisions.map((r) => `${r.name}\u0000${r.revision}`));
-    for (const s of staged) records = withRevision(records, withStoreFacts(s.record, bundleFacts));
-    checkReleaseConflicts(
-      staged.map((s) => ({
-        name: s.record.name,
-        revision: s.record.revision,
-        architectures: s.record.info.architectures,
-      })),
-      opts.release ?? [],
-    );
-    const at = now.toISOString();
-    const events: Omit<ReleaseRecord, "seq">[] = [];
-    for (const ch of opts.release ?? []) {
-      const channel = fullChannelName(parseFullChannel(ch));
-      for (const s of staged) {
-        for (const arch of releaseArchKeys(s.record.info.architectures)) {
-          events.push({ name: s.record.name, channel, arch, revision: s.record.revision, at });
-        }
-      }
-    }
-    // a bundle's channel map: record what changed, so the history grows with every import
-    for (const b of bundleReleases) {
-      if (!records.revisions.some((r) => r.name === b.name && r.revision === b.revision)) {
-        throw new SnapshelfError(
-          "bundle-release",
-          `cannot import: bundle releases ${b.name} revision ${b.revision}, which is neither in it nor in the store`,
-        );
-      }
-      const channel = fullChannelName(parseFullChannel(b.channel));
-      const head = [...records.releases, ...events]
-        .filter((e) => e.name === b.name && e.channel === channel && e.arch === b.arch)
-        .pop();
-      if (head?.revision !== b.revision)
-        events.push({ name: b.name, channel, arch: b.arch, revision: b.revision, at: b.at });
-    }
-    records = withReleases(records, events);
-    // a bundle carries the publisher's whole, current store metadata: it replaces what the store had
-    for (const [name, meta] of bundleMeta)
-      records = replaceSnapMeta(records, name, mergeExported(records.snaps[name], meta));
-    // the retention policy, when set to apply at import (`snapshelf retention N --on-import`)
-    const retention = await retentionAtImport(layout, records);
-    records = retention.records;
-    for (const r of retention.removed) log(`retention: dropped ${r.name} revision ${r.revision}`);
+    // ---- 4. new records (pure), then releases, store metadata and retention
+    const change = await newRecords(layout, stored, { unpacked, roots, asserts, staged }, opts, now, log);
 
-    // commit: objects first (content-addressed, harmless if orphaned), records last
-    await ensureDir(layout.blobs);
-    for (const s of staged) {
-      const target = blobPath(layout.blobs, s.sha3_384);
-      if (await pathExists(target)) continue;
-      faultPoint("import:before-blob-rename");
-      await rename(s.staged, target);
-      faultPoint("import:after-blob-rename");
-    }
-    for (const a of [...newRoots, ...candidates]) {
-      const p = assertionObjectPath(layout, objectId(a.raw));
-      if (await pathExists(p)) continue;
-      await ensureDir(dirname(p));
-      faultPoint("import:before-assertion-write");
-      await writeFileAtomic(p, a.raw);
-      faultPoint("import:after-assertion-write");
-    }
+    // ---- 5. commit: objects first (content-addressed, harmless if orphaned), records last
+    await commitObjects(layout, staged, [...roots.newRoots, ...asserts.candidates]);
     await trust.commit();
     const result: ImportResult = {
-      assertions: candidates.length,
+      assertions: asserts.candidates.length,
       revisions: staged.map((s) => ({
         name: s.record.name,
         revision: s.record.revision,
         architectures: s.record.info.architectures,
-        ...(present.has(`${s.record.name}\u0000${s.record.revision}`) ? { present: true } : {}),
+        ...(change.present.has(`${s.record.name}\u0000${s.record.revision}`) ? { present: true } : {}),
       })),
-      releases: events.length,
+      releases: change.events.length,
     };
     // the commit path writes the records (parts, then the index: the commit point), then this audit line
     const audit = {
@@ -398,9 +239,300 @@ export async function importInputs(
         revisions: result.revisions.map((r) => `${r.name}=${r.revision}`),
         release: opts.release ?? [],
         ...trust.audit,
-        ...(retention.removed.length > 0 ? { retention: retention.removed.map((r) => `${r.name}=${r.revision}`) } : {}),
+        ...(change.retained.length > 0 ? { retention: change.retained.map((r) => `${r.name}=${r.revision}`) } : {}),
       },
     };
-    return { result, records, audit };
+    return { result, records: change.records, audit };
   });
+}
+
+/**
+ * Unpacks the bundles among `paths` into the change's staging, several at once (hashing while
+ * unpacking is the limit: one CPU each); what they contribute is taken in input order.
+ */
+async function unpackBundles(
+  layout: StoreLayout,
+  paths: readonly string[],
+  opts: ImportOptions,
+  log: (line: string) => void,
+): Promise<Unpacked> {
+  const bundles = opts.bundles;
+  const isBundle = await Promise.all(paths.map(async (p) => (bundles ? bundles.isBundle(p) : false)));
+  const bundleSizes = await Promise.all(paths.map((p, i) => (isBundle[i] ? sizeOf(p) : 0)));
+  const bundleCount = isBundle.filter(Boolean).length;
+  if (bundleCount > 0)
+    opts.progress?.start(
+      bundleCount,
+      bundleSizes.reduce((a, b) => a + b, 0),
+    );
+  const unpacked = await mapOrdered(
+    paths,
+    copyThreads(),
+    async (p, i): Promise<BundleContents | undefined> => {
+      if (!bundles || !isBundle[i]) return undefined;
+      const staging = join(layout.tmp, `bundle-${i}`);
+      await ensureDir(staging);
+      const size = bundleSizes[i] ?? 0;
+      const contents = await bundles.read(p, staging, {
+        onProgress: (n) => opts.progress?.advance(basename(p), n, size),
+      });
+      opts.progress?.done(basename(p), size);
+      return contents;
+    },
+    (contents, i) => {
+      if (contents)
+        log(
+          `unpacked bundle ${basename(paths[i] ?? "")}: ${contents.snapFiles.length} snap${contents.snapFiles.length === 1 ? "" : "s"}`,
+        );
+    },
+  );
+  const plainPaths: string[] = [];
+  const stagedDigests = new Map<string, StagedDigest>();
+  const releases: BundleRelease[] = [];
+  const meta: [string, SnapMeta][] = [];
+  const facts: BundleRevisionFacts[] = [];
+  for (const [i, contents] of unpacked.entries()) {
+    if (contents === undefined) {
+      plainPaths.push(paths[i] ?? "");
+      continue;
+    }
+    plainPaths.push(...contents.snapFiles, ...contents.assertionFiles);
+    for (const [file, d] of contents.staged ?? []) stagedDigests.set(file, d);
+    releases.push(...contents.releases);
+    meta.push(...Object.entries(contents.meta));
+    facts.push(...(contents.revisionFacts ?? []));
+  }
+  const origins = unpacked.flatMap((c) => (c?.bundle === undefined ? [] : [c.bundle]));
+  return { plainPaths, stagedDigests, releases, meta, facts, origins };
+}
+
+/** The snap files and assertion files among the inputs (with each snap's `.assert` beside it, and `--asserts`). */
+async function sortInputs(
+  plainPaths: readonly string[],
+  asserts: readonly string[],
+): Promise<{ snapFiles: string[]; assertionFiles: string[] }> {
+  const inputs = await expandInputs(plainPaths);
+  const snapFiles = inputs.filter((p) => p.endsWith(".snap"));
+  const assertionFiles = inputs.filter((p) => !p.endsWith(".snap"));
+  for (const s of snapFiles) {
+    const side = join(dirname(s), basename(s, ".snap") + ".assert");
+    if (!assertionFiles.includes(side) && (await pathExists(side))) assertionFiles.push(side);
+  }
+  assertionFiles.push(...asserts);
+  return { snapFiles, assertionFiles };
+}
+
+async function readImportRoots(
+  layout: StoreLayout,
+  records: Records,
+  trustedRoots: readonly string[],
+): Promise<ImportRoots> {
+  const rootInputs: Assertion[] = [];
+  for (const f of trustedRoots) rootInputs.push(...(await readAssertionFile(f)));
+  const newRoots = rootInputs.length > 0 ? checkTrustedRoots(rootInputs, trustedRoots.join(", ")) : [];
+  return { roots: [...(await readRoots(layout, records)), ...newRoots], newRoots };
+}
+
+/** Reads the assertion files, keeps those the store lacks, verifies them against the roots and the store's. */
+async function verifyNewAssertions(
+  layout: StoreLayout,
+  records: Records,
+  assertionFiles: readonly string[],
+  roots: readonly Assertion[],
+  now: Date,
+  log: (line: string) => void,
+): Promise<NewAssertions> {
+  const rootIds = new Set(roots.map((a) => objectId(a.raw)));
+  // a snap-revision is nobody's prerequisite: chains need the rest only, which stays small
+  // as the store grows; the snap-revisions of the incoming blobs are looked up by stageBlobs
+  const known = await readStoredAssertions(layout, records, (r) => r.type !== "snap-revision");
+  const knownIds = new Set(records.assertions.map((a) => a.object));
+  const candidates: Assertion[] = [];
+  const candidateIds = new Set<string>();
+  const sources = new Map<Assertion, string>();
+  for (const f of [...new Set(assertionFiles)]) {
+    for (const a of await readAssertionFile(f)) {
+      const id = objectId(a.raw);
+      if (knownIds.has(id) || candidateIds.has(id) || rootIds.has(id)) continue;
+      candidateIds.add(id);
+      candidates.push(a);
+      sources.set(a, f);
+    }
+  }
+  verifyAssertions(candidates, known, { roots }, now, sources);
+  if (candidates.length > 0) log(`verified ${candidates.length} assertions`);
+  return { candidates, pool: poolOf([...roots, ...known, ...candidates]) };
+}
+
+/** Adds to `pool` the store's snap-revisions of a blob (by its sha3-384), newer revisions winning. */
+function storedRevisionLookup(
+  layout: StoreLayout,
+  records: Records,
+  pool: Map<string, Assertion>,
+): (sha3hex: string) => Promise<void> {
+  const storedRevisions = new Map<string, AssertionRecord[]>();
+  for (const r of records.assertions) {
+    if (r.type !== "snap-revision") continue;
+    const digest = r.primaryKey[0] ?? "";
+    storedRevisions.set(digest, [...(storedRevisions.get(digest) ?? []), r]);
+  }
+  return async (sha3hex) => {
+    const wanted = storedRevisions.get(digestHexToBase64Url(sha3hex)) ?? [];
+    for (const a of await readStoredAssertions(layout, { ...records, assertions: wanted })) {
+      const k = refKey(a.type, a.primaryKey);
+      const prev = pool.get(k);
+      if (!prev || prev.revision < a.revision) pool.set(k, a);
+    }
+  };
+}
+
+/**
+ * Copies each blob into staging while hashing it (bundle blobs, read while unpacking, are adopted),
+ * then checks it against its assertions and snap.yaml and the store's revisions.
+ */
+async function stageBlobs(
+  layout: StoreLayout,
+  records: Records,
+  snapFiles: readonly string[],
+  stagedDigests: ReadonlyMap<string, StagedDigest>,
+  pool: Map<string, Assertion>,
+  opts: ImportOptions,
+  log: (line: string) => void,
+): Promise<StagedSnap[]> {
+  const addStoredRevisions = storedRevisionLookup(layout, records, pool);
+  const staging = join(layout.tmp, "blobs");
+  await ensureDir(staging);
+  // bundle blobs were read while unpacking: only the others are copied now
+  const copies = await Promise.all(snapFiles.map(async (f) => (stagedDigests.has(f) ? undefined : sizeOf(f))));
+  const copySizes = copies.filter((n): n is number => n !== undefined);
+  if (copySizes.length > 0)
+    opts.progress?.start(
+      copySizes.length,
+      copySizes.reduce((a, b) => a + b, 0),
+    );
+  // several blobs at once, one per hashing thread: hashing is the limit, and a second blob's copy,
+  // fsync and snap.yaml read overlap the first's; records stay in input order, errors as in a loop
+  return mapOrdered(
+    snapFiles,
+    copyThreads(),
+    async (s, i): Promise<StagedSnap> => {
+      const extracted = stagedDigests.get(s);
+      const size = copies[i] ?? 0;
+      const blob = extracted
+        ? await adoptBlob(staging, s, extracted.sha3_384, extracted.size)
+        : await importBlob(staging, s, undefined, {
+            sourceName: s,
+            onProgress: (n) => opts.progress?.advance(basename(s), n, size),
+          });
+      if (!extracted) opts.progress?.done(basename(s), size);
+      await addStoredRevisions(blob.sha3_384);
+      faultPoint("import:blob-staged");
+      const yaml = await readSnapYaml(blob.path, { displayName: s });
+      const info = parseSnapYaml(yaml, s);
+      const record = crossCheck(s, blob.sha3_384, blob.size, yaml, info, pool);
+      const clash = findRevisionClash(records.revisions, records.assertions, [{ source: s, record }]);
+      if (clash) throw new SnapshelfError("revision-clash", revisionClashMessage(clash));
+      return { source: s, staged: blob.path, sha3_384: blob.sha3_384, size: blob.size, record };
+    },
+    ({ source, record }) =>
+      log(
+        `verified ${basename(source)}: ${record.name} revision ${record.revision} (${record.info.architectures.join(", ")})`,
+      ),
+  );
+}
+
+/** The records after the import: roots, assertions, revisions, releases, store metadata, retention. */
+async function newRecords(
+  layout: StoreLayout,
+  stored: Records,
+  got: { unpacked: Unpacked; roots: ImportRoots; asserts: NewAssertions; staged: readonly StagedSnap[] },
+  opts: ImportOptions,
+  now: Date,
+  log: (line: string) => void,
+): Promise<ImportChange> {
+  const { unpacked, staged } = got;
+  let records = withRoots(
+    stored,
+    got.roots.newRoots.map((a) => objectId(a.raw)),
+  );
+  records = withAssertions(records, got.asserts.candidates.map(toAssertionRecord));
+  const present = new Set(records.revisions.map((r) => `${r.name}\u0000${r.revision}`));
+  for (const s of staged) records = withRevision(records, withStoreFacts(s.record, unpacked.facts));
+  checkReleaseConflicts(
+    staged.map((s) => ({
+      name: s.record.name,
+      revision: s.record.revision,
+      architectures: s.record.info.architectures,
+    })),
+    opts.release ?? [],
+  );
+  const events = releaseEvents(records, staged, opts.release ?? [], unpacked.releases, now);
+  records = withReleases(records, events);
+  // a bundle carries the publisher's whole, current store metadata: it replaces what the store had
+  for (const [name, meta] of unpacked.meta)
+    records = replaceSnapMeta(records, name, mergeExported(records.snaps[name], meta));
+  // the retention policy, when set to apply at import (`snapshelf retention N --on-import`)
+  const retention = await retentionAtImport(layout, records);
+  for (const r of retention.removed) log(`retention: dropped ${r.name} revision ${r.revision}`);
+  return { records: retention.records, events, present, retained: retention.removed };
+}
+
+/** The release events: `--release` channels for every imported revision, then what bundles' channel maps changed. */
+function releaseEvents(
+  records: Records,
+  staged: readonly StagedSnap[],
+  release: readonly string[],
+  bundleReleases: readonly BundleRelease[],
+  now: Date,
+): Omit<ReleaseRecord, "seq">[] {
+  const at = now.toISOString();
+  const events: Omit<ReleaseRecord, "seq">[] = [];
+  for (const ch of release) {
+    const channel = fullChannelName(parseFullChannel(ch));
+    for (const s of staged) {
+      for (const arch of releaseArchKeys(s.record.info.architectures)) {
+        events.push({ name: s.record.name, channel, arch, revision: s.record.revision, at });
+      }
+    }
+  }
+  // a bundle's channel map: record what changed, so the history grows with every import
+  for (const b of bundleReleases) {
+    if (!records.revisions.some((r) => r.name === b.name && r.revision === b.revision)) {
+      throw new SnapshelfError(
+        "bundle-release",
+        `cannot import: bundle releases ${b.name} revision ${b.revision}, which is neither in it nor in the store`,
+      );
+    }
+    const channel = fullChannelName(parseFullChannel(b.channel));
+    const head = [...records.releases, ...events]
+      .filter((e) => e.name === b.name && e.channel === channel && e.arch === b.arch)
+      .pop();
+    if (head?.revision !== b.revision)
+      events.push({ name: b.name, channel, arch: b.arch, revision: b.revision, at: b.at });
+  }
+  return events;
+}
+
+/** Moves the staged blobs into the pool and writes the new assertion objects (each skipped if present). */
+async function commitObjects(
+  layout: StoreLayout,
+  staged: readonly StagedSnap[],
+  assertions: readonly Assertion[],
+): Promise<void> {
+  await ensureDir(layout.blobs);
+  for (const s of staged) {
+    const target = blobPath(layout.blobs, s.sha3_384);
+    if (await pathExists(target)) continue;
+    faultPoint("import:before-blob-rename");
+    await rename(s.staged, target);
+    faultPoint("import:after-blob-rename");
+  }
+  for (const a of assertions) {
+    const p = assertionObjectPath(layout, objectId(a.raw));
+    if (await pathExists(p)) continue;
+    await ensureDir(dirname(p));
+    faultPoint("import:before-assertion-write");
+    await writeFileAtomic(p, a.raw);
+    faultPoint("import:after-assertion-write");
+  }
 }

@@ -128,36 +128,104 @@ export function verifyChains(
   return problems;
 }
 
+/** What one step of verify found. */
+interface Findings {
+  readonly problems: Problem[];
+  readonly notes: string[];
+}
+
 /** Verifies the store; never throws for a problem it can name (only for I/O it cannot continue after). */
 export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const log = opts.log ?? (() => {});
   const now = opts.now ?? new Date();
-  const problems: Problem[] = [];
-  const notes: string[] = [];
   const rel = (p: string) => relative(layout.root, p);
 
   let records: Records;
   try {
     records = await readRecords(layout);
   } catch (err) {
-    problems.push({ file: rel(layout.records), reason: (err as Error).message });
-    return { problems, notes, checked: { blobs: 0, assertions: 0, treeFiles: 0, generations: 0 } };
+    return {
+      problems: [{ file: rel(layout.records), reason: (err as Error).message }],
+      notes: [],
+      checked: { blobs: 0, assertions: 0, treeFiles: 0, generations: 0 },
+    };
   }
 
-  // the tree in service, read first: its blobs are checked with the records'
+  // ---- 1. the tree in service, read first: its blobs are checked with the records'
   const current = readCurrentGeneration(layout);
-  let tree: GenerationTree | undefined;
-  if (current === undefined) {
-    notes.push("nothing built yet: no tree to check (run snapshelf build)");
-  } else {
-    try {
-      tree = await readGeneration(layout, current);
-    } catch (err) {
-      problems.push({ file: rel(treePath(layout, current)), reason: (err as Error).message });
+  const served = await readServedTree(layout, current);
+  const tree = served.tree;
+  // ---- 2. blobs, re-hashed once each
+  const blobs = blobsToVerify(records, tree);
+  log(`verifying ${blobs.size} blobs`);
+  const blobProblems = await verifyBlobs(layout, blobs);
+  // ---- 3. assertion objects: bytes, parse, then chains
+  log(`verifying ${records.assertions.length + records.roots.length} assertions`);
+  const assertionProblems = await verifyAssertionObjects(layout, records, now);
+  // ---- 4. the tree in service against its own catalogue
+  let treeFiles = 0;
+  const treeFindings: Findings = { problems: [], notes: [] };
+  if (tree !== undefined) {
+    log(`verifying generation ${tree.generation}`);
+    const compared = await verifyTreeFiles(layout, records, tree);
+    treeFiles = compared.treeFiles;
+    treeFindings.problems.push(...compared.problems, ...(await treeDownloads(layout, tree)));
+    treeFindings.notes.push(...compared.notes);
+    if (JSON.stringify(buildCatalogue(records)) !== JSON.stringify(tree.catalogue)) {
+      treeFindings.notes.push(
+        `records changed since generation ${tree.generation} was built (run snapshelf build to serve them)`,
+      );
     }
   }
+  // ---- 5. other generations: rollback targets must not 404
+  const gens = await generationNumbers(layout);
+  const rollbackProblems = await verifyRollbackTargets(layout, gens, current);
+  // ---- 6. symbolic links
+  const linkProblems = (await symlinksIn(layout.root)).map(
+    (p): Problem => ({
+      file: p,
+      reason: "symbolic link: snapshelf never makes one, and serve and nginx do not follow it",
+    }),
+  );
+  return {
+    problems: dedupe([
+      ...served.problems,
+      ...blobProblems,
+      ...assertionProblems,
+      ...treeFindings.problems,
+      ...rollbackProblems,
+      ...linkProblems,
+    ]),
+    notes: [...served.notes, ...treeFindings.notes],
+    checked: {
+      blobs: blobs.size,
+      assertions: records.assertions.length + records.roots.length,
+      ...(tree !== undefined ? { generation: tree.generation } : {}),
+      treeFiles,
+      generations: gens.length,
+    },
+  };
+}
 
-  // blobs: re-hash each once
+async function readServedTree(
+  layout: StoreLayout,
+  current: number | undefined,
+): Promise<Findings & { tree?: GenerationTree }> {
+  if (current === undefined) {
+    return { problems: [], notes: ["nothing built yet: no tree to check (run snapshelf build)"] };
+  }
+  try {
+    return { problems: [], notes: [], tree: await readGeneration(layout, current) };
+  } catch (err) {
+    return {
+      problems: [{ file: relative(layout.root, treePath(layout, current)), reason: (err as Error).message }],
+      notes: [],
+    };
+  }
+}
+
+/** Every blob the records and the tree in service name: its size and whose it is. */
+function blobsToVerify(records: Records, tree: GenerationTree | undefined): Map<string, { size: number; who: string }> {
   const blobs = new Map<string, { size: number; who: string }>();
   for (const r of records.revisions) blobs.set(r.sha3_384, { size: r.size, who: `${r.name} revision ${r.revision}` });
   for (const s of tree?.catalogue.snaps ?? []) {
@@ -165,7 +233,15 @@ export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {})
       if (!blobs.has(r.sha3_384)) blobs.set(r.sha3_384, { size: r.size, who: `${s.name} revision ${r.revision}` });
     }
   }
-  log(`verifying ${blobs.size} blobs`);
+  return blobs;
+}
+
+async function verifyBlobs(
+  layout: StoreLayout,
+  blobs: ReadonlyMap<string, { size: number; who: string }>,
+): Promise<Problem[]> {
+  const rel = (p: string) => relative(layout.root, p);
+  const problems: Problem[] = [];
   for (const [hex, want] of blobs) {
     const p = blobPath(layout.blobs, hex);
     const st = await stat(p).catch(() => undefined);
@@ -180,114 +256,151 @@ export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {})
       problems.push({ file: rel(p), reason: `sha3-384 is ${got.sha3_384}, expected ${hex} (blob of ${want.who})` });
     }
   }
+  return problems;
+}
 
-  // assertion objects: bytes, parse, then chains
-  log(`verifying ${records.assertions.length + records.roots.length} assertions`);
-  const readObject = async (object: string): Promise<Assertion[] | undefined> => {
-    const p = assertionObjectPath(layout, object);
-    let buf: Buffer;
-    try {
-      buf = await readFile(p);
-    } catch (err) {
-      problems.push({ file: rel(p), reason: `cannot read: ${fsErrorReason(err)}` });
-      return undefined;
-    }
-    let parsed: Assertion[] | undefined;
-    let parseError: string | undefined;
-    try {
-      parsed = decodeStream(buf, rel(p));
-    } catch (err) {
-      parseError = (err as Error).message;
-    }
-    if (sha3(buf) !== object) {
-      problems.push({
-        file: rel(p),
+/** One stored assertion object: its bytes against its name, and one assertion in it (else a problem). */
+async function readObject(
+  layout: StoreLayout,
+  object: string,
+): Promise<{ parsed: Assertion[] } | { problem: Problem }> {
+  const p = assertionObjectPath(layout, object);
+  const file = relative(layout.root, p);
+  let buf: Buffer;
+  try {
+    buf = await readFile(p);
+  } catch (err) {
+    return { problem: { file, reason: `cannot read: ${fsErrorReason(err)}` } };
+  }
+  let parsed: Assertion[] | undefined;
+  let parseError: string | undefined;
+  try {
+    parsed = decodeStream(buf, file);
+  } catch (err) {
+    parseError = (err as Error).message;
+  }
+  if (sha3(buf) !== object) {
+    return {
+      problem: {
+        file,
         reason: `damaged: content (${buf.length} bytes) does not match its sha3-384 name${parseError ? `; ${parseError}` : ""}`,
-      });
-      return undefined;
+      },
+    };
+  }
+  if (parsed === undefined || parsed.length !== 1) {
+    return { problem: { file, reason: parseError ?? `holds ${parsed?.length ?? 0} assertions, expected 1` } };
+  }
+  return { parsed };
+}
+
+async function verifyAssertionObjects(layout: StoreLayout, records: Records, now: Date): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const read = async (object: string): Promise<Assertion[]> => {
+    const got = await readObject(layout, object);
+    if ("problem" in got) {
+      problems.push(got.problem);
+      return [];
     }
-    if (parsed === undefined || parsed.length !== 1) {
-      problems.push({ file: rel(p), reason: parseError ?? `holds ${parsed?.length ?? 0} assertions, expected 1` });
-      return undefined;
-    }
-    return parsed;
+    return got.parsed;
   };
   const roots = canonicalRoots();
-  for (const o of records.roots) roots.push(...((await readObject(o)) ?? []));
+  for (const o of records.roots) roots.push(...(await read(o)));
   const stored: { a: Assertion; file: string }[] = [];
   for (const r of records.assertions) {
-    for (const a of (await readObject(r.object)) ?? [])
-      stored.push({ a, file: rel(assertionObjectPath(layout, r.object)) });
+    for (const a of await read(r.object))
+      stored.push({ a, file: relative(layout.root, assertionObjectPath(layout, r.object)) });
   }
   problems.push(...verifyChains(stored, roots, now));
+  return problems;
+}
 
-  // the tree in service against its own catalogue
-  let treeFiles = 0;
-  if (tree !== undefined) {
-    log(`verifying generation ${tree.generation}`);
-    if (tree.meta.format !== TREE_FORMAT) {
-      // another layout: this code would render other paths; its blobs are still checked below
-      notes.push(
+/** The tree's files re-rendered from its own catalogue and compared: missing, extra, different. */
+async function verifyTreeFiles(
+  layout: StoreLayout,
+  records: Records,
+  tree: GenerationTree,
+): Promise<Findings & { treeFiles: number }> {
+  const rel = (p: string) => relative(layout.root, p);
+  if (tree.meta.format !== TREE_FORMAT) {
+    // another layout: this code would render other paths; its blobs are still checked
+    return {
+      problems: [],
+      notes: [
         `generation ${tree.generation} was built by an older snapshelf (tree format ${tree.meta.format}): its files are not compared (snapshelf build writes the current layout)`,
-      );
-    } else {
-      const index = indexCatalogue(tree.catalogue);
-      const expected = new Map<string, TreeFileBody>();
-      for (const route of STATIC_ROUTES) {
-        for (const f of route.files(index, { baseUrl: tree.meta.baseUrl })) expected.set(f.path, f.body);
+      ],
+      treeFiles: 0,
+    };
+  }
+  const problems: Problem[] = [];
+  const index = indexCatalogue(tree.catalogue);
+  const expected = new Map<string, TreeFileBody>();
+  for (const route of STATIC_ROUTES) {
+    for (const f of route.files(index, { baseUrl: tree.meta.baseUrl })) expected.set(f.path, f.body);
+  }
+  const own = (await walkFiles(tree.dir)).map((f) => f.path).filter((p) => !isTreeBookkeeping(p));
+  const ownSet = new Set(own);
+  // per-revision files live in the shared directory: listed when there
+  const shared = [...expected.keys()].filter(
+    (p) => !ownSet.has(p) && isSharedPath(p) && treeFileLocation(layout, tree.dir, p) !== undefined,
+  );
+  const { missing, extra } = diffListing(new Set(expected.keys()), [...own, ...shared]);
+  const newerShared = newerSharedRevision(records, tree);
+  const inTree = (p: string) => rel(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
+  for (const p of missing) problems.push({ file: inTree(p), reason: "missing: the catalogue renders it" });
+  for (const p of extra) problems.push({ file: inTree(p), reason: "not rendered from the catalogue (extra file)" });
+  const absent = new Set(missing);
+  let treeFiles = 0;
+  for (const [p, body] of expected) {
+    if (absent.has(p)) continue;
+    treeFiles++;
+    const got = await readFile(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
+    if ("text" in body) {
+      if (!got.equals(Buffer.from(body.text))) {
+        problems.push({ file: inTree(p), reason: "differs from what its catalogue renders" });
       }
-      const own = (await walkFiles(tree.dir)).map((f) => f.path).filter((p) => !isTreeBookkeeping(p));
-      const ownSet = new Set(own);
-      // per-revision files live in the shared directory: listed when there
-      const shared = [...expected.keys()].filter(
-        (p) => !ownSet.has(p) && isSharedPath(p) && treeFileLocation(layout, tree.dir, p) !== undefined,
-      );
-      const { missing, extra } = diffListing(new Set(expected.keys()), [...own, ...shared]);
-      // a shared file may hold a newer revision of the assertion than this generation's
-      const objectKey = new Map<string, string>();
-      const revisionsOf = new Map<string, Set<string>>();
-      for (const a of [...records.assertions, ...tree.catalogue.assertions]) {
-        const k = refKey(a.type, a.primaryKey);
-        objectKey.set(a.object, k);
-        revisionsOf.set(k, (revisionsOf.get(k) ?? new Set()).add(a.object));
-      }
-      const inTree = (p: string) => rel(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
-      for (const p of missing) problems.push({ file: inTree(p), reason: "missing: the catalogue renders it" });
-      for (const p of extra) problems.push({ file: inTree(p), reason: "not rendered from the catalogue (extra file)" });
-      const absent = new Set(missing);
-      for (const [p, body] of expected) {
-        if (absent.has(p)) continue;
-        treeFiles++;
-        const got = await readFile(treeFileLocation(layout, tree.dir, p) ?? join(tree.dir, p));
-        if ("text" in body) {
-          if (!got.equals(Buffer.from(body.text))) {
-            problems.push({ file: inTree(p), reason: "differs from what its catalogue renders" });
-          }
-        } else if (
-          sha3(got) !== body.object &&
-          !(isSharedPath(p) && revisionsOf.get(objectKey.get(body.object) ?? "")?.has(sha3(got)))
-        ) {
-          problems.push({ file: inTree(p), reason: `differs from assertion object ${body.object.slice(0, 12)}…` });
-        }
-      }
-    }
-    for (const s of tree.catalogue.snaps) {
-      for (const r of s.revisions) {
-        if (!(await stat(blobPath(layout.blobs, r.sha3_384)).catch(() => undefined))) {
-          problems.push({
-            file: rel(blobPath(layout.blobs, r.sha3_384)),
-            reason: `download URL ${tree.meta.baseUrl}/blobs/${r.sha3_384}.snap of ${s.name} revision ${r.revision} in generation ${tree.generation} would 404`,
-          });
-        }
-      }
-    }
-    if (JSON.stringify(buildCatalogue(records)) !== JSON.stringify(tree.catalogue)) {
-      notes.push(`records changed since generation ${tree.generation} was built (run snapshelf build to serve them)`);
+    } else if (sha3(got) !== body.object && !(isSharedPath(p) && newerShared(body.object, sha3(got)))) {
+      problems.push({ file: inTree(p), reason: `differs from assertion object ${body.object.slice(0, 12)}…` });
     }
   }
+  return { problems, notes: [], treeFiles };
+}
 
-  // other generations: rollback targets must not 404
-  const gens = await generationNumbers(layout);
+/** Whether `got` is another revision of the assertion `object` (a shared file may hold a newer one than this generation's). */
+function newerSharedRevision(records: Records, tree: GenerationTree): (object: string, got: string) => boolean {
+  const objectKey = new Map<string, string>();
+  const revisionsOf = new Map<string, Set<string>>();
+  for (const a of [...records.assertions, ...tree.catalogue.assertions]) {
+    const k = refKey(a.type, a.primaryKey);
+    objectKey.set(a.object, k);
+    revisionsOf.set(k, (revisionsOf.get(k) ?? new Set()).add(a.object));
+  }
+  return (object, got) => revisionsOf.get(objectKey.get(object) ?? "")?.has(got) ?? false;
+}
+
+/** Every download URL the tree in service hands out names a blob that is there. */
+async function treeDownloads(layout: StoreLayout, tree: GenerationTree): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const s of tree.catalogue.snaps) {
+    for (const r of s.revisions) {
+      if (!(await stat(blobPath(layout.blobs, r.sha3_384)).catch(() => undefined))) {
+        problems.push({
+          file: relative(layout.root, blobPath(layout.blobs, r.sha3_384)),
+          reason: `download URL ${tree.meta.baseUrl}/blobs/${r.sha3_384}.snap of ${s.name} revision ${r.revision} in generation ${tree.generation} would 404`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/** The other generations: every blob they name is there, whole (rollback needs it). */
+async function verifyRollbackTargets(
+  layout: StoreLayout,
+  gens: readonly number[],
+  current: number | undefined,
+): Promise<Problem[]> {
+  const rel = (p: string) => relative(layout.root, p);
+  const problems: Problem[] = [];
   for (const g of gens) {
     if (g === current) continue;
     let other: GenerationTree;
@@ -309,23 +422,7 @@ export async function verifyStore(layout: StoreLayout, opts: VerifyOptions = {})
       }
     }
   }
-  for (const p of await symlinksIn(layout.root)) {
-    problems.push({
-      file: p,
-      reason: "symbolic link: snapshelf never makes one, and serve and nginx do not follow it",
-    });
-  }
-  return {
-    problems: dedupe(problems),
-    notes,
-    checked: {
-      blobs: blobs.size,
-      assertions: records.assertions.length + records.roots.length,
-      ...(tree !== undefined ? { generation: tree.generation } : {}),
-      treeFiles,
-      generations: gens.length,
-    },
-  };
+  return problems;
 }
 
 /**
