@@ -4,19 +4,22 @@
  * under each load issue 11 observed (test/support/hostile-load.ts: 120
  * refreshes with distinct 3 MiB instance keys; 64 device kinds x 10,000
  * distinct cacheable refreshes; 250 connections stalling nearly full
- * bodies), against the same process's RSS after an ordinary refresh-all in
+ * bodies; 200 connections that never read a 5,000-install answer), against the same process's RSS after an ordinary refresh-all in
  * the same run. The target is the memory cap the README states.
  */
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { MAX_ACTIONS } from "../src/routes/refresh.js";
 import { MAX_BODY } from "../src/serve/bodies.js";
 import {
   longInstanceKeys,
   manyDeviceKinds,
+  manyInstallsBody,
   resetPeak,
   stalledBodies,
   statusBytes,
+  unreadAnswers,
 } from "../test/support/hostile-load.js";
 import { runChecked } from "../test/support/realclient.js";
 import { refreshAllBody, snapdHeaders } from "../test/support/snapd-request.js";
@@ -61,6 +64,10 @@ export async function benchHostile(ctx: BenchContext): Promise<Row[]> {
       ["120 x 3 MiB instance keys", async () => void (await longInstanceKeys(target, snapIds[0] ?? "", 120))],
       ["64 device kinds x 10k keys", async () => void (await manyDeviceKinds(target, snapIds, 64, 2))],
       ["250 stalled 4 MiB bodies", async () => void (await stalledBodies(target, MAX_BODY - 1024, refreshAll))],
+      [
+        `200 unread ${MAX_ACTIONS}-install answers`,
+        async () => void (await unreadAnswers(target, manyInstallsBody(snapIds, MAX_ACTIONS), refreshAll)),
+      ],
     ];
     for (const [name, load] of loads) {
       ctx.log(`hostile: ${name}`);
