@@ -325,7 +325,8 @@ class Verifier {
     if (global && !this.isTrustedAccount(a.authorityId)) {
       return `${a.type} assertion for snap id ${q(snapId)} is not signed by a store: ${a.authorityId}`;
     }
-    if (a.type !== "snap-resource-pair" && !this.hasAccount(h("developer-id"))) {
+    // snapd 2.68.3 (asserts/snap_resource_asserts.go) asks the pair for its developer's account too
+    if (!this.hasAccount(h("developer-id"))) {
       return `${a.type} assertion for snap id ${q(snapId)} does not have a matching account assertion for the developer ${q(h("developer-id"))}`;
     }
     const decl = this.find("snap-declaration", [SERIES, snapId]);

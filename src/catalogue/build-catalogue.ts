@@ -6,6 +6,7 @@ import { refKey } from "../assertions/types.js";
 import type { AssertionRecord, Records } from "../model/records.js";
 import { KNOWN_ARCHES, RISKS } from "../model/types.js";
 import { overrideReleases } from "./overrides.js";
+import { resourcesOfRecords } from "./resources.js";
 import type {
   AssertionEntry,
   Catalogue,
@@ -76,8 +77,10 @@ export function buildCatalogue(records: Records, opts: CatalogueOptions = {}): C
 
   const byName = new Map<string, RevisionEntry[]>();
   const snapIds = new Map<string, string>();
+  const resourcesOf = resourcesOfRecords(records);
   for (const r of records.revisions) {
     const info = r.info;
+    const resources = resourcesOf(r.snapId, r.revision);
     const commonIds = r.commonIds ?? info.commonIds;
     const entry: RevisionEntry = {
       revision: r.revision,
@@ -97,6 +100,7 @@ export function buildCatalogue(records: Records, opts: CatalogueOptions = {}): C
       description: info.description,
       apps: info.apps,
       defaultProviders: info.defaultProviders,
+      ...(resources.length > 0 ? { resources } : {}),
     };
     const list = byName.get(r.name) ?? [];
     list.push(entry);

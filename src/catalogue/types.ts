@@ -36,6 +36,23 @@ export interface RevisionEntry {
   readonly description: string;
   readonly apps: readonly string[];
   readonly defaultProviders: readonly string[];
+  /** Its components, the highest revision of each paired with it (absent when it has none). */
+  readonly resources?: readonly ResourceEntry[];
+}
+
+/** A component of a revision, as the store serves it in `resources` (src/catalogue/resources.ts). */
+export interface ResourceEntry {
+  /** The component's name. */
+  readonly name: string;
+  /** `component/<type>`, as the store says it. */
+  readonly type: string;
+  readonly revision: number;
+  readonly version: string;
+  /** lower-case hex SHA3-384 of the component blob. */
+  readonly sha3_384: string;
+  readonly size: number;
+  readonly createdAt: string;
+  readonly description: string;
 }
 
 /** One release event in a channel's history. */

@@ -7,13 +7,14 @@ export function count(n: number, one: string, many = `${one}s`): string {
 
 /** The last line of `import`: what is new, what was there already, where. */
 export function importSummary(
-  res: { assertions: number; revisions: readonly { present?: boolean }[]; releases: number },
+  res: { assertions: number; revisions: readonly { present?: boolean }[]; releases: number; components?: number },
   dir: string,
 ): string {
   const present = res.revisions.filter((r) => r.present === true).length;
   const fresh = res.revisions.length - present;
+  const comps = res.components ? `, ${count(res.components, "component revision")}` : "";
   return (
-    `${count(res.assertions, "new assertion")}, ${count(fresh, "new revision")}` +
+    `${count(res.assertions, "new assertion")}, ${count(fresh, "new revision")}${comps}` +
     `${present > 0 ? ` (${present} already present)` : ""}, ${count(res.releases, "release")} into ${dir}`
   );
 }

@@ -32,6 +32,31 @@ export interface RevisionRecord {
   readonly info: SnapYamlInfo;
 }
 
+/**
+ * One component revision (a snap resource, snapd >= 2.62): its blob and what its
+ * `meta/component.yaml` and `snap-resource-revision` say. Which snap revisions it goes with
+ * is in the `snap-resource-pair` assertions (src/catalogue/resources.ts).
+ */
+export interface ComponentRecord {
+  /** The snap's name. */
+  readonly name: string;
+  readonly snapId: string;
+  /** The component's name (the assertions' `resource-name`). */
+  readonly component: string;
+  /** `resource-revision`. */
+  readonly revision: number;
+  /** Hex SHA3-384 of the blob (stored in blobs/ like a snap's). */
+  readonly sha3_384: string;
+  readonly size: number;
+  /** component.yaml's `type` (`standard`, `kernel-modules`, ...). */
+  readonly type: string;
+  /** component.yaml's `version` ("" when it has none). */
+  readonly version: string;
+  readonly description: string;
+  /** The snap-resource-revision's timestamp. */
+  readonly createdAt: string;
+}
+
 export interface ReleaseRecord {
   readonly seq: number;
   readonly name: string;
@@ -70,6 +95,18 @@ export interface Records {
   readonly snaps: Readonly<Record<string, SnapMeta>>;
   /** Operator overrides (absent in stores that never had one), sorted by name, channel, arch. */
   readonly overrides?: readonly OverrideRecord[];
+  /** Component revisions (absent in stores that never had one), sorted by name, component, revision. */
+  readonly components?: readonly ComponentRecord[];
+}
+
+/** Adds a component revision; one already held (same snap, component and revision) is kept. */
+export function withComponent(r: Records, c: ComponentRecord): Records {
+  const have = r.components ?? [];
+  if (have.some((x) => x.name === c.name && x.component === c.component && x.revision === c.revision)) return r;
+  const components = [...have, c].sort(
+    (a, b) => cmpStr(a.name, b.name) || cmpStr(a.component, b.component) || a.revision - b.revision,
+  );
+  return { ...r, components };
 }
 
 export function emptyRecords(): Records {
@@ -182,6 +219,8 @@ export interface SnapPart {
   readonly releases: readonly ReleaseRecord[];
   readonly overrides: readonly OverrideRecord[];
   readonly meta?: SnapMeta;
+  /** Its component revisions (absent when it has none). */
+  readonly components?: readonly ComponentRecord[];
 }
 
 /** What belongs to no single snap: trusted roots and the other assertions (accounts, keys, ...). */
@@ -191,7 +230,12 @@ export interface GlobalRecords {
 }
 
 /** Assertion types stored with the snap whose `snap-id` header they carry. */
-const PER_SNAP_TYPES: ReadonlySet<string> = new Set(["snap-declaration", "snap-revision"]);
+const PER_SNAP_TYPES: ReadonlySet<string> = new Set([
+  "snap-declaration",
+  "snap-revision",
+  "snap-resource-revision",
+  "snap-resource-pair",
+]);
 
 /** Splits records into the global part and one part per snap name (sorted by name). Pure. */
 export function splitRecords(r: Records): { global: GlobalRecords; parts: SnapPart[] } {
@@ -201,6 +245,7 @@ export function splitRecords(r: Records): { global: GlobalRecords; parts: SnapPa
   for (const x of r.releases) names.add(x.name);
   for (const x of r.overrides ?? []) names.add(x.name);
   for (const n of Object.keys(r.snaps)) names.add(n);
+  for (const x of r.components ?? []) names.add(x.name);
   const sorted = [...names].sort(cmpStr);
   for (const x of r.revisions) if (!owner.has(x.snapId)) owner.set(x.snapId, x.name);
   const parts = new Map<string, { a: AssertionRecord[]; v: RevisionRecord[]; r: ReleaseRecord[]; o: OverrideRecord[] }>(
@@ -216,6 +261,8 @@ export function splitRecords(r: Records): { global: GlobalRecords; parts: SnapPa
   for (const x of r.revisions) parts.get(x.name)?.v.push(x);
   for (const x of r.releases) parts.get(x.name)?.r.push(x);
   for (const x of r.overrides ?? []) parts.get(x.name)?.o.push(x);
+  const comps = new Map<string, ComponentRecord[]>();
+  for (const x of r.components ?? []) comps.set(x.name, [...(comps.get(x.name) ?? []), x]);
   return {
     global: { roots: r.roots, assertions: global },
     parts: sorted.map((name) => {
@@ -228,6 +275,7 @@ export function splitRecords(r: Records): { global: GlobalRecords; parts: SnapPa
         releases: p.r,
         overrides: p.o,
         ...(meta !== undefined ? { meta } : {}),
+        ...(comps.has(name) ? { components: comps.get(name) ?? [] } : {}),
       };
     }),
   };
@@ -241,6 +289,7 @@ export function joinRecords(global: GlobalRecords, parts: readonly SnapPart[]): 
   const overrides = byName.flatMap((p) => p.overrides);
   const snaps: Record<string, SnapMeta> = {};
   for (const p of byName) if (p.meta !== undefined) snaps[p.name] = p.meta;
+  const components = byName.flatMap((p) => p.components ?? []);
   return {
     format: RECORDS_FORMAT,
     roots: global.roots,
@@ -249,5 +298,6 @@ export function joinRecords(global: GlobalRecords, parts: readonly SnapPart[]): 
     releases,
     snaps,
     ...(overrides.length > 0 ? { overrides } : {}),
+    ...(components.length > 0 ? { components } : {}),
   };
 }

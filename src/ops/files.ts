@@ -2,9 +2,11 @@
  * Reading the store directory for operations: walking trees, sizes, the
  * generations present, and what a generation's catalogue references.
  */
+
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { indexCatalogue } from "../catalogue/build-catalogue.js";
+import { revisionBlobs } from "../catalogue/resources.js";
 import type { AssertionEntry, Catalogue } from "../catalogue/types.js";
 import { STATIC_ROUTES } from "../routes/table.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
@@ -81,7 +83,7 @@ export interface CatalogueRefs {
 
 export function catalogueRefs(catalogue: Catalogue): CatalogueRefs {
   const blobs = new Set<string>();
-  for (const s of catalogue.snaps) for (const r of s.revisions) blobs.add(r.sha3_384);
+  for (const s of catalogue.snaps) for (const r of s.revisions) for (const b of revisionBlobs(r)) blobs.add(b.sha3_384);
   return {
     blobs,
     objects: new Set(catalogue.assertions.map((a) => a.object)),

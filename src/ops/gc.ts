@@ -110,7 +110,10 @@ export function planGc(inp: GcInputs): GcSelection {
     .filter((n) => !keptNums.includes(n))
     .sort((a, b) => a - b);
 
-  const blobRefs = new Set(inp.records.revisions.map((r) => r.sha3_384));
+  const blobRefs = new Set([
+    ...inp.records.revisions.map((r) => r.sha3_384),
+    ...(inp.records.components ?? []).map((c) => c.sha3_384),
+  ]);
   const objectRefs = new Set([...inp.records.assertions.map((a) => a.object), ...inp.records.roots]);
   const sharedRefs = sharedPathsOf(inp.records.assertions);
   for (const g of kept) {

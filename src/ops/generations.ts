@@ -6,9 +6,11 @@
  * a half tree or a URL that 404s. A running `serve` follows `current` (a
  * stat every second, or SIGHUP at once).
  */
+
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { blobPath } from "../blobs/store.js";
+import { revisionBlobs } from "../catalogue/resources.js";
 import { type ChangeOptions, change } from "../store/change.js";
 import type { StoreLayout } from "../store/layout.js";
 import { generationNumbers, readCurrentGeneration } from "../store/state.js";
@@ -77,13 +79,15 @@ export async function checkServable(layout: StoreLayout, generation: number, wha
   }
   for (const snap of g.catalogue.snaps) {
     for (const rev of snap.revisions) {
-      const p = blobPath(layout.blobs, rev.sha3_384);
-      const st = await stat(p).catch(() => undefined);
-      if (!st || st.size !== rev.size) {
-        throw new SnapshelfError(
-          "blob-missing",
-          `cannot ${what}: generation ${generation} serves ${snap.name} revision ${rev.revision}, whose blob ${p} is missing or damaged`,
-        );
+      for (const b of revisionBlobs(rev)) {
+        const p = blobPath(layout.blobs, b.sha3_384);
+        const st = await stat(p).catch(() => undefined);
+        if (!st || st.size !== b.size) {
+          throw new SnapshelfError(
+            "blob-missing",
+            `cannot ${what}: generation ${generation} serves ${snap.name} revision ${rev.revision}, whose blob ${p} is missing or damaged`,
+          );
+        }
       }
     }
   }

@@ -36,6 +36,7 @@ import {
   type RevisionRecord,
   replaceSnapMeta,
   withAssertions,
+  withComponent,
   withReleases,
   withRevision,
   withRoots,
@@ -54,6 +55,7 @@ import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
 import { ensureDir, fsErrorReason, pathExists, writeFileAtomic } from "../util/fs.js";
 import { mapOrdered } from "../util/ordered.js";
+import { checkComponentClash, isComponentFile, stageComponents } from "./import-components.js";
 import { retentionAtImport } from "./retention.js";
 
 /** Progress of the long part of an import: unpacking bundles and copying blobs (a status line). */
@@ -91,6 +93,8 @@ export interface ImportResult {
     present?: boolean;
   }[];
   readonly releases: number;
+  /** Component revisions verified (new or already held). */
+  readonly components?: number;
 }
 
 async function readAssertionFile(path: string): Promise<Assertion[]> {
@@ -204,7 +208,7 @@ export async function importInputs(
     for (const n of trust.notes) log(n);
 
     // ---- 2. assertions: the roots, then every new assertion's signature and chain
-    const { snapFiles, assertionFiles } = await sortInputs(unpacked.plainPaths, opts.asserts ?? []);
+    const { snapFiles, componentFiles, assertionFiles } = await sortInputs(unpacked.plainPaths, opts.asserts ?? []);
     const roots = await readImportRoots(layout, stored, opts.trustedRoots ?? []);
     const asserts = await verifyNewAssertions(layout, stored, assertionFiles, roots.roots, now, log);
 
@@ -216,9 +220,27 @@ export async function importInputs(
 
     // ---- 4. new records (pure), then releases, store metadata and retention
     const change = await newRecords(layout, stored, { unpacked, roots, asserts, staged }, opts, now, log);
+    // components: checked against the verified assertions and the revisions now held
+    const stagedComponents = await stageComponents(
+      join(layout.tmp, "blobs"),
+      componentFiles,
+      copyThreads(),
+      unpacked.stagedDigests,
+      (f, hex, size) => adoptBlob(join(layout.tmp, "blobs"), f, hex, size),
+      [...asserts.pool.values()],
+      change.records.revisions,
+      log,
+    );
+    checkComponentClash(change.records.components ?? [], stagedComponents);
+    let records = change.records;
+    for (const c of stagedComponents) records = withComponent(records, c.record);
 
     // ---- 5. commit: objects first (content-addressed, harmless if orphaned), records last
-    await commitObjects(layout, staged, [...roots.newRoots, ...asserts.candidates]);
+    await commitObjects(
+      layout,
+      [...staged, ...stagedComponents.map((c) => ({ staged: c.staged, sha3_384: c.record.sha3_384 }))],
+      [...roots.newRoots, ...asserts.candidates],
+    );
     await trust.commit();
     const result: ImportResult = {
       assertions: asserts.candidates.length,
@@ -229,6 +251,7 @@ export async function importInputs(
         ...(change.present.has(`${s.record.name}\u0000${s.record.revision}`) ? { present: true } : {}),
       })),
       releases: change.events.length,
+      ...(stagedComponents.length > 0 ? { components: stagedComponents.length } : {}),
     };
     // the commit path writes the records (parts, then the index: the commit point), then this audit line
     const audit = {
@@ -237,12 +260,15 @@ export async function importInputs(
         inputs: paths,
         assertions: result.assertions,
         revisions: result.revisions.map((r) => `${r.name}=${r.revision}`),
+        ...(stagedComponents.length > 0
+          ? { components: stagedComponents.map((c) => `${c.record.name}+${c.record.component}=${c.record.revision}`) }
+          : {}),
         release: opts.release ?? [],
         ...trust.audit,
         ...(change.retained.length > 0 ? { retention: change.retained.map((r) => `${r.name}=${r.revision}`) } : {}),
       },
     };
-    return { result, records: change.records, audit };
+    return { result, records, audit };
   });
 }
 
@@ -310,16 +336,17 @@ async function unpackBundles(
 async function sortInputs(
   plainPaths: readonly string[],
   asserts: readonly string[],
-): Promise<{ snapFiles: string[]; assertionFiles: string[] }> {
+): Promise<{ snapFiles: string[]; componentFiles: string[]; assertionFiles: string[] }> {
   const inputs = await expandInputs(plainPaths);
   const snapFiles = inputs.filter((p) => p.endsWith(".snap"));
-  const assertionFiles = inputs.filter((p) => !p.endsWith(".snap"));
+  const componentFiles = inputs.filter(isComponentFile);
+  const assertionFiles = inputs.filter((p) => !p.endsWith(".snap") && !isComponentFile(p));
   for (const s of snapFiles) {
     const side = join(dirname(s), basename(s, ".snap") + ".assert");
     if (!assertionFiles.includes(side) && (await pathExists(side))) assertionFiles.push(side);
   }
   assertionFiles.push(...asserts);
-  return { snapFiles, assertionFiles };
+  return { snapFiles, componentFiles, assertionFiles };
 }
 
 async function readImportRoots(
@@ -516,7 +543,7 @@ function releaseEvents(
 /** Moves the staged blobs into the pool and writes the new assertion objects (each skipped if present). */
 async function commitObjects(
   layout: StoreLayout,
-  staged: readonly StagedSnap[],
+  staged: readonly { readonly staged: string; readonly sha3_384: string }[],
   assertions: readonly Assertion[],
 ): Promise<void> {
   await ensureDir(layout.blobs);

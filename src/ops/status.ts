@@ -3,11 +3,13 @@
  * problems a cheap look finds (stat, not hash: `verify` is the deep check).
  * Read-only, no lock.
  */
+
 import { readFile, stat } from "node:fs/promises";
 import { CANONICAL_ROOT_KEY_ID } from "../assertions/canonical.js";
 import { decodeStream, headerString } from "../assertions/parse.js";
 import { blobPath } from "../blobs/store.js";
 import { buildCatalogue } from "../catalogue/build-catalogue.js";
+import { revisionBlobs } from "../catalogue/resources.js";
 import type { Records } from "../model/records.js";
 import { storeLockState } from "../store/change.js";
 import { assertionObjectPath, type StoreLayout } from "../store/layout.js";
@@ -124,7 +126,8 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
       buildPending = JSON.stringify(buildCatalogue(records)) !== JSON.stringify(g.catalogue);
       for (const s of g.catalogue.snaps) {
         for (const r of s.revisions) {
-          blobsToCheck.set(r.sha3_384, { size: r.size, who: `${s.name} revision ${r.revision} (served)` });
+          for (const b of revisionBlobs(r))
+            blobsToCheck.set(b.sha3_384, { size: b.size, who: `${s.name} revision ${r.revision} (served)` });
         }
       }
     } catch (err) {

@@ -22,9 +22,11 @@
  * Interrupted anywhere, every replica still serves a complete generation; a
  * second run completes the work (everything is idempotent).
  */
+
 import { copyFile, link, mkdir, readdir, readFile, realpath, rename, rm, stat, utimes } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { blobPath, importBlob } from "../blobs/store.js";
+import { revisionBlobs } from "../catalogue/resources.js";
 import { type ChangeOptions, change } from "../store/change.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
 import {
@@ -87,7 +89,7 @@ function refuse(what: string, reason: string): SnapshelfError {
 function blobsOf(tree: string, what: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const snap of readTreeCatalogue(tree, what).snaps) {
-    for (const rev of snap.revisions) out.set(rev.sha3_384, rev.size);
+    for (const rev of snap.revisions) for (const b of revisionBlobs(rev)) out.set(b.sha3_384, b.size);
   }
   return out;
 }

@@ -26,6 +26,7 @@ import type { Assertion } from "../assertions/types.js";
 import { refKey } from "../assertions/types.js";
 import { blobPath, hashFile } from "../blobs/store.js";
 import { buildCatalogue, indexCatalogue } from "../catalogue/build-catalogue.js";
+import { revisionBlobs } from "../catalogue/resources.js";
 import type { Records } from "../model/records.js";
 import { STATIC_ROUTES } from "../routes/table.js";
 import type { TreeFileBody } from "../routes/types.js";
@@ -228,9 +229,14 @@ async function readServedTree(
 function blobsToVerify(records: Records, tree: GenerationTree | undefined): Map<string, { size: number; who: string }> {
   const blobs = new Map<string, { size: number; who: string }>();
   for (const r of records.revisions) blobs.set(r.sha3_384, { size: r.size, who: `${r.name} revision ${r.revision}` });
+  for (const c of records.components ?? []) {
+    const who = `${c.name}+${c.component} revision ${c.revision}`;
+    if (!blobs.has(c.sha3_384)) blobs.set(c.sha3_384, { size: c.size, who });
+  }
   for (const s of tree?.catalogue.snaps ?? []) {
     for (const r of s.revisions) {
-      if (!blobs.has(r.sha3_384)) blobs.set(r.sha3_384, { size: r.size, who: `${s.name} revision ${r.revision}` });
+      for (const b of revisionBlobs(r))
+        if (!blobs.has(b.sha3_384)) blobs.set(b.sha3_384, { size: b.size, who: `${s.name} revision ${r.revision}` });
     }
   }
   return blobs;
@@ -382,11 +388,13 @@ async function treeDownloads(layout: StoreLayout, tree: GenerationTree): Promise
   const problems: Problem[] = [];
   for (const s of tree.catalogue.snaps) {
     for (const r of s.revisions) {
-      if (!(await stat(blobPath(layout.blobs, r.sha3_384)).catch(() => undefined))) {
-        problems.push({
-          file: relative(layout.root, blobPath(layout.blobs, r.sha3_384)),
-          reason: `download URL ${tree.meta.baseUrl}/blobs/${r.sha3_384}.snap of ${s.name} revision ${r.revision} in generation ${tree.generation} would 404`,
-        });
+      for (const b of revisionBlobs(r)) {
+        if (!(await stat(blobPath(layout.blobs, b.sha3_384)).catch(() => undefined))) {
+          problems.push({
+            file: relative(layout.root, blobPath(layout.blobs, b.sha3_384)),
+            reason: `download URL ${tree.meta.baseUrl}/blobs/${b.sha3_384}.snap of ${s.name} revision ${r.revision} in generation ${tree.generation} would 404`,
+          });
+        }
       }
     }
   }
@@ -412,12 +420,14 @@ async function verifyRollbackTargets(
     }
     for (const s of other.catalogue.snaps) {
       for (const r of s.revisions) {
-        const st = await stat(blobPath(layout.blobs, r.sha3_384)).catch(() => undefined);
-        if (st?.size !== r.size) {
-          problems.push({
-            file: rel(blobPath(layout.blobs, r.sha3_384)),
-            reason: `missing or damaged: generation ${g} serves it (${s.name} revision ${r.revision}); rollback to it would 404`,
-          });
+        for (const b of revisionBlobs(r)) {
+          const st = await stat(blobPath(layout.blobs, b.sha3_384)).catch(() => undefined);
+          if (st?.size !== b.size) {
+            problems.push({
+              file: rel(blobPath(layout.blobs, b.sha3_384)),
+              reason: `missing or damaged: generation ${g} serves it (${s.name} revision ${r.revision}); rollback to it would 404`,
+            });
+          }
         }
       }
     }

@@ -30,7 +30,7 @@ export function renderInfo(snap: SnapEntry, arch: string, ctx: RenderContext): s
           track: e.channel.track,
         },
         ...toRevisionLevel(e.revision, ctx),
-        resources: toResources(),
+        resources: toResources(e.revision, ctx),
       }),
     ),
     "default-track":

@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { SnapYamlInfo } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason, isErrnoError } from "../util/fs.js";
@@ -24,6 +24,8 @@ export interface ReadSnapYamlOptions {
   readonly unsquashfs?: string;
   /** Kill unsquashfs after this long (default 60 s). */
   readonly timeoutMs?: number;
+  /** The file to read (default `meta/snap.yaml`; a component's is `meta/component.yaml`). */
+  readonly member?: "meta/snap.yaml" | "meta/component.yaml";
 }
 
 /** First non-empty line of unsquashfs's stderr, for the error message. */
@@ -64,14 +66,15 @@ async function checkMagic(snapPath: string, fail: (code: string, reason: string)
  * directory (no `squashfs-root/`).
  */
 export async function readSnapYaml(snapPath: string, opts: ReadSnapYamlOptions = {}): Promise<string> {
+  const member = opts.member ?? "meta/snap.yaml";
   const fail = (code: string, reason: string): SnapshelfError =>
-    new SnapshelfError(code, `cannot read snap.yaml from ${opts.displayName ?? snapPath}: ${reason}`);
+    new SnapshelfError(code, `cannot read ${basename(member)} from ${opts.displayName ?? snapPath}: ${reason}`);
   await checkMagic(snapPath, fail);
 
   const bin = opts.unsquashfs ?? "unsquashfs";
   const timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
   // An absolute path can never be taken for an option, even if the name starts with "-".
-  const args = ["-cat", resolve(snapPath), "meta/snap.yaml"];
+  const args = ["-cat", resolve(snapPath), member];
 
   const stdout = await new Promise<Buffer>((resolvePromise, reject) => {
     const child = spawn(bin, args, {
@@ -94,7 +97,7 @@ export async function readSnapYaml(snapPath: string, opts: ReadSnapYamlOptions =
     child.stdout.on("data", (chunk: Buffer) => {
       outLen += chunk.length;
       if (outLen > MAX_OUTPUT) {
-        abort(fail("invalid-snap", `not a valid snap (meta/snap.yaml larger than ${MAX_OUTPUT} bytes)`));
+        abort(fail("invalid-snap", `not a valid snap (${member} larger than ${MAX_OUTPUT} bytes)`));
         return;
       }
       out.push(chunk);
@@ -127,7 +130,7 @@ export async function readSnapYaml(snapPath: string, opts: ReadSnapYamlOptions =
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(stdout);
   } catch {
-    throw fail("invalid-snap", "not a valid snap (meta/snap.yaml is not valid UTF-8)");
+    throw fail("invalid-snap", `not a valid snap (${member} is not valid UTF-8)`);
   }
 }
 

@@ -104,12 +104,21 @@ export function toRevisionLevel(rev: RevisionEntry, ctx: RenderContext) {
 
 /**
  * `resources` of a revision: its components (snapd >= 2.62 asks for them in refresh and info
- * answers, `snap download` always). The catalogue holds no components, so every revision is
- * answered like a snap without any: an empty list, as the store's other empty lists (`deltas`,
- * `common-ids`). snapd 2.68 reads an absent or empty list alike (no components); 2.57.6 ignores it.
+ * answers, `snap download` always), in the store's shape (store-protocol.md §4.4: `created-at`,
+ * `description`, `download` {`sha3-384`, `size`, absolute `url`}, `name`, `revision`,
+ * `type` `component/<type>`, `version`; snapd 2.68.3's `storeResource`). A revision without
+ * components has an empty list, as the store's other empty lists; 2.57.6 ignores the field.
  */
-export function toResources(): readonly never[] {
-  return [];
+export function toResources(rev: RevisionEntry, ctx: RenderContext) {
+  return (rev.resources ?? []).map((r) => ({
+    "created-at": r.createdAt,
+    description: r.description,
+    download: { "sha3-384": r.sha3_384, size: r.size, url: ctx.baseUrl + blobUrlPath(r.sha3_384) },
+    name: r.name,
+    revision: r.revision,
+    type: r.type,
+    version: r.version,
+  }));
 }
 
 /** An object with the keys of `o` in the real store's (alphabetical) order. */
@@ -124,7 +133,7 @@ export function toStoreSnap(snap: SnapEntry, rev: RevisionEntry, ctx: RenderCont
   return sortedKeys({
     ...toSnapLevel(snap, rev),
     ...toRevisionLevel(rev, ctx),
-    resources: toResources(),
+    resources: toResources(rev, ctx),
     "snap-yaml": rev.snapYaml,
   });
 }
