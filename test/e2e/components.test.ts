@@ -1,0 +1,276 @@
+/**
+ * Snap components (issue 13 §3) with snapd 2.68.3's real client code, against one store built
+ * from compgen's fixtures (`comp-offline`, components `extra` and `docs`):
+ * import verifies component blobs and refuses what snapd would refuse; the device probe installs
+ * with `resources` and checks every component blob and its snap-resource-revision/-pair as
+ * `snap download` does (through serve and nginx); `snap download NAME+COMPONENT` fetches the
+ * component and its assertions, and its output imports into another store; `snap known
+ * --remote` reads both assertion types; a refresh is an update when only a component's revision
+ * changed (snapd's currentSnapMatchesStoreSnap) and not when nothing did; gc keeps component
+ * blobs and verify re-hashes them.
+ *
+ * Not here: the daemon installing NAME+COMPONENT in its namespace (see the README).
+ */
+import assert from "node:assert/strict";
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type CompManifest, componentOf, makeComponentFixtures } from "../support/components.js";
+import { type StartedNginx, startNginx } from "../support/nginx.js";
+import { freePort, runCommand } from "../support/process.js";
+import { runProbe, SNAPD_2_68, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
+import { serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
+
+let work: string;
+let fx: string;
+let m: CompManifest;
+let store: string;
+let server: StartedProcess;
+let nginx: StartedNginx;
+
+const f = (rel: string): string => join(fx, rel);
+const b64 = (hex: string): string => Buffer.from(hex, "hex").toString("base64url");
+
+async function build(): Promise<void> {
+  await snapshelf(["build", "--dir", store]);
+  // serve follows `current` (a stat every second); wait until it serves the new generation
+  const want = (await readFile(join(store, "current"), "utf8")).trim();
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${server.url}/_status/check`);
+    const text = await res.text();
+    if (text.includes(want)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`serve did not switch to generation ${want}`);
+}
+
+interface ProbeResult {
+  name: string;
+  revision: number;
+  verified: boolean;
+  "verify-error"?: string;
+  resources?: { name: string; revision: number; type: string; "sha3-384": string; size: number; file?: string }[];
+}
+
+async function probe(
+  url: string,
+  args: readonly string[],
+): Promise<{ ok: boolean; error?: string; results: ProbeResult[] }> {
+  const out = await runProbe(url, ["-arch", "amd64", "-resources", ...args], { clients: SNAPD_2_68 });
+  return out as unknown as { ok: boolean; error?: string; results: ProbeResult[] };
+}
+
+const compsOf = (r: ProbeResult | undefined): string[] => (r?.resources ?? []).map((x) => `${x.name}=${x.revision}`);
+
+before(async () => {
+  work = await tmpWorkDir("components");
+  fx = join(work, "fixtures");
+  m = await makeComponentFixtures(fx);
+  store = join(work, "store");
+  await snapshelf([
+    "import",
+    "--dir",
+    store,
+    "--trusted-root",
+    f(m.chain[0] ?? ""),
+    "--trusted-root",
+    f(m.chain[1] ?? ""),
+    f("asserts"),
+  ]);
+  const r1 = m.revisions.find((r) => r.revision === 1);
+  await snapshelf([
+    "import",
+    "--dir",
+    store,
+    "--release",
+    "latest/stable",
+    f(r1?.file ?? ""),
+    f(componentOf(m, "extra", 1).file),
+    f(componentOf(m, "docs", 1).file),
+  ]);
+  await snapshelf(["build", "--dir", store]);
+  server = await serve(store);
+  nginx = await startNginx({ work, store, port: await freePort(), upstream: server.url ?? "" });
+});
+
+after(async () => {
+  await nginx?.stop();
+  await server?.stop();
+});
+
+describe("components (snapd 2.68.3)", () => {
+  it("import refuses a component paired with no revision the store holds, and one no snap-resource-revision names", async () => {
+    const before = await readFile(join(store, "state", "records.json"), "utf8");
+    const extra3 = componentOf(m, "extra", 3);
+    let res = await snapshelfRaw(["import", "--dir", store, f(extra3.file)]);
+    assert.notEqual(res.code, 0);
+    assert.equal(
+      res.stderr.trim(),
+      `error: cannot import ${f(extra3.file)}: no snap-resource-pair assertion pairs comp-offline+extra revision 3 with a revision of comp-offline the store holds`,
+    );
+    const tampered = join(work, "tampered.comp");
+    const bytes = await readFile(f(componentOf(m, "extra", 2).file));
+    bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 0xff;
+    await writeFile(tampered, bytes);
+    res = await snapshelfRaw(["import", "--dir", store, tampered]);
+    assert.notEqual(res.code, 0);
+    assert.match(
+      res.stderr.trim(),
+      /^error: cannot import \S+tampered\.comp: no snap-resource-revision assertion for resource-sha3-384 [\w-]{64} /,
+    );
+    assert.equal(await readFile(join(store, "state", "records.json"), "utf8"), before, "nothing changed");
+  });
+
+  for (const via of ["serve", "nginx"] as const) {
+    it(`the probe installs with resources and verifies every component and its assertions (${via})`, async () => {
+      const dl = join(work, `dl-${via}`);
+      await mkdir(dl, { recursive: true });
+      const out = await probe(via === "serve" ? (server.url ?? "") : nginx.url, [
+        "action",
+        "-action",
+        "install",
+        "-name",
+        "comp-offline",
+        "-channel",
+        "stable",
+        "-download",
+        dl,
+      ]);
+      assert.equal(out.ok, true, JSON.stringify(out));
+      const r = out.results[0];
+      assert.equal(r?.revision, 1);
+      assert.equal(r?.verified, true);
+      assert.deepEqual(compsOf(r), ["docs=1", "extra=1"]);
+      for (const c of r?.resources ?? []) {
+        const want = componentOf(m, c.name, c.revision);
+        assert.equal(c.type, want.type);
+        assert.equal(c["sha3-384"], want["sha3-384"]);
+        assert.equal((await stat(c.file ?? "")).size, want.size);
+        // the blob is a static file of the store, also where nginx serves it itself
+        const blob = await fetch(`${via === "serve" ? server.url : nginx.url}/blobs/${want["sha3-384"]}.snap`);
+        assert.equal(blob.status, 200);
+        assert.equal((await blob.arrayBuffer()).byteLength, want.size);
+      }
+    });
+  }
+
+  it("snap download NAME+COMPONENT fetches the component and its assertions, and its output imports", async () => {
+    const dir = join(work, "snap-download");
+    await mkdir(dir, { recursive: true });
+    const res = await runCommand(join(SNAPD_2_68.dir(), "snap-testkeys"), ["download", "comp-offline+extra"], {
+      cwd: dir,
+      env: { SNAPPY_FORCE_API_URL: `${server.url}/`, UBUNTU_STORE_ARCH: "amd64" },
+      timeoutMs: 120_000,
+    });
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const files = (await readdir(dir)).sort();
+    assert.deepEqual(files, ["comp-offline+extra_1.comp", "comp-offline_1.assert", "comp-offline_1.snap"]);
+    const asserts = await readFile(join(dir, "comp-offline_1.assert"), "utf8");
+    assert.match(asserts, /^type: snap-resource-revision$/m);
+    assert.match(asserts, /^type: snap-resource-pair$/m);
+    assert.match(asserts, new RegExp(`^resource-sha3-384: ${b64(componentOf(m, "extra", 1)["sha3-384"])}$`, "m"));
+    // what snap download wrote is an import input as it is
+    const other = join(work, "store-from-download");
+    const imp = await snapshelf([
+      "import",
+      "--dir",
+      other,
+      "--trusted-root",
+      f(m.chain[0] ?? ""),
+      "--trusted-root",
+      f(m.chain[1] ?? ""),
+      dir,
+    ]);
+    assert.match(imp.stdout + imp.stderr, /verified comp-offline\+extra_1\.comp: comp-offline\+extra revision 1/);
+    assert.match(imp.stdout + imp.stderr, /1 component revision/);
+  });
+
+  it("snap known --remote reads snap-resource-revision and snap-resource-pair", async () => {
+    const extra = componentOf(m, "extra", 1);
+    const known = (args: string[]) =>
+      runCommand(join(SNAPD_2_68.dir(), "snap-testkeys"), ["known", "--remote", ...args], {
+        env: { SNAPPY_FORCE_API_URL: `${server.url}/` },
+        timeoutMs: 60_000,
+      });
+    let res = await known([
+      "snap-resource-revision",
+      `snap-id=${m["snap-id"]}`,
+      "resource-name=extra",
+      `resource-sha3-384=${b64(extra["sha3-384"])}`,
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^type: snap-resource-revision$/m);
+    assert.match(res.stdout, new RegExp(`^resource-size: ${extra.size}$`, "m"));
+    res = await known([
+      "snap-resource-pair",
+      `snap-id=${m["snap-id"]}`,
+      "resource-name=extra",
+      "resource-revision=1",
+      "snap-revision=1",
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^type: snap-resource-pair$/m);
+    assert.match(res.stdout, /^snap-revision: 1$/m);
+  });
+
+  it("a refresh is an update when only a component's revision changed, and not when nothing did", async () => {
+    const installed = join(work, "installed.json");
+    await writeFile(
+      installed,
+      JSON.stringify([
+        {
+          name: "comp-offline",
+          "snap-id": m["snap-id"],
+          revision: 1,
+          channel: "latest/stable",
+          epoch: "0",
+          resources: { extra: 1, docs: 1 },
+        },
+      ]),
+    );
+    const refresh = () =>
+      probe(server.url ?? "", ["action", "-installed", installed, "-action", "refresh", "-name", "comp-offline"]);
+    let out = await refresh();
+    assert.equal(out.ok, false);
+    assert.equal(out.error, "snap has no updates available");
+    // extra revision 2 is paired with snap revision 1: a component-only update
+    await copyFile(f(componentOf(m, "extra", 2).file), join(work, "extra-2.comp"));
+    const imp = await snapshelf(["import", "--dir", store, join(work, "extra-2.comp")]);
+    assert.match(imp.stdout + imp.stderr, /1 component revision/);
+    await build();
+    out = await refresh();
+    assert.equal(out.ok, true, JSON.stringify(out));
+    assert.equal(out.results[0]?.revision, 1);
+    assert.deepEqual(compsOf(out.results[0]), ["docs=1", "extra=2"]);
+  });
+
+  it("a new snap revision brings its own components; gc keeps component blobs and verify re-hashes them", async () => {
+    const r2 = m.revisions.find((r) => r.revision === 2);
+    await snapshelf([
+      "import",
+      "--dir",
+      store,
+      "--release",
+      "latest/candidate",
+      f(r2?.file ?? ""),
+      f(componentOf(m, "extra", 3).file),
+    ]);
+    await build();
+    const out = await probe(server.url ?? "", [
+      "action",
+      "-action",
+      "install",
+      "-name",
+      "comp-offline",
+      "-channel",
+      "candidate",
+    ]);
+    assert.equal(out.ok, true, JSON.stringify(out));
+    assert.equal(out.results[0]?.revision, 2);
+    assert.deepEqual(compsOf(out.results[0]), ["docs=1", "extra=3"]);
+    await snapshelf(["gc", "--dir", store]);
+    for (const c of m.components) await stat(join(store, "blobs", `${c["sha3-384"]}.snap`));
+    const v = await snapshelf(["verify", "--dir", store]);
+    assert.match(v.stdout + v.stderr, /verifying \d+ blobs/);
+  });
+});
