@@ -9,16 +9,25 @@
  * changed (snapd's currentSnapMatchesStoreSnap) and not when nothing did; gc keeps component
  * blobs and verify re-hashes them.
  *
- * Not here: the daemon installing NAME+COMPONENT in its namespace (see the README).
+ * Last, snapd 2.68.3's daemon (in its private mount namespace) installs NAME+COMPONENT from the
+ * store and refreshes the snap to a revision with a newer component.
  */
 import assert from "node:assert/strict";
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type CompManifest, componentOf, makeComponentFixtures } from "../support/components.js";
+import { canRunDaemon } from "../support/daemon.js";
 import { type StartedNginx, startNginx } from "../support/nginx.js";
 import { freePort, runCommand } from "../support/process.js";
-import { runProbe, SNAPD_2_68, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
+import {
+  harnessDir,
+  makeFixtures,
+  runProbe,
+  SNAPD_2_68,
+  type StartedProcess,
+  tmpWorkDir,
+} from "../support/realclient.js";
 import { serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 
 let work: string;
@@ -272,5 +281,59 @@ describe("components (snapd 2.68.3)", () => {
     for (const c of m.components) await stat(join(store, "blobs", `${c["sha3-384"]}.snap`));
     const v = await snapshelf(["verify", "--dir", store]);
     assert.match(v.stdout + v.stderr, /verifying \d+ blobs/);
+  });
+
+  it("snapd 2.68.3's daemon installs NAME+COMPONENT and refreshes to a revision with a newer component", async (t) => {
+    const daemon = join(SNAPD_2_68.dir(), "snapd-testkeys");
+    if (!(await canRunDaemon()) || !(await stat(daemon).catch(() => undefined))) {
+      t.skip("needs root, loop devices, unshare and 2.68.3's daemon");
+      return;
+    }
+    // the prerequisites snapd installs first: the harness's snapd and core22 stand-ins
+    const main = join(work, "main-fixtures");
+    const mm = await makeFixtures(main);
+    const inputs: string[] = [];
+    for (const s of mm.snaps.filter((x) => x.name === "snapd" || x.name === "core22")) {
+      const r = s.revisions.find(
+        (x) => x.architectures.includes("amd64") && x.channels.includes("latest/stable@amd64"),
+      );
+      inputs.push(join(main, s["snap-declaration"]), join(main, r?.["snap-revision"] ?? ""), join(main, r?.file ?? ""));
+    }
+    await snapshelf(["import", "--dir", store, "--release", "latest/stable", ...inputs]);
+    await build();
+    const sandbox = join(work, "daemon");
+    const res = await runCommand(
+      "unshare",
+      [
+        "-m",
+        "--propagation",
+        "private",
+        join(harnessDir(), "daemon", "in-namespace.sh"),
+        sandbox,
+        `${server.url}/`,
+        daemon,
+        join(SNAPD_2_68.dir(), "snap-testkeys"),
+        join(harnessDir(), "daemon", "shim"),
+        "install comp-offline+extra",
+        "components comp-offline",
+        "refresh comp-offline --candidate",
+        "components comp-offline",
+        "!ls /var/lib/snapd/snaps",
+      ],
+      { timeoutMs: 240_000 },
+    );
+    const log = res.stdout + res.stderr;
+    await writeFile(join(sandbox, "run.log"), log);
+    const steps = log.split(/^\+ /m);
+    const step = (prefix: string, n = 0): string => steps.filter((x) => x.startsWith(prefix))[n] ?? "";
+    assert.match(step("snap install comp-offline+extra"), /rc=0/, log);
+    // stable: snap revision 1 with extra 2 (its newest paired component)
+    assert.match(step("snap components comp-offline"), /comp-offline\+extra\s+installed\s+standard/, log);
+    assert.match(step("snap components comp-offline"), /comp-offline\+docs\s+available\s+standard/, log);
+    assert.match(step("snap refresh comp-offline --candidate"), /rc=0/, log);
+    const files = step("ls /var/lib/snapd/snaps");
+    assert.match(files, /^comp-offline\+extra_2\.comp$/m, log);
+    assert.match(files, /^comp-offline\+extra_3\.comp$/m, log);
+    assert.match(files, /^comp-offline_2\.snap$/m, log);
   });
 });
