@@ -13,6 +13,8 @@ import {
   verifyAssertions,
 } from "../../src/assertions/index.js";
 import { encodeMpi, newPacketHeader } from "../../src/assertions/openpgp.js";
+import type { RevisionRecord } from "../../src/model/records.js";
+import { checkComponent } from "../../src/ops/import-components.js";
 import { SnapshelfError } from "../../src/util/errors.js";
 
 const FIXTURES = new URL("../../../test/fixtures/assertions/", import.meta.url);
@@ -489,6 +491,105 @@ describe("chain verification: generated keys", () => {
     assert.match(
       failure(() => verifyAssertions([set, brandKey], [storeKey], trust, now)),
       /^cannot verify account-key \([^)]+\): account-key assertion for "pub" does not have a matching account assertion \(needed by validation-set \(16\/pub\/my-set\/2\)\)/,
+    );
+  });
+});
+
+describe("components: snap-resource-revision and snap-resource-pair (snapd 2.68.3)", () => {
+  const R = newKey();
+  const S = newKey();
+  const rootKey = accountKey(R, "root-org", "root", R);
+  const trust: TrustConfig = { roots: checkTrustedRoots([account("root-org", R), rootKey]) };
+  const storeKey = accountKey(S, "root-org", "store", R);
+  const pub = account("pub", S);
+  const decl = declaration(S);
+  const now = new Date("2025-01-01T00:00:00Z");
+  const BLOB = Buffer.from("a component");
+  const HEX = createHash("sha3-384").update(BLOB).digest("hex");
+  const resRev = (size = BLOB.length, name = "extra"): Assertion =>
+    signed(
+      [
+        "type: snap-resource-revision",
+        "authority-id: root-org",
+        `snap-id: ${SNAP_ID}`,
+        `resource-name: ${name}`,
+        `resource-sha3-384: ${sha3384Base64Url(BLOB)}`,
+        "developer-id: pub",
+        "resource-revision: 2",
+        `resource-size: ${size}`,
+        `timestamp: ${T0}`,
+      ],
+      S,
+    );
+  const pair = (developer = "pub", snapRev = 3): Assertion =>
+    signed(
+      [
+        "type: snap-resource-pair",
+        "authority-id: root-org",
+        `snap-id: ${SNAP_ID}`,
+        "resource-name: extra",
+        "resource-revision: 2",
+        `snap-revision: ${snapRev}`,
+        `developer-id: ${developer}`,
+        `timestamp: ${T0}`,
+      ],
+      S,
+    );
+  const yaml = (ref = "foo+extra"): string =>
+    `component: ${ref}\ntype: standard\nversion: '1.1'\ndescription: Extra bits.\n`;
+  const held = [{ snapId: SNAP_ID, revision: 3 }] as unknown as RevisionRecord[];
+
+  it("verifies both types, and a pair needs its developer's account as in snapd", () => {
+    verifyAssertions([storeKey, pub, decl, resRev(), pair()], [], trust, now);
+    assert.match(
+      failure(() => verifyAssertions([storeKey, pub, decl, pair("dev2")], [], trust, now)),
+      /snap-resource-pair assertion for snap id "[^"]+" does not have a matching account assertion for the developer "dev2"/,
+    );
+  });
+
+  it("checks a component blob against them: digest, size, resource-name, snap name, pairing", () => {
+    const all = [decl, resRev(), pair()];
+    const rec = checkComponent("x.comp", { sha3_384: HEX, size: BLOB.length }, yaml(), all, held);
+    assert.deepEqual(
+      [rec.name, rec.component, rec.revision, rec.type, rec.version, rec.description],
+      ["foo", "extra", 2, "standard", "1.1", "Extra bits."],
+    );
+    const refusal = (fn: () => unknown): string => failure(() => void fn());
+    assert.equal(
+      refusal(() =>
+        checkComponent("x.comp", { sha3_384: HEX, size: BLOB.length }, yaml(), [decl, resRev(99), pair()], held),
+      ),
+      "cannot import x.comp: size 11 does not match snap-resource-revision resource-size 99",
+    );
+    assert.match(
+      refusal(() => checkComponent("x.comp", { sha3_384: "ab".repeat(48), size: 11 }, yaml(), all, held)),
+      /^cannot import x\.comp: no snap-resource-revision assertion for resource-sha3-384 /,
+    );
+    assert.equal(
+      refusal(() => checkComponent("x.comp", { sha3_384: HEX, size: 11 }, yaml("foo+other"), all, held)),
+      `cannot import x.comp: snap-resource-revision resource-name "extra" does not match component.yaml's component "other"`,
+    );
+    assert.equal(
+      refusal(() => checkComponent("x.comp", { sha3_384: HEX, size: 11 }, yaml("bar+extra"), all, held)),
+      `cannot import x.comp: snap-declaration of ${SNAP_ID} names "foo" but component.yaml says "bar"`,
+    );
+    assert.equal(
+      refusal(() =>
+        checkComponent("x.comp", { sha3_384: HEX, size: 11 }, yaml(), [decl, resRev(), pair("pub", 4)], held),
+      ),
+      "cannot import x.comp: no snap-resource-pair assertion pairs foo+extra revision 2 with a revision of foo the store holds",
+    );
+    assert.match(
+      refusal(() =>
+        checkComponent("x.comp", { sha3_384: HEX, size: 11 }, "component: foo+\ntype: standard\n", all, held),
+      ),
+      /^cannot parse component\.yaml of x\.comp: component name cannot be empty$/,
+    );
+    assert.match(
+      refusal(() =>
+        checkComponent("x.comp", { sha3_384: HEX, size: 11 }, "component: foo+extra\ntype: fancy\n", all, held),
+      ),
+      /^cannot parse component\.yaml of x\.comp: unknown component type "fancy"$/,
     );
   });
 });
