@@ -10,7 +10,8 @@
  */
 
 import { digestHexToBase64Url } from "../blobs/store.js";
-import type { Records, RevisionRecord } from "../model/records.js";
+import { isPaired, resourcePairs } from "../catalogue/resources.js";
+import type { AssertionRecord, ComponentRecord, Records, RevisionRecord } from "../model/records.js";
 import { didYouMean } from "../model/suggest.js";
 import { type ChangeOptions, changeRecords } from "../store/change.js";
 import type { StoreLayout } from "../store/layout.js";
@@ -55,14 +56,16 @@ export function withoutRevisions(records: Records, drop: readonly { name: string
   const droppedDigests = new Set(
     removedRecs.filter((r) => !keptDigests.has(r.sha3_384)).map((r) => digestHexToBase64Url(r.sha3_384)),
   );
-  const assertions = records.assertions.filter(
+  const kept = records.assertions.filter(
     (a) => !(a.type === "snap-revision" && droppedDigests.has(a.primaryKey[0] ?? "")),
   );
+  // components paired with no remaining revision go too, with their resource assertions
+  const { components, assertions } = withoutUnpairedComponents(records.components ?? [], kept, revisions, removedRecs);
   const names = new Set(revisions.map((r) => r.name));
   const snaps: Record<string, (typeof records.snaps)[string]> = {};
   for (const [n, meta] of Object.entries(records.snaps)) if (names.has(n)) snaps[n] = meta;
 
-  const { overrides: _o, ...rest } = records;
+  const { overrides: _o, components: _c, ...rest } = records;
   const next: Records = {
     ...rest,
     revisions,
@@ -70,6 +73,7 @@ export function withoutRevisions(records: Records, drop: readonly { name: string
     assertions,
     snaps,
     ...(overrides.length > 0 ? { overrides } : {}),
+    ...(components.length > 0 ? { components } : {}),
   };
   return {
     records: next,
@@ -147,4 +151,30 @@ export async function removeSnap(
       },
     };
   });
+}
+
+/**
+ * Pure: the components still paired with one of `revisions`, and `assertions` without the
+ * snap-resource-pairs naming a `removed` revision and the snap-resource-revisions of the
+ * components dropped.
+ */
+function withoutUnpairedComponents(
+  components: readonly ComponentRecord[],
+  assertions: readonly AssertionRecord[],
+  revisions: readonly RevisionRecord[],
+  removed: readonly RevisionRecord[],
+): { components: ComponentRecord[]; assertions: AssertionRecord[] } {
+  const gone = new Set(removed.map((r) => `${r.snapId}\0${r.revision}`));
+  const pairs = resourcePairs(assertions);
+  const keep = components.filter((c) => revisions.some((r) => r.snapId === c.snapId && isPaired(pairs, c, r.revision)));
+  const droppedDigests = new Set(
+    components.filter((c) => !keep.includes(c)).map((c) => digestHexToBase64Url(c.sha3_384)),
+  );
+  const rest = assertions.filter((a) => {
+    if (a.type === "snap-resource-pair")
+      return !gone.has(`${a.headers["snap-id"] ?? ""}\0${a.headers["snap-revision"] ?? ""}`);
+    if (a.type === "snap-resource-revision") return !droppedDigests.has(a.headers["resource-sha3-384"] ?? "");
+    return true;
+  });
+  return { components: keep, assertions: rest };
 }

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { digestHexToBase64Url } from "../../src/blobs/store.js";
 import { buildCatalogue } from "../../src/catalogue/build-catalogue.js";
 import { resolveSnap } from "../../src/catalogue/resolve.js";
-import { replaceSnapMeta } from "../../src/model/records.js";
+import {
+  type AssertionRecord,
+  type ComponentRecord,
+  replaceSnapMeta,
+  withAssertions,
+  withComponent,
+} from "../../src/model/records.js";
 import { withOverride } from "../../src/ops/overrides.js";
 import { selectRemoval, withoutRevisions } from "../../src/ops/remove.js";
 import { SnapshelfError } from "../../src/util/errors.js";
@@ -97,5 +104,76 @@ describe("selectRemoval", () => {
       (e: unknown) =>
         e instanceof SnapshelfError && e.code === "revision-not-found" && /no revision 9 .*has 1, 2, 3/.test(e.message),
     );
+  });
+});
+
+describe("withoutRevisions: components", () => {
+  it("drops the components paired with no remaining revision, their snap-resource-revisions and the pairs of removed revisions", () => {
+    const base = makeRecords(
+      [
+        ["hello", 1],
+        ["hello", 2],
+      ],
+      [["hello", "latest/stable", "amd64", 2]],
+    );
+    const snapId = base.revisions[0]?.snapId ?? "";
+    const comp = (component: string, revision: number, digit: string): ComponentRecord => ({
+      name: "hello",
+      snapId,
+      component,
+      revision,
+      sha3_384: digit.repeat(96),
+      size: 10,
+      type: "standard",
+      version: "1",
+      description: "",
+      createdAt: "2025-01-01T00:00:00Z",
+    });
+    const assertion = (type: string, headers: Record<string, string>, n: number): AssertionRecord => ({
+      type,
+      primaryKey: [snapId, headers["resource-name"] ?? "", String(n)],
+      revision: 0,
+      format: 0,
+      object: String(n).repeat(96),
+      headers: { "snap-id": snapId, ...headers },
+    });
+    const pair = (name: string, res: number, snap: number, n: number) =>
+      assertion(
+        "snap-resource-pair",
+        { "resource-name": name, "resource-revision": String(res), "snap-revision": String(snap) },
+        n,
+      );
+    const resRev = (c: ComponentRecord, n: number) =>
+      assertion(
+        "snap-resource-revision",
+        { "resource-name": c.component, "resource-sha3-384": digestHexToBase64Url(c.sha3_384) },
+        n,
+      );
+    const extra1 = comp("extra", 1, "a");
+    const extra2 = comp("extra", 2, "b");
+    const docs1 = comp("docs", 1, "c");
+    let r = withAssertions(base, [
+      pair("extra", 1, 1, 1),
+      pair("extra", 2, 2, 2),
+      pair("docs", 1, 1, 3),
+      pair("docs", 1, 2, 4),
+      resRev(extra1, 5),
+      resRev(extra2, 6),
+      resRev(docs1, 7),
+    ]);
+    for (const c of [extra1, extra2, docs1]) r = withComponent(r, c);
+    const { records } = withoutRevisions(r, [{ name: "hello", revision: 1 }]);
+    assert.deepEqual(
+      (records.components ?? []).map((c) => `${c.component}=${c.revision}`),
+      ["docs=1", "extra=2"],
+    );
+    const left = records.assertions.filter((a) => a.type.startsWith("snap-resource")).map((a) => a.object[0]);
+    assert.deepEqual(left.sort(), ["2", "4", "6", "7"]);
+    // and a whole snap: nothing of its components is left
+    const all = withoutRevisions(r, [
+      { name: "hello", revision: 1 },
+      { name: "hello", revision: 2 },
+    ]).records;
+    assert.equal(all.components, undefined);
   });
 });
