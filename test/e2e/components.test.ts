@@ -253,7 +253,7 @@ describe("components (snapd 2.68.3)", () => {
     assert.deepEqual(compsOf(out.results[0]), ["docs=1", "extra=2"]);
   });
 
-  it("a new snap revision brings its own components; gc keeps component blobs and verify re-hashes them", async () => {
+  it("a new snap revision brings its own components; gc keeps component blobs, verify re-hashes them, sync copies them", async () => {
     const r2 = m.revisions.find((r) => r.revision === 2);
     await snapshelf([
       "import",
@@ -281,6 +281,11 @@ describe("components (snapd 2.68.3)", () => {
     for (const c of m.components) await stat(join(store, "blobs", `${c["sha3-384"]}.snap`));
     const v = await snapshelf(["verify", "--dir", store]);
     assert.match(v.stdout + v.stderr, /verifying \d+ blobs/);
+    // a replica gets the component blobs its generation serves
+    const replica = join(work, "replica");
+    await snapshelf(["sync", "--dir", store, "--to", replica]);
+    for (const c of m.components.filter((x) => x.name !== "extra" || x.revision > 1))
+      assert.equal((await stat(join(replica, "blobs", `${c["sha3-384"]}.snap`))).size, c.size);
   });
 
   it("snapd 2.68.3's daemon installs NAME+COMPONENT and refreshes to a revision with a newer component", async (t) => {
