@@ -163,6 +163,27 @@ describe("components (snapd 2.68.3)", () => {
     });
   }
 
+  it("snapd 2.57.6, which knows no components, installs and verifies the snap of such a store", async () => {
+    const dl = join(work, "dl-2.57.6");
+    await mkdir(dl, { recursive: true });
+    const out = (await runProbe(server.url ?? "", [
+      "-arch",
+      "amd64",
+      "action",
+      "-action",
+      "install",
+      "-name",
+      "comp-offline",
+      "-channel",
+      "stable",
+      "-download",
+      dl,
+    ])) as unknown as { ok: boolean; results: ProbeResult[] };
+    assert.equal(out.ok, true, JSON.stringify(out));
+    assert.equal(out.results[0]?.revision, 1);
+    assert.equal(out.results[0]?.verified, true);
+  });
+
   it("snap download NAME+COMPONENT fetches the component and its assertions, and its output imports", async () => {
     const dir = join(work, "snap-download");
     await mkdir(dir, { recursive: true });
