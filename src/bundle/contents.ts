@@ -41,6 +41,8 @@ export interface BundleContents {
    * skips copying and hashing the file a second time.
    */
   readonly staged?: ReadonlyMap<string, StagedDigest>;
+  /** Extracted component (`.comp`) files, imported like loose ones (bundle version 3). */
+  readonly componentFiles?: readonly string[];
   /** Extracted assertion files (streams). */
   readonly assertionFiles: readonly string[];
   /** The channel map at export time, per (channel, arch). */

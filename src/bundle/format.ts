@@ -5,6 +5,7 @@
  * ```
  * bundle.json                      always the first entry
  * blobs/<name>_<revision>.snap     the revisions the bundle carries
+ * blobs/<name>+<component>_<rev>.comp  its components (version 3)
  * assertions/<type>_<key>.assert   one assertion each, byte for byte
  * ```
  *
@@ -37,8 +38,11 @@ export const BUNDLE_FORMAT = "snapshelf-bundle";
  * 2: `exported-at`, the optional `signer` (operator key id and its counter) and a
  * `bundle.json.minisig` second entry; a bundle may be split in parts (src/bundle/parts.ts).
  * Version 1 bundles still read (no signature, no export time).
+ * 3: `components`, the component revisions (snap resources) the bundle carries as
+ * `blobs/<name>+<component>_<revision>.comp` entries, each with the snap revisions its
+ * `snap-resource-pair` assertions pair it with; version 2 bundles (no components) still read.
  */
-export const BUNDLE_VERSION = 2;
+export const BUNDLE_VERSION = 3;
 /** File name suffix of bundles (`hello.snapshelf.tar`). */
 export const BUNDLE_SUFFIX = ".snapshelf.tar";
 export const BUNDLE_JSON = "bundle.json";
@@ -128,6 +132,23 @@ export interface BundleAssertion {
   readonly size: number;
 }
 
+/** A component revision a bundle carries (version 3), with its blob entry. */
+export interface BundleComponent {
+  /** The component's name (`extra` of `NAME+extra`). */
+  readonly component: string;
+  readonly revision: number;
+  /** `blobs/<name>+<component>_<revision>.comp`. */
+  readonly file: string;
+  /** Lower-case hex. */
+  readonly sha3_384: string;
+  readonly size: number;
+  /** `component/<type>` as the store said (component.yaml stays authoritative). */
+  readonly type?: string;
+  readonly version?: string;
+  /** The snap revisions it is paired with (its `snap-resource-pair` assertions in this bundle), ascending. */
+  readonly snapRevisions: readonly number[];
+}
+
 /** Who signed a bundle: the operator key's id and that key's export counter (rollback checks). */
 export interface BundleSigner {
   /** 16 upper-case hex digits (minisign's key id). */
@@ -156,6 +177,8 @@ export interface BundleDoc {
   readonly channelMap: readonly BundleChannelEntry[];
   readonly revisions: readonly BundleRevision[];
   readonly assertions: readonly BundleAssertion[];
+  /** Component revisions (version 3; absent or empty: none). */
+  readonly components?: readonly BundleComponent[];
 }
 
 /** Limits on what a bundle.json may list (far above anything real, far below memory trouble). */
@@ -173,6 +196,11 @@ const KEY_VALUE = /^[A-Za-z0-9._,=+@-]+$/;
 /** `blobs/<name>_<revision>.snap`. */
 export function blobEntryName(name: string, revision: number): string {
   return `blobs/${name}_${revision}.snap`;
+}
+
+/** `blobs/<name>+<component>_<revision>.comp` (the name `snap download NAME+COMPONENT` gives it). */
+export function componentEntryName(name: string, component: string, revision: number): string {
+  return `blobs/${name}+${component}_${revision}.comp`;
 }
 
 /**
@@ -301,7 +329,7 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
   const files = new Set<string>();
   const assertions = parseAssertionEntries(o, files, fail);
   if (kind === "assertions") {
-    for (const k of ["name", "snap-id", "store"]) {
+    for (const k of ["name", "snap-id", "store", "components"]) {
       if (o[k] !== undefined) throw fail(k, `not allowed in an assertions bundle`);
     }
     for (const k of ["channel-map", "revisions"]) {
@@ -322,6 +350,7 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
   const snapId = stringField(o, "snap-id", "", fail, { pattern: SNAP_ID });
   const store = parseStore(o, fail);
   const revisions = parseRevisionEntries(o, name, files, fail);
+  const components = parseComponentEntries(o, name, common.version ?? 1, files, fail);
   const channelMap = parseChannelMap(o, fail);
   const exportedWith = parseExportedWith(o, fail);
   return {
@@ -335,7 +364,62 @@ export function parseBundleDoc(text: string, source: string): BundleDoc {
     channelMap,
     revisions,
     assertions,
+    ...(components.length === 0 ? {} : { components }),
   };
+}
+
+const COMPONENT_NAME = /^[a-z0-9](?:-?[a-z0-9])*$/;
+
+/** `components` (version 3): each entry's file named after the snap, component and revision, listed once. */
+function parseComponentEntries(
+  o: JsonObject,
+  name: string,
+  version: number,
+  files: Set<string>,
+  fail: ShapeFail,
+): BundleComponent[] {
+  if (o["components"] === undefined) return [];
+  if (version < 3) throw fail("components", `not allowed in a version ${version} bundle`);
+  const list = listField(o, "components", "", fail);
+  checkCount(list, "components", fail);
+  const seen = new Set<string>();
+  return list.map((c, i): BundleComponent => {
+    const p = `components[${i}]`;
+    const co = asObject(c, p, fail);
+    const snap = stringField(co, "snap", p, fail);
+    if (snap !== name) throw fail(`${p}.snap`, `expected ${JSON.stringify(name)}, got ${JSON.stringify(snap)}`);
+    const component = stringField(co, "component", p, fail, { pattern: COMPONENT_NAME });
+    const revision = intField(co, "revision", p, fail, 1);
+    const key = `${component}_${revision}`;
+    if (seen.has(key)) throw fail(`${p}.revision`, `${name}+${component} revision ${revision} is listed twice`);
+    seen.add(key);
+    const file = stringField(co, "file", p, fail);
+    const want = componentEntryName(name, component, revision);
+    if (file !== want) throw fail(`${p}.file`, `expected ${JSON.stringify(want)}, got ${JSON.stringify(file)}`);
+    noteFile(files, file, `${p}.file`, fail);
+    const pairs = listField(co, "snap-revisions", p, fail);
+    if (pairs.length === 0) throw fail(`${p}.snap-revisions`, "empty");
+    checkCount(pairs, `${p}.snap-revisions`, fail);
+    const snapRevisions = pairs.map((r, j) => {
+      if (typeof r !== "number" || !Number.isSafeInteger(r) || r < 1)
+        throw fail(`${p}.snap-revisions[${j}]`, "expected a revision number");
+      return r;
+    });
+    const type = optionalStringField(co, "type", p, fail);
+    if (type !== undefined && !/^component\/[a-z0-9-]+$/.test(type))
+      throw fail(`${p}.type`, `invalid component type ${JSON.stringify(type)}`);
+    const cversion = optionalStringField(co, "version", p, fail);
+    return {
+      component,
+      revision,
+      file,
+      sha3_384: stringField(co, "sha3-384", p, fail, { pattern: HEX384 }),
+      size: intField(co, "size", p, fail),
+      ...(type === undefined ? {} : { type }),
+      ...(cversion === undefined ? {} : { version: cversion }),
+      snapRevisions,
+    };
+  });
 }
 
 function parseHeader(o: JsonObject, fail: ShapeFail): DocHeader {
@@ -565,6 +649,7 @@ export function renderBundleDoc(doc: BundleDoc): string {
     ...(r.confinement === undefined ? {} : { confinement: r.confinement }),
     ...(r.epoch === undefined ? {} : { epoch: { read: [...r.epoch.read], write: [...r.epoch.write] } }),
   }));
+  if (version >= 3 && doc.kind === "snap") out["components"] = renderComponents(doc);
   out["assertions"] = doc.assertions.map((a) => ({
     file: a.file,
     type: a.type,
@@ -574,4 +659,19 @@ export function renderBundleDoc(doc: BundleDoc): string {
     size: a.size,
   }));
   return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+/** `components` of bundle.json (version 3): every entry, in the order given. */
+function renderComponents(doc: BundleDoc): Record<string, unknown>[] {
+  return (doc.components ?? []).map((c) => ({
+    snap: doc.name,
+    component: c.component,
+    revision: c.revision,
+    file: c.file,
+    "sha3-384": c.sha3_384,
+    size: c.size,
+    ...(c.type === undefined ? {} : { type: c.type }),
+    ...(c.version === undefined ? {} : { version: c.version }),
+    "snap-revisions": [...c.snapRevisions],
+  }));
 }

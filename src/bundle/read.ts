@@ -232,6 +232,7 @@ class BundleUnpacker {
     const doc = parseBundleDoc(Buffer.concat(this.jsonChunks).toString("utf8"), this.path);
     for (const r of doc.revisions) this.listed.set(r.file, { size: r.size, sha3_384: r.sha3_384 });
     for (const a of doc.assertions) this.listed.set(a.file, { size: a.size, sha3_384: a.sha3_384 });
+    for (const c of doc.components ?? []) this.listed.set(c.file, { size: c.size, sha3_384: c.sha3_384 });
     this.doc = doc;
     return doc;
   }
@@ -487,6 +488,7 @@ function tarReason(err: unknown): string {
 export function toContents(doc: BundleDoc, stagingDir: string): BundleContents {
   const snapFiles = doc.revisions.map((r) => join(stagingDir, ...r.file.split("/")));
   const assertionFiles = doc.assertions.map((a) => join(stagingDir, ...a.file.split("/")));
+  const componentFiles = (doc.components ?? []).map((c) => join(stagingDir, ...c.file.split("/")));
   const name = doc.name;
   if (doc.kind !== "snap" || name === undefined) return { snapFiles, assertionFiles, releases: [], meta: {} };
   const releases: BundleRelease[] = doc.channelMap.map((c) => ({
@@ -526,6 +528,7 @@ export function toContents(doc: BundleDoc, stagingDir: string): BundleContents {
     }));
   return {
     snapFiles,
+    ...(componentFiles.length === 0 ? {} : { componentFiles }),
     assertionFiles,
     releases,
     meta: { [name]: meta },

@@ -16,7 +16,7 @@ import { DEFAULT_MAX_FILE_SIZE, writeSplit } from "./parts.js";
 import { SIGNATURE_ENTRY } from "./signature.js";
 
 export interface BundleSources {
-  /** Entry name (`blobs/...`) -> path of the verified blob on disk. */
+  /** Entry name (`blobs/...`, snaps and components) -> path of the verified blob on disk. */
   readonly blobs: ReadonlyMap<string, string>;
   /** Entry name (`assertions/...`) -> the assertion's exact bytes. */
   readonly assertions: ReadonlyMap<string, Buffer>;
@@ -75,7 +75,7 @@ export async function writeBundle(
 ): Promise<WrittenBundle> {
   const fail = (reason: string): SnapshelfError =>
     new SnapshelfError("bundle-write-failed", `cannot write bundle ${target}: ${reason}`);
-  const blobFiles = doc.revisions.map((r) => r.file);
+  const blobFiles = [...doc.revisions.map((r) => r.file), ...(doc.components ?? []).map((c) => c.file)];
   const assertionFiles = doc.assertions.map((a) => a.file);
   for (const f of blobFiles) if (!sources.blobs.has(f)) throw fail(`no source for ${f}`);
   for (const f of assertionFiles) if (!sources.assertions.has(f)) throw fail(`no source for ${f}`);

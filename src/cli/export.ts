@@ -35,6 +35,7 @@ interface ExportFlags {
   passphraseFile?: string;
   maxFileSize?: number;
   wait?: number | true;
+  component?: string[];
 }
 
 function sizeArg(v: string): number {
@@ -87,6 +88,11 @@ export function registerExport(program: Command): void {
     .option("--arch <arch>", "device architecture (repeatable; default amd64)", collect)
     .option("--export-dir <dir>", "where bundles are written", "export")
     .option("--with-deps", "also export bases, snapd/core and content providers, transitively")
+    .option(
+      "--component <name>",
+      "carry only this component of the exported revisions (repeatable; default: all their components)",
+      collect,
+    )
     .option(
       "--since <manifest>",
       "leave out what this `snapshelf manifest` output lists (no names: export all it holds)",
@@ -185,13 +191,15 @@ export function registerExport(program: Command): void {
         progress,
         ...(signer === undefined ? {} : { signer }),
         ...(flags.maxFileSize === undefined ? {} : { maxFileSize: flags.maxFileSize }),
+        ...(flags.component === undefined ? {} : { components: flags.component }),
         ...waitFrom(flags),
       });
       for (const b of res.bundles) {
         const revs = b.revisions.length === 0 ? "no new revisions" : `revisions ${b.revisions.join(", ")}`;
+        const comps = b.components === undefined ? "" : `, components ${b.components.join(", ")}`;
         out(
           b.kind === "snap"
-            ? `wrote ${b.path}: ${revs}, ${b.assertions} assertions, ${b.channels} channel entries (${formatBytes(b.size)})`
+            ? `wrote ${b.path}: ${revs}${comps}, ${b.assertions} assertions, ${b.channels} channel entries (${formatBytes(b.size)})`
             : `wrote ${b.path}: validation set ${b.name}, ${b.assertions} assertions (${formatBytes(b.size)})`,
         );
       }

@@ -52,6 +52,7 @@ import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
 import { PortableNames } from "../util/portable-names.js";
 import { Progress } from "../util/progress.js";
 import { storeBlobDisagreements, toBundleRevision, toStoreMeta } from "./carry.js";
+import { checkNamedComponents, type PlannedComponent, planComponents, verifyComponents } from "./components.js";
 import { type Dependency, dependenciesOf, describeDependency } from "./deps.js";
 import { ManifestIndex, type StoreManifest } from "./manifest.js";
 import type { ExportRequest } from "./requests.js";
@@ -83,6 +84,8 @@ export interface ExportOptions extends LockOptions {
   readonly signer?: ExportSigner;
   /** No file written larger than this (`--max-file-size`): longer bundles are split in parts. */
   readonly maxFileSize?: number;
+  /** `--component NAME`: only these components of the exported revisions (default: all of them). */
+  readonly components?: readonly string[];
 }
 
 export interface ExportedBundle {
@@ -95,6 +98,8 @@ export interface ExportedBundle {
   readonly revisions: readonly number[];
   readonly assertions: number;
   readonly channels: number;
+  /** Component revisions the bundle carries (`NAME+COMPONENT=REV`). */
+  readonly components?: readonly string[];
 }
 
 export interface ExportResult {
@@ -188,6 +193,11 @@ function refsOf(a: Assertion): [string, string[]][] {
       break;
     case "validation-set":
       out.push(["account", [h("account-id")]]);
+      break;
+    case "snap-resource-revision":
+    case "snap-resource-pair":
+      out.push(["snap-declaration", [SERIES, h("snap-id")]]);
+      out.push(["account", [h("developer-id")]]);
       break;
     case "store":
       out.push(["account", [h("operator-id")]]);
@@ -383,15 +393,18 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
   verifyFetched();
 
   // ---- 2. plan, fetch assertions and blobs (rounds: a blob's own snap.yaml may name more dependencies)
-  const { planned, starts } = await planAndFetch(run, ask.items, fetcher, verifyFetched);
+  const { planned, starts, components } = await planAndFetch(run, ask.items, fetcher, verifyFetched);
   if (!opts.withDeps) warnMissingDependencies(run, planned);
 
   // ---- 3. verify the blobs with the importer's code
-  await verifyBlobs(run, planned, poolOf([...opts.roots, ...fetcher.all()]));
+  const pool = poolOf([...opts.roots, ...fetcher.all()]);
+  await verifyBlobs(run, planned, pool);
+  await verifyComponents(planned, components, [...pool.values()]);
 
   // ---- 4. write bundles
-  const bundles = await writeBundles(run, planned, starts, vsStarts, fetcher);
+  const bundles = await writeBundles(run, planned, starts, vsStarts, fetcher, components);
   await dropExportCopies(run.dirs, planned);
+  for (const list of components.values()) for (const c of list) if (c.blob !== undefined) await unlinkQuiet(c.blob);
   return { bundles, warnings };
 }
 
@@ -506,26 +519,43 @@ async function planAndFetch(
   items: readonly PlanItem[],
   fetcher: ChainFetcher,
   verifyFetched: () => void,
-): Promise<{ planned: Map<string, PlannedSnap>; starts: Map<string, ChainStart[]> }> {
+): Promise<{
+  planned: Map<string, PlannedSnap>;
+  starts: Map<string, ChainStart[]>;
+  components: Map<string, PlannedComponent[]>;
+}> {
   const planned = new Map<string, PlannedSnap>();
   const starts = new Map<string, ChainStart[]>();
+  const components = new Map<string, PlannedComponent[]>();
   let queue: PlanItem[] = [...items];
   for (let round = 0; queue.length > 0; round++) {
     if (round >= MAX_ROUNDS) throw new SnapshelfError("export-failed", "cannot export: dependencies do not settle");
     await planQueue(run, planned, queue);
+    // a --component no exported revision has fails before anything is downloaded
+    if (round === 0) checkNamedComponents(planned.values(), run.opts.components);
     await fetchChains(planned, starts, fetcher);
+    for (const p of planned.values()) {
+      if (components.has(p.name)) continue;
+      const comps = await planComponents(p, run.opts.components, fetcher, run.since);
+      components.set(p.name, comps.components);
+      starts.get(p.name)?.push(...comps.starts);
+    }
     verifyFetched();
     const todo = blobsToFetch(planned);
+    const compTodo = [...components.values()].flat().filter((c) => c.blob === undefined);
     run.progress.startDownloads(
-      todo.length,
-      todo.reduce((n, t) => n + t.r.up.download.size, 0),
+      todo.length + compTodo.length,
+      todo.reduce((n, t) => n + t.r.up.download.size, 0) + compTodo.reduce((n, c) => n + c.res.download.size, 0),
     );
     await boundedEach(todo, run.opts.parallel ?? 4, (t) => fetchBlob(run, t.name, t.r));
+    await boundedEach(compTodo, run.opts.parallel ?? 4, async (c) => {
+      c.blob = await fetchToCache(run, c.label, c.res.download, "comp");
+    });
     shareBlobs(planned, todo);
     queue = await readFetchedYaml(run, planned, todo);
   }
   run.progress.finish();
-  return { planned, starts };
+  return { planned, starts, components };
 }
 
 /** Plans every item of `queue` not planned yet, and (`--with-deps`) the dependencies the store describes. */
@@ -814,26 +844,37 @@ function blobsToFetch(planned: ReadonlyMap<string, PlannedSnap>): BlobTodo[] {
 
 /** Downloads one blob into the export's cache (resumed; a verified cached copy is kept), sets `r.blob`. */
 async function fetchBlob(run: ExportRun, name: string, r: PlannedRevision): Promise<void> {
+  r.blob = await fetchToCache(run, `${name}_${r.revision}.snap`, r.up.download, "snap");
+}
+
+/**
+ * Downloads a blob (snap or component) into the export's cache, resumed and hashed while written
+ * (sha3-384 and size as the store announced them); a verified cached copy is kept. Returns its path.
+ */
+async function fetchToCache(
+  run: ExportRun,
+  label: string,
+  download: UpstreamRevision["download"],
+  kind: "snap" | "comp",
+): Promise<string> {
   const { cacheDir, partialDir } = run.dirs;
-  const { sha3_384: hex, size, url } = r.up.download;
-  const label = `${name}_${r.revision}.snap`;
+  const { sha3_384: hex, size, url } = download;
   const cached = blobPath(cacheDir, hex);
   const st = await stat(cached).catch(() => undefined);
   if (st?.isFile() && st.size === size && (await hashFile(cached)).sha3_384 === hex) {
-    r.blob = cached;
     run.progress.blobDone(label, size, "cached");
-    return;
+    return cached;
   }
   if (st !== undefined) await unlinkQuiet(cached);
   await ensureDir(partialDir);
-  const partial = join(partialDir, `${hex}.snap.partial`);
+  const partial = join(partialDir, `${hex}.${kind}.partial`);
   await run.client.download(url, partial, { sha3_384: hex, size }, label, (bytes) =>
     run.progress.blobProgress(label, bytes, size),
   );
   const blob = await importBlob(cacheDir, partial, { sha3_384: hex, size }, { sourceName: `${label} from ${url}` });
   await unlinkQuiet(partial);
-  r.blob = blob.path;
   run.progress.blobDone(label, size, "downloaded");
+  return blob.path;
 }
 
 /** A blob is downloaded once even if (oddly) two revisions share it: the others take its copy. */
@@ -940,6 +981,7 @@ async function writeBundles(
   starts: ReadonlyMap<string, ChainStart[]>,
   vsStarts: ValidationSetStarts,
   fetcher: ChainFetcher,
+  components: ReadonlyMap<string, readonly PlannedComponent[]>,
 ): Promise<ExportedBundle[]> {
   const { exportDir, stagingRoot } = run.dirs;
   checkPortableNames(exportDir, [
@@ -966,7 +1008,7 @@ async function writeBundles(
   const bundles: ExportedBundle[] = [];
   try {
     for (const name of [...planned.keys()].sort()) {
-      bundles.push(await writeSnapBundle(w, planned.get(name)!, starts.get(name) ?? []));
+      bundles.push(await writeSnapBundle(w, planned.get(name)!, starts.get(name) ?? [], components.get(name) ?? []));
     }
     for (const [id, a] of [...vsStarts].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
       bundles.push(await writeValidationSetBundle(w, id, a));
@@ -1019,6 +1061,7 @@ async function writeSnapBundle(
   w: BundleWriting,
   p: PlannedSnap,
   start: readonly ChainStart[],
+  comps: readonly PlannedComponent[],
 ): Promise<ExportedBundle> {
   const { run } = w;
   const name = p.name;
@@ -1036,8 +1079,10 @@ async function writeSnapBundle(
     channelMap: p.channelMap,
     revisions,
     assertions: entries,
+    components: comps.map((c) => c.entry),
   };
   const blobs = new Map(carried.map((r) => [blobEntryName(name, r.revision), r.blob!]));
+  for (const c of comps) blobs.set(c.entry.file, c.blob!);
   const written: WrittenBundle = await writeBundle(
     join(run.dirs.exportDir, `${name}${BUNDLE_SUFFIX}`),
     doc,
@@ -1053,6 +1098,7 @@ async function writeSnapBundle(
     revisions: carried.map((r) => r.revision),
     assertions: entries.length,
     channels: p.channelMap.length,
+    ...(comps.length === 0 ? {} : { components: comps.map((c) => `${name}+${c.entry.component}=${c.entry.revision}`) }),
   };
 }
 

@@ -322,7 +322,7 @@ async function unpackBundles(
       plainPaths.push(paths[i] ?? "");
       continue;
     }
-    plainPaths.push(...contents.snapFiles, ...contents.assertionFiles);
+    plainPaths.push(...contents.snapFiles, ...(contents.componentFiles ?? []), ...contents.assertionFiles);
     for (const [file, d] of contents.staged ?? []) stagedDigests.set(file, d);
     releases.push(...contents.releases);
     meta.push(...Object.entries(contents.meta));

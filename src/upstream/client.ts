@@ -19,11 +19,11 @@ import { fsErrorReason, isErrnoError, unlinkQuiet } from "../util/fs.js";
 import { asObject, listField, parseJson, stringField } from "../util/json-shape.js";
 import { DEFAULT_UPSTREAM } from "./endpoint.js";
 import {
+  EXPORT_ACTION_FIELDS,
   INFO_FIELDS,
   parseActionError,
   parseActionSnap,
   parseInfo,
-  REFRESH_FIELDS,
   shapeFail,
   type UpstreamInfo,
   type UpstreamRevision,
@@ -276,7 +276,7 @@ export class UpstreamClient {
       epoch: null,
       ...("revision" in sel ? { revision: sel.revision } : { channel: sel.channel }),
     };
-    const body = JSON.stringify({ context: [], actions: [action], fields: REFRESH_FIELDS });
+    const body = JSON.stringify({ context: [], actions: [action], fields: EXPORT_ACTION_FIELDS });
     const url = this.url("v2/snaps/refresh");
     return this.retrying(what, async () => {
       const res = await this.send(

@@ -80,6 +80,25 @@ export const REFRESH_FIELDS = [
   "links",
 ] as const;
 
+/**
+ * Fields of export's `download` actions: snapd 2.68's list with `resources` (the real store
+ * answers a revision's components only when they are asked for; store_action.go's
+ * IncludeResources).
+ */
+export const EXPORT_ACTION_FIELDS = [...REFRESH_FIELDS, "resources"] as const;
+
+/** One entry of a revision's `resources` (snapd 2.68.3 store/details_v2.go storeResource). */
+export interface UpstreamResource {
+  /** The component's name (`extra` of `NAME+extra`). */
+  readonly name: string;
+  /** `component/<type>`. */
+  readonly type: string;
+  readonly revision: number;
+  readonly version: string;
+  readonly createdAt?: string;
+  readonly download: UpstreamDownload;
+}
+
 export interface UpstreamPublisher {
   readonly id: string;
   readonly username: string;
@@ -165,6 +184,8 @@ export interface UpstreamRevision {
   readonly commonIds?: readonly string[];
   readonly confinement?: string;
   readonly epoch?: Epoch;
+  /** `resources` (components) when asked for; absent when the store sent none. */
+  readonly resources?: readonly UpstreamResource[];
 }
 
 /** An error result of a refresh action (`result: "error"`). */
@@ -365,7 +386,43 @@ export function parseActionSnap(result: JsonObject, path: string, fail: ShapeFai
     ...(effectiveChannel === undefined || effectiveChannel === "" ? {} : { effectiveChannel }),
     ...(releasedAt === undefined ? {} : { releasedAt }),
     ...parseRevisionFacts(o, p, fail),
+    ...parseResourcesField(o, p, fail),
   };
+}
+
+const RESOURCE_NAME = /^[a-z0-9](?:-?[a-z0-9])*$/;
+const MAX_RESOURCES = 1000;
+
+/** A `snap` object's `resources` (null, absent or empty: none); components only (`component/<type>`). */
+export function parseResourcesField(o: JsonObject, p: string, fail: ShapeFail): { resources?: UpstreamResource[] } {
+  const list = optionalListField(o, "resources", p, fail);
+  if (list.length === 0) return {};
+  if (list.length > MAX_RESOURCES) throw fail(`${p}.resources`, `more than ${MAX_RESOURCES} entries`);
+  const seen = new Set<string>();
+  const resources = list.map((r, i): UpstreamResource => {
+    const rp = `${p}.resources[${i}]`;
+    const ro = asObject(r, rp, fail);
+    const name = stringField(ro, "name", rp, fail, { pattern: RESOURCE_NAME });
+    if (seen.has(name)) throw fail(`${rp}.name`, `${name} is listed twice`);
+    seen.add(name);
+    const type = stringField(ro, "type", rp, fail, { pattern: /^component\/[a-z0-9-]+$/ });
+    const dl = objectField(ro, "download", rp, fail);
+    const dp = `${rp}.download`;
+    const createdAt = optionalStringField(ro, "created-at", rp, fail);
+    return {
+      name,
+      type,
+      revision: intField(ro, "revision", rp, fail, 1),
+      version: optionalStringField(ro, "version", rp, fail) ?? "",
+      ...(createdAt === undefined || createdAt === "" ? {} : { createdAt }),
+      download: {
+        url: stringField(dl, "url", dp, fail, { nonEmpty: true }),
+        sha3_384: stringField(dl, "sha3-384", dp, fail, { pattern: HEX384 }).toLowerCase(),
+        size: intField(dl, "size", dp, fail),
+      },
+    };
+  });
+  return { resources };
 }
 
 /** Parses the `error` object of an error result. */

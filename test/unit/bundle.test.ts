@@ -49,7 +49,7 @@ function sampleDoc(): BundleDoc {
   const a2 = assertionEntryName("snap-declaration", ["16", SNAP_ID], sha3(ASSERT_B));
   return {
     kind: "snap",
-    version: 2,
+    version: 3,
     exportedAt: "2024-03-01T00:00:00.000Z",
     name: "hello-offline",
     snapId: SNAP_ID,
@@ -456,8 +456,8 @@ describe("bundle.json checks name the field", () => {
     { name: "format", edit: (o) => (o["format"] = "zip"), pattern: /field format: expected "snapshelf-bundle"/ },
     {
       name: "version",
-      edit: (o) => (o["version"] = 3),
-      pattern: /field version: version 3 is newer than this snapshelf/,
+      edit: (o) => (o["version"] = 4),
+      pattern: /field version: version 4 is newer than this snapshelf/,
     },
     { name: "kind", edit: (o) => (o["kind"] = "x"), pattern: /field kind: expected "snap" or "assertions"/ },
     { name: "name", edit: (o) => (o["name"] = "Bad_Name"), pattern: /field name: invalid value "Bad_Name"/ },
