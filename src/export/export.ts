@@ -403,8 +403,8 @@ async function exportLocked(opts: ExportOptions): Promise<ExportResult> {
 
   // ---- 4. write bundles
   const bundles = await writeBundles(run, planned, starts, vsStarts, fetcher, components);
-  await dropExportCopies(run.dirs, planned);
   for (const list of components.values()) for (const c of list) if (c.blob !== undefined) await unlinkQuiet(c.blob);
+  await dropExportCopies(run.dirs, planned);
   return { bundles, warnings };
 }
 

@@ -5,7 +5,15 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureRealclient, harnessDir, modernRealclientDir, runChecked, SNAPD_2_68 } from "./realclient.js";
+import {
+  ensureRealclient,
+  harnessDir,
+  type Manifest,
+  modernRealclientDir,
+  runChecked,
+  SNAPD_2_68,
+} from "./realclient.js";
+import type { DoubleComponent } from "./upstream-double.js";
 
 export interface CompManifestRevision {
   revision: number;
@@ -59,4 +67,67 @@ export function componentOf(m: CompManifest, name: string, revision: number): Co
   const c = m.components.find((x) => x.name === name && x.revision === revision);
   if (c === undefined) throw new Error(`compgen wrote no ${name} revision ${revision}`);
   return c;
+}
+
+/**
+ * compgen's catalogue as the upstream double serves it (test/support/upstream-double.ts):
+ * comp-offline revision 1 in latest/stable and revision 2 in latest/candidate (amd64), every
+ * component revision with the snap revisions it is paired with.
+ */
+export function componentUpstream(m: CompManifest): { manifest: Manifest; components: DoubleComponent[] } {
+  const channels = [
+    { channel: "latest/stable", track: "latest", risk: "stable", arch: "amd64", revision: 1, history: [1] },
+    { channel: "latest/candidate", track: "latest", risk: "candidate", arch: "amd64", revision: 2, history: [2] },
+  ];
+  const manifest: Manifest = {
+    format: 1,
+    generated: new Date(0).toISOString(),
+    series: "16",
+    "authority-id": "testrootorg",
+    "root-key-id": "",
+    "store-key-id": "",
+    publisher: { "account-id": m["publisher-id"], username: "offline-dev", "display-name": "Offline Dev" },
+    architectures: ["amd64"],
+    assertions: { "root-account": m.chain[0] ?? "", "root-account-key": m.chain[1] ?? "" },
+    "assert-dir": "asserts",
+    snaps: [
+      {
+        name: m.name,
+        "snap-id": m["snap-id"],
+        type: "app",
+        base: "core22",
+        summary: "Snap with components",
+        "publisher-id": m["publisher-id"],
+        "snap-declaration": m["snap-declaration"],
+        revisions: m.revisions.map((r) => ({
+          revision: r.revision,
+          version: r.version,
+          architectures: ["amd64"],
+          epoch: "0",
+          "epoch-rw": { read: [0], write: [0] },
+          "sha3-384": r["sha3-384"],
+          "snap-sha3-384": Buffer.from(r["sha3-384"], "hex").toString("base64url"),
+          size: r.size,
+          file: r.file,
+          "snap-revision": r["snap-revision"],
+          channels: channels.filter((c) => c.revision === r.revision).map((c) => `${c.channel}@${c.arch}`),
+        })),
+        channels,
+      },
+    ],
+  };
+  const components = m.components.map(
+    (c): DoubleComponent => ({
+      snap: m.name,
+      name: c.name,
+      type: c.type,
+      revision: c.revision,
+      version: c.version,
+      "sha3-384": c["sha3-384"],
+      size: c.size,
+      file: c.file,
+      "snap-revisions": c["snap-revisions"],
+    }),
+  );
+  return { manifest, components };
 }

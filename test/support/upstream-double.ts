@@ -12,7 +12,12 @@
  *   `Snap-Device-Architecture`;
  * - `GET v2/assertions/TYPE/KEY...` (and `?sequence=latest`), JSON 404s;
  * - `GET api/v1/snaps/download/<snap-id>_<rev>.snap` redirecting to
- *   `/cdn/<name>_<rev>.snap`, which honours `Range`.
+ *   `/cdn/<name>_<rev>.snap`, which honours `Range`;
+ * - components (option `components`, e.g. compgen's): refresh results asked for `resources`
+ *   list, per component, the newest revision paired with the revision (snapd 2.68.3's
+ *   storeResource: `created-at`, `description`, `download` {sha3-384, size, url}, `name`,
+ *   `revision`, `type`, `version`), their blobs at `api/v1/snaps/download/<snap-id>+<component>_<rev>.comp`
+ *   redirecting to `/cdn/<name>+<component>_<rev>.comp`.
  *
  * Time travel: release histories come from the manifest; `setStep(i)` makes
  * every channel hold `history[min(i, len-1)]`, so successive exports see the
@@ -67,6 +72,8 @@ export interface UpstreamDouble {
   blobPath(name: string, revision: number): string;
   /** Serve this blob with one byte flipped, every time. */
   corrupt(name: string, revision: number): void;
+  /** Serve this component blob (`NAME+COMPONENT` revision) with one byte flipped, every time. */
+  corruptComponent(name: string, component: string, revision: number): void;
   /**
    * Close the connection after sending N bytes of this blob, the next time
    * only; `beforeCut` (e.g. "the client has written them") is awaited first.
@@ -83,10 +90,29 @@ export interface UpstreamDouble {
   close(): Promise<void>;
 }
 
+/** A component revision the double serves (from compgen's manifest). */
+export interface DoubleComponent {
+  /** The snap's name. */
+  readonly snap: string;
+  readonly name: string;
+  /** `component/<type>`. */
+  readonly type: string;
+  readonly revision: number;
+  readonly version: string;
+  readonly "sha3-384": string;
+  readonly size: number;
+  /** The blob, relative to the fixture dir. */
+  readonly file: string;
+  /** The snap revisions it is paired with. */
+  readonly "snap-revisions": readonly number[];
+}
+
 export interface UpstreamDoubleOptions {
   /** Directory of the fixture catalogue (holds manifest.json, blobs/, asserts/). */
   readonly fixtures: string;
   readonly manifest: Manifest;
+  /** Components of the manifest's snaps (their assertions in the manifest's assert-dir). */
+  readonly components?: readonly DoubleComponent[];
   /** Store metadata overrides per snap name (e.g. a default track). */
   readonly defaultTracks?: Readonly<Record<string, string>>;
 }
@@ -254,6 +280,35 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
     },
   });
 
+  const comps = opts.components ?? [];
+  /** `resources` of a revision: per component, the newest revision paired with it (none: no key). */
+  const resourcesOf = (s: ManifestSnap, r: ManifestRevision, base: string): Record<string, unknown> => {
+    const newest = new Map<string, DoubleComponent>();
+    for (const c of comps) {
+      if (c.snap !== s.name || !c["snap-revisions"].includes(r.revision)) continue;
+      const prev = newest.get(c.name);
+      if (prev === undefined || prev.revision < c.revision) newest.set(c.name, c);
+    }
+    if (newest.size === 0) return {};
+    return {
+      resources: [...newest.values()]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((c) => ({
+          "created-at": createdAtOf(c.revision),
+          description: `Component ${c.name} of ${s.name}.`,
+          download: {
+            "sha3-384": c["sha3-384"],
+            size: c.size,
+            url: `${base}/api/v1/snaps/download/${s["snap-id"]}+${c.name}_${c.revision}.comp`,
+          },
+          name: c.name,
+          revision: c.revision,
+          type: c.type,
+          version: c.version,
+        })),
+    };
+  };
+
   const shortName = (track: string, risk: string, branch?: string): string =>
     `${track === "latest" ? "" : `${track}/`}${risk}${branch === undefined ? "" : `/${branch}`}`;
 
@@ -368,6 +423,7 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
         {
           ...snapLevel(s),
           ...revisionLevel(s, rev!, baseUrl),
+          ...resourcesOf(s, rev!, baseUrl),
           "snap-yaml": blankYamls.has(`${s.name}_${rev!.revision}`)
             ? ""
             : (yamls.get(`${s.name}_${rev!.revision}`) ?? ""),
@@ -378,14 +434,16 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
   };
 
   const serveBlob = async (req: IncomingMessage, res: ServerResponse, file: string, path: string): Promise<number> => {
-    const found = m.snaps
-      .flatMap((s) => s.revisions.map((r) => ({ s, r })))
-      .find((x) => `${x.s.name}_${x.r.revision}.snap` === file);
+    const found =
+      m.snaps
+        .flatMap((s) => s.revisions.map((r) => ({ s, r })))
+        .find((x) => `${x.s.name}_${x.r.revision}.snap` === file)?.r.file ??
+      comps.find((c) => `${c.snap}+${c.name}_${c.revision}.comp` === file)?.file;
     if (!found) {
       json(res, 404, { "error-list": [{ code: "not-found", message: "no such blob" }] });
       return 404;
     }
-    let data = await readFile(join(opts.fixtures, found.r.file));
+    let data = await readFile(join(opts.fixtures, found));
     if (corrupted.has(path)) {
       data = Buffer.from(data);
       const at = Math.min(4000, data.length - 1);
@@ -507,7 +565,21 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
       res.end();
       return 302;
     }
-    const cdnMatch = req.method === "GET" ? /^\/cdn\/([a-z0-9-]+_\d+\.snap)$/.exec(path) : null;
+    const compMatch =
+      req.method === "GET" ? /^\/api\/v1\/snaps\/download\/([A-Za-z0-9]+)\+([a-z0-9-]+)_(\d+)\.comp$/.exec(path) : null;
+    if (compMatch !== null) {
+      const s = m.snaps.find((x) => x["snap-id"] === compMatch[1]);
+      const c = comps.find((x) => x.snap === s?.name && x.name === compMatch[2] && x.revision === Number(compMatch[3]));
+      if (!s || !c) {
+        json(res, 404, { "error-list": [{ code: "not-found", message: "no such download" }] });
+        return 404;
+      }
+      res.writeHead(302, { location: `/cdn/${c.snap}+${c.name}_${c.revision}.comp`, "content-length": 0 });
+      res.end();
+      return 302;
+    }
+    const cdnMatch =
+      req.method === "GET" ? /^\/cdn\/([a-z0-9-]+_\d+\.snap|[a-z0-9-]+\+[a-z0-9-]+_\d+\.comp)$/.exec(path) : null;
     if (cdnMatch !== null) {
       return serveBlob(req, res, cdnMatch[1]!, path);
     }
@@ -553,6 +625,9 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
     blobPath: cdn,
     corrupt: (name, revision) => {
       corrupted.add(cdn(name, revision));
+    },
+    corruptComponent: (name, component, revision) => {
+      corrupted.add(`/cdn/${name}+${component}_${revision}.comp`);
     },
     cutOnce: (name, revision, after, beforeCut) => {
       cuts.set(cdn(name, revision), { after, beforeCut: beforeCut ?? (() => Promise.resolve()) });

@@ -1,0 +1,193 @@
+/**
+ * Components through the whole cycle (issue 13 §3): `export` against the upstream double serving
+ * compgen's `comp-offline` (with `resources`, component blobs and both resource assertion types
+ * in the real store's shape) fetches the components of each exported revision, verifies them
+ * and bundles them (bundle format 3); `import` of that bundle stores them; the store serves
+ * them, and snapd 2.68.3's probe installs the snap with its components from it, verifying every
+ * component blob and its snap-resource-revision/-pair. `--component NAME` narrows the set; an
+ * unknown one, and a component blob that is not the one announced, are refused with one line
+ * and no bundle.
+ */
+import assert from "node:assert/strict";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type CompManifest, componentOf, componentUpstream, makeComponentFixtures } from "../support/components.js";
+import { type Manifest, runProbe, SNAPD_2_68, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
+import { serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
+import {
+  bundleJson,
+  rootArgs,
+  startUpstreamDouble,
+  tarEntries,
+  type UpstreamDouble,
+} from "../support/upstream-double.js";
+
+let work: string;
+let fx: string;
+let m: CompManifest;
+let manifest: Manifest;
+let double: UpstreamDouble;
+let server: StartedProcess | undefined;
+
+before(async () => {
+  work = await tmpWorkDir("components-export");
+  fx = join(work, "fixtures");
+  m = await makeComponentFixtures(fx);
+  const up = componentUpstream(m);
+  manifest = up.manifest;
+  double = await startUpstreamDouble({ fixtures: fx, manifest, components: up.components });
+});
+
+after(async () => {
+  await server?.stop();
+  await double?.close();
+});
+
+function exportArgs(dir: string, ...rest: string[]): string[] {
+  return ["export", "--upstream", double.url, "--export-dir", dir, ...rootArgs(fx, manifest), ...rest];
+}
+
+interface ProbeResult {
+  name: string;
+  revision: number;
+  verified: boolean;
+  resources?: { name: string; revision: number; type: string; "sha3-384": string; size: number; file?: string }[];
+}
+
+const compsOf = (r: ProbeResult | undefined): string[] => (r?.resources ?? []).map((x) => `${x.name}=${x.revision}`);
+
+interface BundleComponentJson {
+  snap: string;
+  component: string;
+  revision: number;
+  file: string;
+  "sha3-384": string;
+  size: number;
+  type?: string;
+  "snap-revisions": number[];
+}
+
+describe("export with components (snapd 2.68.3)", () => {
+  it("exports each revision's components, verified, in a version 3 bundle; import, serve and the probe install them", async () => {
+    const dir = join(work, "export-all");
+    const res = await snapshelf(exportArgs(dir, "comp-offline", "--channel", "stable", "--channel", "candidate"));
+    assert.match(res.stdout, /components comp-offline\+docs=1, comp-offline\+extra=2, comp-offline\+extra=3/);
+    const bundle = join(dir, "comp-offline.snapshelf.tar");
+    const doc = await bundleJson(bundle);
+    assert.equal(doc["version"], 3);
+    const comps = doc["components"] as BundleComponentJson[];
+    // per revision the store lists the newest paired component revision: 1 -> docs 1, extra 2; 2 -> docs 1, extra 3
+    assert.deepEqual(
+      comps.map((c) => [c.snap, c.component, c.revision, c["snap-revisions"]]),
+      [
+        ["comp-offline", "docs", 1, [1, 2]],
+        ["comp-offline", "extra", 2, [1]],
+        ["comp-offline", "extra", 3, [2]],
+      ],
+    );
+    for (const c of comps) {
+      const want = componentOf(m, c.component, c.revision);
+      assert.equal(c["sha3-384"], want["sha3-384"]);
+      assert.equal(c.size, want.size);
+      assert.equal(c.type, want.type);
+      assert.equal(c.file, `blobs/comp-offline+${c.component}_${c.revision}.comp`);
+    }
+    const entries = (await tarEntries(bundle)).map((e) => e.path);
+    for (const c of comps) assert.ok(entries.includes(c.file), c.file);
+    const types = (doc["assertions"] as { type: string }[]).map((a) => a.type);
+    assert.equal(types.filter((t) => t === "snap-resource-revision").length, 3);
+    assert.equal(types.filter((t) => t === "snap-resource-pair").length, 4);
+    // every component blob downloaded once, through the store's redirect
+    for (const c of comps) assert.equal(double.count(`/cdn/comp-offline+${c.component}_${c.revision}.comp`), 1);
+    // no cache left once the bundle holds them
+    assert.deepEqual((await readdir(dir)).sort(), ["comp-offline.snapshelf.tar"]);
+
+    // offline side: import, build, serve
+    const store = join(work, "store");
+    const imp = await snapshelf(["import", "--dir", store, ...rootArgs(fx, manifest), bundle]);
+    assert.match(imp.stdout + imp.stderr, /3 component revisions/);
+    await snapshelf(["build", "--dir", store]);
+    server = await serve(store);
+    for (const [channel, revision, want] of [
+      ["stable", 1, ["docs=1", "extra=2"]],
+      ["candidate", 2, ["docs=1", "extra=3"]],
+    ] as const) {
+      const dl = join(work, `dl-${channel}`);
+      await mkdir(dl, { recursive: true });
+      const out = (await runProbe(
+        server.url ?? "",
+        ["-arch", "amd64", "-resources", "action", "-action", "install", "-name", "comp-offline"].concat([
+          "-channel",
+          channel,
+          "-download",
+          dl,
+        ]),
+        { clients: SNAPD_2_68 },
+      )) as unknown as { ok: boolean; results: ProbeResult[] };
+      assert.equal(out.ok, true, JSON.stringify(out));
+      assert.equal(out.results[0]?.revision, revision);
+      assert.equal(out.results[0]?.verified, true);
+      assert.deepEqual(compsOf(out.results[0]), want);
+      for (const c of out.results[0]?.resources ?? []) {
+        const blob = await readFile(c.file ?? "");
+        assert.equal(blob.length, componentOf(m, c.name, c.revision).size);
+      }
+    }
+  });
+
+  it("--component NAME carries only the components named", async () => {
+    const dir = join(work, "export-extra");
+    await snapshelf(exportArgs(dir, "comp-offline", "--channel", "stable", "--component", "extra"));
+    const doc = await bundleJson(join(dir, "comp-offline.snapshelf.tar"));
+    assert.deepEqual(
+      (doc["components"] as BundleComponentJson[]).map((c) => `${c.component}=${c.revision}`),
+      ["extra=2"],
+    );
+    const types = (doc["assertions"] as { type: string; key: string[] }[]).filter((a) =>
+      a.type.startsWith("snap-resource"),
+    );
+    assert.ok(
+      types.every((a) => a.key[1] === "extra"),
+      JSON.stringify(types),
+    );
+  });
+
+  it("an unknown --component is refused before any download, with one line", async () => {
+    const dir = join(work, "export-unknown");
+    const before = double.log.length;
+    const res = await snapshelfRaw(exportArgs(dir, "comp-offline", "--quiet", "--component", "nope"));
+    assert.notEqual(res.code, 0);
+    assert.equal(
+      res.stderr.trim(),
+      'error: cannot export: no exported revision has component "nope" (components: docs, extra)',
+    );
+    assert.ok(
+      double.log.slice(before).every((e) => !e.path.startsWith("/cdn/")),
+      "no blob was downloaded",
+    );
+    assert.equal(
+      await readdir(dir).then(
+        () => true,
+        () => false,
+      ),
+      false,
+      "no export directory left",
+    );
+  });
+
+  it("a component blob that is not the one the store announced is refused, and no bundle is written", async () => {
+    const dir = join(work, "export-corrupt");
+    // (the last test: the double serves it corrupted from now on)
+    double.corruptComponent("comp-offline", "extra", 2);
+    const res = await snapshelfRaw(exportArgs(dir, "comp-offline", "--quiet"));
+    assert.notEqual(res.code, 0);
+    const lines = res.stderr.trim().split("\n");
+    assert.match(
+      lines[lines.length - 1] ?? "",
+      /^error: cannot download comp-offline\+extra_2\.comp from \S+: sha3-384 mismatch: got [0-9a-f]{96} but expected [0-9a-f]{96}$/,
+    );
+    const left = await readdir(dir).catch((): string[] => []);
+    assert.ok(!left.some((n) => n.endsWith(".snapshelf.tar")), left.join(" "));
+  });
+});
