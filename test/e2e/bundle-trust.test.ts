@@ -138,7 +138,7 @@ test("keygen: private key mode 600, minisign public key; never replaces a key; r
   assert.match(wrong.stderr, /error: cannot read signing key .*b\.key: wrong passphrase/);
 });
 
-test("a signed bundle: version 2, bundle.json.minisig second, and the real minisign tool verifies it", async () => {
+test("a signed bundle: version 3, bundle.json.minisig second, and the real minisign tool verifies it", async () => {
   const path = join(dirs.a2, BUNDLE);
   const entries = await tarEntries(path);
   assert.deepEqual(
@@ -146,7 +146,7 @@ test("a signed bundle: version 2, bundle.json.minisig second, and the real minis
     ["bundle.json", "bundle.json.minisig"],
   );
   const doc = await bundleJson(path);
-  assert.equal(doc["version"], 2);
+  assert.equal(doc["version"], 3);
   assert.ok(!Number.isNaN(Date.parse(String(doc["exported-at"]))));
   const signer = doc["signer"] as { "key-id": string; counter: number };
   assert.match(signer["key-id"], /^[0-9A-F]{16}$/);
@@ -283,13 +283,14 @@ describe("a store that knows an operator key", () => {
 describe("bundles of the previous format (1)", () => {
   let v1: string;
   before(async () => {
-    // the unsigned bundle rewritten as version 1: no exported-at, no signer
+    // the unsigned bundle rewritten as version 1: no exported-at, no signer (no components: format 3)
     const src = join(work, "v1-src");
     await mkdir(src, { recursive: true });
     await extract({ file: join(dirs.unsigned, BUNDLE), cwd: src });
     const doc = JSON.parse(await readFile(join(src, "bundle.json"), "utf8")) as Record<string, unknown>;
     doc["version"] = 1;
     delete doc["exported-at"];
+    delete doc["components"];
     await writeFile(join(src, "bundle.json"), `${JSON.stringify(doc, null, 2)}\n`);
     const names = (await tarEntries(join(dirs.unsigned, BUNDLE))).map((e) => e.path);
     v1 = join(work, "v1", BUNDLE);
