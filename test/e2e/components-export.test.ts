@@ -9,7 +9,7 @@
  * and no bundle.
  */
 import assert from "node:assert/strict";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type CompManifest, componentOf, componentUpstream, makeComponentFixtures } from "../support/components.js";
@@ -134,6 +134,24 @@ describe("export with components (snapd 2.68.3)", () => {
         assert.equal(blob.length, componentOf(m, c.name, c.revision).size);
       }
     }
+  });
+
+  it("--since: what the offline store has (revisions, components) is not exported again", async () => {
+    const store = join(work, "store");
+    const have = join(work, "have.json");
+    await writeFile(have, (await snapshelf(["manifest", "--dir", store])).stdout);
+    const dir = join(work, "export-since");
+    const before = double.log.length;
+    const res = await snapshelf(
+      exportArgs(dir, "comp-offline", "--channel", "stable", "--channel", "candidate", "--since", have),
+    );
+    assert.match(res.stdout, /comp-offline\.snapshelf\.tar: no new revisions, 0 assertions/);
+    const doc = await bundleJson(join(dir, "comp-offline.snapshelf.tar"));
+    assert.deepEqual(doc["components"], []);
+    assert.ok(
+      double.log.slice(before).every((e) => !e.path.startsWith("/cdn/")),
+      "nothing downloaded",
+    );
   });
 
   it("--component NAME carries only the components named", async () => {
