@@ -154,6 +154,76 @@ describe("export with components (snapd 2.68.3)", () => {
     );
   });
 
+  it("--since carries a component-only update (a newer component of a revision the store has); devices then get it", async () => {
+    // an offline store with revision 1, extra 1 and docs 1 (and their assertions only)
+    const store = join(work, "store-old");
+    const extra1 = componentOf(m, "extra", 1);
+    const docs1 = componentOf(m, "docs", 1);
+    const rev1 = m.revisions.find((r) => r.revision === 1);
+    const f = (rel: string): string => join(fx, rel);
+    await snapshelf([
+      "import",
+      "--dir",
+      store,
+      ...rootArgs(fx, manifest),
+      "--release",
+      "latest/stable",
+      ...m.chain.map(f),
+      f(m["snap-declaration"]),
+      f(rev1?.["snap-revision"] ?? ""),
+      f(extra1["snap-resource-revision"]),
+      f(extra1["snap-resource-pairs"][0] ?? ""),
+      f(docs1["snap-resource-revision"]),
+      f(docs1["snap-resource-pairs"][0] ?? ""),
+      f(rev1?.file ?? ""),
+      f(extra1.file),
+      f(docs1.file),
+    ]);
+    const have = join(work, "have-old.json");
+    await writeFile(have, (await snapshelf(["manifest", "--dir", store])).stdout);
+    const dir = join(work, "export-update");
+    await snapshelf(exportArgs(dir, "comp-offline", "--since", have));
+    const bundle = join(dir, "comp-offline.snapshelf.tar");
+    const doc = await bundleJson(bundle);
+    assert.deepEqual(doc["revisions"], []);
+    assert.deepEqual(
+      (doc["components"] as BundleComponentJson[]).map((c) => [c.component, c.revision, c["snap-revisions"]]),
+      [["extra", 2, [1]]],
+    );
+    await snapshelf(["import", "--dir", store, bundle]);
+    await snapshelf(["build", "--dir", store]);
+    const old = await serve(store);
+    try {
+      const installed = join(work, "installed-old.json");
+      await writeFile(
+        installed,
+        JSON.stringify([
+          {
+            name: "comp-offline",
+            "snap-id": m["snap-id"],
+            revision: 1,
+            channel: "latest/stable",
+            epoch: "0",
+            resources: { extra: 1, docs: 1 },
+          },
+        ]),
+      );
+      const out = (await runProbe(
+        old.url ?? "",
+        ["-arch", "amd64", "-resources", "action", "-installed", installed, "-action", "refresh"].concat([
+          "-name",
+          "comp-offline",
+        ]),
+        { clients: SNAPD_2_68 },
+      )) as unknown as { ok: boolean; results: ProbeResult[] };
+      assert.equal(out.ok, true, JSON.stringify(out));
+      assert.equal(out.results[0]?.revision, 1);
+      assert.deepEqual(compsOf(out.results[0]), ["docs=1", "extra=2"]);
+    } finally {
+      await old.stop();
+    }
+  });
+
   it("--component NAME carries only the components named", async () => {
     const dir = join(work, "export-extra");
     await snapshelf(exportArgs(dir, "comp-offline", "--channel", "stable", "--component", "extra"));
