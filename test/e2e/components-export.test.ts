@@ -264,6 +264,23 @@ describe("export with components (snapd 2.68.3)", () => {
     );
   });
 
+  it("a component the store pairs with a revision but has no snap-resource-pair for is refused, and no bundle is written", async () => {
+    const dir = join(work, "export-no-pair");
+    double.withhold(`snap-resource-pair/${m["snap-id"]}/extra/2/1`);
+    try {
+      const res = await snapshelfRaw(exportArgs(dir, "comp-offline", "--quiet"));
+      assert.notEqual(res.code, 0);
+      assert.equal(
+        res.stderr.trim(),
+        `error: cannot export: ${double.url} has no assertion snap-resource-pair/${m["snap-id"]}/extra/2/1`,
+      );
+      const left = await readdir(dir).catch((): string[] => []);
+      assert.ok(!left.some((n) => n.endsWith(".snapshelf.tar")), left.join(" "));
+    } finally {
+      double.withhold(undefined);
+    }
+  });
+
   it("a component blob that is not the one the store announced is refused, and no bundle is written", async () => {
     const dir = join(work, "export-corrupt");
     // (the last test: the double serves it corrupted from now on)

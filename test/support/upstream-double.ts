@@ -72,6 +72,8 @@ export interface UpstreamDouble {
   blobPath(name: string, revision: number): string;
   /** Serve this blob with one byte flipped, every time. */
   corrupt(name: string, revision: number): void;
+  /** Answer 404 for assertions whose `TYPE/KEY...` starts with `prefix` (undefined: none). */
+  withhold(prefix: string | undefined): void;
   /** Serve this component blob (`NAME+COMPONENT` revision) with one byte flipped, every time. */
   corruptComponent(name: string, component: string, revision: number): void;
   /**
@@ -236,6 +238,7 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
   const stalls = new Map<string, { after: number; stalled: () => void }>();
   const stalledSockets = new Set<Socket>();
   const fail503s: { prefix: string; left: number }[] = [];
+  let withheld: string | undefined;
 
   const snapByName = (n: string): ManifestSnap | undefined => m.snaps.find((s) => s.name === n);
   const revOf = (s: ManifestSnap, n: number): ManifestRevision | undefined => s.revisions.find((r) => r.revision === n);
@@ -540,7 +543,7 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
     }
     if (req.method === "GET" && path.startsWith("/v2/assertions/")) {
       const ref = path.slice("/v2/assertions/".length).split("/").map(decodeURIComponent).join("/");
-      let raw = asserts.get(ref);
+      let raw = withheld !== undefined && ref.startsWith(withheld) ? undefined : asserts.get(ref);
       if (u.searchParams.get("sequence") === "latest") {
         const list = sequences.get(ref) ?? [];
         raw = [...list].sort((a, b) => b.seq - a.seq)[0]?.raw;
@@ -625,6 +628,9 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
     blobPath: cdn,
     corrupt: (name, revision) => {
       corrupted.add(cdn(name, revision));
+    },
+    withhold: (prefix) => {
+      withheld = prefix;
     },
     corruptComponent: (name, component, revision) => {
       corrupted.add(`/cdn/${name}+${component}_${revision}.comp`);
