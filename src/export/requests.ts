@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { parseChannel } from "../model/channel.js";
 import { SnapshelfError } from "../util/errors.js";
+import { errnoCode } from "../util/fs.js";
 import type { StoreManifest } from "./manifest.js";
 
 export interface ExportRequest {
@@ -109,10 +110,7 @@ export async function readExportList(path: string): Promise<ExportRequest[]> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new SnapshelfError(
-      "bad-input",
-      `cannot read export list ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
+    throw new SnapshelfError("bad-input", `cannot read export list ${path}: ${errnoCode(err) ?? String(err)}`);
   }
   return parseExportList(text, path);
 }

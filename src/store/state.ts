@@ -17,7 +17,7 @@ import {
   splitRecords,
 } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
-import { fsErrorReason, pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { errnoCode, fsErrorReason, pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
 import type { StoreLayout } from "./layout.js";
 
@@ -94,7 +94,7 @@ export async function readRecordsIndex(layout: StoreLayout): Promise<RecordsInde
   try {
     value = await readJsonFile(layout.records);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    if (errnoCode(err) !== "ENOENT") throw err;
     value = emptyRecords();
   }
   if (isObject(value) && value["format"] === RECORDS_FORMAT && Array.isArray(value["revisions"])) {
@@ -148,7 +148,7 @@ export async function readRecords(layout: StoreLayout): Promise<Records> {
       for (const name of index.parts.keys()) parts.push(await index.load(name));
       return joinRecords(index.global, parts);
     } catch (err) {
-      if (attempt > 0 || (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if (attempt > 0 || errnoCode(err) !== "ENOENT") throw err;
     }
   }
 }
@@ -194,7 +194,7 @@ export async function readSettings(layout: StoreLayout): Promise<StoreSettings> 
     const v = JSON.parse(await readFile(layout.settings, "utf8")) as StoreSettings;
     return v;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { format: 1 };
+    if (errnoCode(err) === "ENOENT") return { format: 1 };
     throw new SnapshelfError("store-corrupt", `cannot read ${layout.settings}: ${fsErrorReason(err)}`);
   }
 }
@@ -210,7 +210,7 @@ export async function generationNumbers(layout: StoreLayout): Promise<number[]> 
   try {
     names = await readdir(layout.trees);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (errnoCode(err) === "ENOENT") return [];
     throw err;
   }
   return names
