@@ -18,6 +18,7 @@ import {
 } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
 import { errnoCode, fsErrorReason, pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { isObject } from "../util/json-shape.js";
 import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
 import type { StoreLayout } from "./layout.js";
 
@@ -82,10 +83,6 @@ async function readJsonFile(path: string): Promise<unknown> {
   } catch (err) {
     throw corrupt(path, (err as Error).message);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Reads the records index (the global part and the address of each snap's part). */
