@@ -49,6 +49,7 @@ import type { UpstreamInfo, UpstreamRevision, UpstreamSnapMeta } from "../upstre
 import { SnapshelfError } from "../util/errors.js";
 import { ensureDir, unlinkQuiet } from "../util/fs.js";
 import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
+import { mapOrdered } from "../util/ordered.js";
 import { PortableNames } from "../util/portable-names.js";
 import { Progress } from "../util/progress.js";
 import { storeBlobDisagreements, toBundleRevision, toStoreMeta } from "./carry.js";
@@ -149,26 +150,6 @@ function effectiveFull(ch: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Runs `fn` over `items`, at most `n` at once; the first failure stops new work and is thrown. */
-async function boundedEach<T>(items: readonly T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  let first: unknown;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        if (!failed) first = err;
-        failed = true;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
-  if (failed) throw first;
 }
 
 /** What to fetch after an assertion: its signing key and its prerequisites (assertions.md §4, §9). */
@@ -520,7 +501,7 @@ async function planAndFetch(
       todo.length,
       todo.reduce((n, t) => n + t.r.up.download.size, 0),
     );
-    await boundedEach(todo, run.opts.parallel ?? 4, (t) => fetchBlob(run, t.name, t.r));
+    await mapOrdered(todo, run.opts.parallel ?? 4, (t) => fetchBlob(run, t.name, t.r));
     shareBlobs(planned, todo);
     queue = await readFetchedYaml(run, planned, todo);
   }
