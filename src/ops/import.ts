@@ -15,7 +15,7 @@ import { basename, dirname, join } from "node:path";
 import { decodeStream } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
 import type { Assertion } from "../assertions/types.js";
-import { refKey } from "../assertions/types.js";
+import { newestByKey } from "../assertions/types.js";
 import { copyThreads } from "../blobs/copy-thread.js";
 import { adoptBlob, blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
 import type {
@@ -405,11 +405,7 @@ function storedRevisionLookup(
   }
   return async (sha3hex) => {
     const wanted = storedRevisions.get(digestHexToBase64Url(sha3hex)) ?? [];
-    for (const a of await readStoredAssertions(layout, { ...records, assertions: wanted })) {
-      const k = refKey(a.type, a.primaryKey);
-      const prev = pool.get(k);
-      if (!prev || prev.revision < a.revision) pool.set(k, a);
-    }
+    newestByKey(await readStoredAssertions(layout, { ...records, assertions: wanted }), pool);
   };
 }
 
