@@ -4,7 +4,7 @@
  * conversions to our types. Unknown keys are ignored; a missing or mistyped
  * field we need is an error naming it.
  */
-import { parseEpoch } from "../model/epoch.js";
+import { parseRevisionFacts } from "../model/revision-facts.js";
 import type { Epoch, Media, SnapMeta } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import {
@@ -271,32 +271,6 @@ function parsePrices(o: JsonObject, pre: string, fail: ShapeFail): Record<string
   return out;
 }
 
-/** The revision facts only the store knows (or reports besides snap.yaml). */
-function parseRevisionFacts(
-  o: JsonObject,
-  p: string,
-  fail: ShapeFail,
-): { createdAt?: string; commonIds?: string[]; confinement?: string; epoch?: Epoch } {
-  const createdAt = optionalStringField(o, "created-at", p, fail);
-  const confinement = optionalStringField(o, "confinement", p, fail);
-  const ids = o["common-ids"];
-  const commonIds = ids === undefined || ids === null ? undefined : stringList(ids, `${p}.common-ids`, fail);
-  let epoch: Epoch | undefined;
-  if (o["epoch"] !== undefined && o["epoch"] !== null) {
-    try {
-      epoch = parseEpoch(o["epoch"]);
-    } catch (err) {
-      throw fail(`${p}.epoch`, (err as Error).message);
-    }
-  }
-  return {
-    ...(createdAt === undefined || createdAt === "" ? {} : { createdAt }),
-    ...(commonIds === undefined ? {} : { commonIds }),
-    ...(confinement === undefined || confinement === "" ? {} : { confinement }),
-    ...(epoch === undefined ? {} : { epoch }),
-  };
-}
-
 /** Parses a `v2/snaps/info/NAME` response. */
 export function parseInfo(body: unknown, what: string): UpstreamInfo {
   const fail = shapeFail(what);
@@ -358,7 +332,7 @@ export function parseActionSnap(result: JsonObject, path: string, fail: ShapeFai
     meta: parseSnapMeta(o, p, fail),
     ...(effectiveChannel === undefined || effectiveChannel === "" ? {} : { effectiveChannel }),
     ...(releasedAt === undefined ? {} : { releasedAt }),
-    ...parseRevisionFacts(o, p, fail),
+    ...parseRevisionFacts(o, p, fail, { emptyIsAbsent: true }),
   };
 }
 
