@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { appendFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import {
@@ -19,7 +19,7 @@ import {
 import { SnapshelfError } from "../util/errors.js";
 import { errnoCode, fsErrorReason, pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
 import { isObject } from "../util/json-shape.js";
-import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
+import type { LockOptions, LockTarget } from "../util/lock.js";
 import type { StoreLayout } from "./layout.js";
 
 export interface StoreSettings {
@@ -230,34 +230,6 @@ export function readCurrentGeneration(layout: StoreLayout): number | undefined {
 /** The store's lock: `state/lock` says who holds it (src/util/lock.ts). */
 export function storeLockTarget(layout: StoreLayout): LockTarget {
   return { dir: layout.state, holderFile: layout.lock, label: `store ${layout.root}`, busyCode: "store-locked" };
-}
-
-/**
- * Runs `fn` holding the store's change lock (src/util/lock.ts), failing at
- * once when another change holds it. Changes go through `change` in
- * src/store/change.ts, which adds reading and committing the records and
- * the audit line; this is the bare lock for code that needs only that.
- */
-export async function withStoreLock<T>(
-  layout: StoreLayout,
-  what: string,
-  fn: () => Promise<T>,
-  opts: StoreLockOptions = {},
-): Promise<T> {
-  await refuseReplica(layout, what, opts);
-  await mkdir(layout.state, { recursive: true });
-  return withLock(
-    storeLockTarget(layout),
-    what,
-    async () => {
-      try {
-        return await fn();
-      } finally {
-        await rm(layout.tmp, { recursive: true, force: true });
-      }
-    },
-    opts,
-  );
 }
 
 export interface StoreLockOptions extends LockOptions {
