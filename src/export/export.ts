@@ -436,7 +436,9 @@ function fetchedVerifier(fetcher: ChainFetcher, roots: readonly Assertion[], now
       verifyAssertions(fetcher.all(), [], { roots }, now);
     } catch (err) {
       if (err instanceof SnapshelfError && /no matching public key/.test(err.message)) {
-        throw new SnapshelfError(err.code, `${err.message}; is its root trusted? (--trusted-root FILE)`);
+        throw new SnapshelfError(err.code, `${err.message}; is its root trusted? (--trusted-root FILE)`, {
+          cause: err,
+        });
       }
       throw err;
     }

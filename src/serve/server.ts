@@ -201,7 +201,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
   for (const route of DYNAMIC_ROUTES) {
     const handler = async (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
       const gen = current;
-      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
       const body = route.method === "POST" ? await readBody(req, bodies) : undefined;
       const env = {
         index: gen.index,
@@ -271,14 +271,14 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     };
     app.get(route.pattern, (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
       const gen = current;
-      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
       answer(req, res, gen, req.url, true);
     });
   }
 
   app.get(`${BLOBS_PREFIX}*`, (req: IncomingMessage, res: ServerResponse) => {
     const gen = current;
-    if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+    if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
     const name = (req.url ?? "").slice(BLOBS_PREFIX.length).split("?")[0] ?? "";
     if (!/^[0-9a-f]{96}\.snap$/.test(name)) return send(res, errorResponse(404, "not-found", "not found"));
     req.url = "/" + name;
