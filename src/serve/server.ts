@@ -36,7 +36,7 @@ import {
   TREE_FORMAT,
   type TreeMeta,
 } from "../store/tree-files.js";
-import { SnapshelfError } from "../util/errors.js";
+import { failedTo, SnapshelfError } from "../util/errors.js";
 import { answerBudget, SEND_TIMEOUT_MS, sendCounted } from "./answers.js";
 import { BodyBudget, BUSY_RETRY_AFTER, readBody } from "./bodies.js";
 import { fileServer } from "./files.js";
@@ -231,7 +231,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       reload();
     } catch (err) {
       failedGeneration = onDisk;
-      log(`error: cannot switch generation: ${(err as Error).message}`);
+      log(`error: ${failedTo("switch generation", err)}`);
       return undefined;
     }
     return current === gen ? undefined : current;
@@ -332,7 +332,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       reload();
       retryMs = pollMs;
     } catch (err) {
-      log(`error: cannot switch generation: ${(err as Error).message} (trying again in ${retryMs} ms)`);
+      log(`error: ${failedTo("switch generation", err)} (trying again in ${retryMs} ms)`);
       retry = setTimeout(follow, retryMs);
       retry.unref();
       retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);

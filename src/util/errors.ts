@@ -26,6 +26,15 @@ export function errorMessage(err: unknown): string {
 }
 
 /**
+ * `cannot <action>: <reason>` for `err`, met while doing `action`, without a `cannot ...: cannot ...`
+ * chain: an error that already says what it could not do (`cannot read generation 7: <path>: <why>`)
+ * gives its own words after the action, less their `cannot` (`read generation 7: <path>: <why>`).
+ */
+export function failedTo(action: string, err: unknown): string {
+  return `cannot ${action}: ${errorMessage(err).replace(/^cannot /, "")}`;
+}
+
+/**
  * Exit statuses of the CLI: 0 done, 1 refused (bad input, a failed check, or the
  * system refused: disk full, permission denied), 2 usage (bad options or
  * arguments), 3 unexpected (a bug: please report it).

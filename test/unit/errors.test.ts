@@ -4,6 +4,7 @@ import { test } from "node:test";
 import {
   EXIT_STATUS,
   exitStatusFor,
+  failedTo,
   httpStatusFor,
   operatorMessage,
   SnapshelfError,
@@ -55,4 +56,12 @@ test("a SnapshelfError keeps the error it reports as its cause; the message stan
   assert.equal(err.cause, inner);
   assert.equal(err.message, "cannot read x: no such file or directory");
   assert.equal(new SnapshelfError("x", "cannot y: z").cause, undefined);
+});
+
+test("failedTo: one 'cannot' a line, also when the error met already says what it could not do", () => {
+  assert.equal(
+    failedTo("switch generation", new SnapshelfError("tree-corrupt", "cannot read generation 7: /t/7/meta.json: bad")),
+    "cannot switch generation: read generation 7: /t/7/meta.json: bad",
+  );
+  assert.equal(failedTo("reload", new Error("no space left")), "cannot reload: no space left");
 });
