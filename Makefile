@@ -83,8 +83,9 @@ build: compile system-deps ## make build BUNDLES=DIR BASE_URL=URL [TRUSTED_ROOTS
 package: compile ## pkg/: snapshelf_<version>_<arch>.deb (Node runtime inside) and snapshelf-<version>.tgz (npm, dependencies bundled)
 	@bash scripts/package.sh pkg
 
-lint: deps ## biome check (format + lint) over src, test and bench
+lint: deps ## biome check (format + lint) over src, test and bench; no unused exports in src
 	$(BIN)/biome check src test bench
+	$(NODE) scripts/unused-exports.mjs
 
 format: deps ## biome check --write: apply formatting and safe fixes
 	$(BIN)/biome check --write src test bench

@@ -4,6 +4,7 @@
  * failures throw {@link Invalid} with a snapd-worded reason that the parser
  * turns into a `SnapshelfError`.
  */
+import { isObject } from "../util/json-shape.js";
 import { digestProblem } from "./encoding.js";
 import { tryDecodePublicKey } from "./keys.js";
 import { parseRfc3339 } from "./time.js";
@@ -149,13 +150,8 @@ export function optionalStringList(m: Headers, name: string, what = "header", re
   return out;
 }
 
-/** Whether a header value is a map. */
-export function isMap(v: HeaderValue | undefined): v is { readonly [k: string]: HeaderValue } {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function optionalMap(m: Headers, name: string): void {
-  if (has(m, name) && !isMap(m[name])) throw new Invalid(`${q(name)} header must be a map`);
+  if (has(m, name) && !isObject(m[name])) throw new Invalid(`${q(name)} header must be a map`);
 }
 
 /** One `revision-authority` entry of a snap-declaration (§4.3). */
@@ -176,7 +172,7 @@ export function revisionAuthorities(m: Headers): RevisionAuthority[] {
   const list = v as readonly HeaderValue[];
   if (list.length === 0) throw new Invalid("revision-authority stanza cannot be empty");
   return list.map((e) => {
-    if (!isMap(e)) throw new Invalid(wrong);
+    if (!isObject(e)) throw new Invalid(wrong);
     const accountId = matching(e, "account-id", VALID_ACCOUNT_ID, "in revision authority");
     const provenance = optionalStringList(e, "provenance", "provenance in revision authority", VALID_PROVENANCE) ?? [];
     if (provenance.length === 0) throw new Invalid("provenance in revision authority cannot be empty");
@@ -214,7 +210,7 @@ function checkValidationSetSnaps(m: Headers): void {
   const names = new Set<string>();
   const ids = new Map<string, string>();
   for (const e of v as readonly HeaderValue[]) {
-    if (!isMap(e)) throw new Invalid(wrong);
+    if (!isObject(e)) throw new Invalid(wrong);
     const name = notEmptyString(e, "name", "of snap");
     if (!isValidSnapName(name)) throw new Invalid(`invalid snap name ${q(name)}`);
     const what = `of snap ${q(name)}`;

@@ -186,6 +186,21 @@ export function refKey(type: string, primaryKey: readonly string[]): string {
   return `${type}/${primaryKey.join("/")}`;
 }
 
+/**
+ * The newest revision of each (type, primary key) among `items`, by `refKey`; added to
+ * `into` when given (an existing entry is replaced only by a higher revision).
+ */
+export function newestByKey<
+  T extends { readonly type: string; readonly primaryKey: readonly string[]; readonly revision: number },
+>(items: Iterable<T>, into: Map<string, T> = new Map()): Map<string, T> {
+  for (const a of items) {
+    const k = refKey(a.type, a.primaryKey);
+    const prev = into.get(k);
+    if (!prev || prev.revision < a.revision) into.set(k, a);
+  }
+  return into;
+}
+
 /** A header value: strings are the only scalars; lists and maps nest arbitrarily (§2.2). */
 export type HeaderValue = string | readonly HeaderValue[] | { readonly [k: string]: HeaderValue };
 

@@ -64,7 +64,7 @@ import {
 import { copyFileSyncPortable } from "../util/copy.js";
 import { SnapshelfError } from "../util/errors.js";
 import { faultPoint } from "../util/fault.js";
-import { writeFileAtomic } from "../util/fs.js";
+import { errnoCode, writeFileAtomic } from "../util/fs.js";
 import { PortableNames } from "../util/portable-names.js";
 import type { RenderContext } from "../wire/snap.js";
 
@@ -120,7 +120,7 @@ function linkOrCopy(source: string, target: string): void {
   try {
     linkSync(source, target);
   } catch (err) {
-    if (!LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
+    if (!LINK_FALLBACK.has(errnoCode(err) ?? "")) throw err;
     copyFileSyncPortable(source, target);
   }
 }
@@ -213,7 +213,7 @@ class TreeWriter {
     try {
       mkdirSync(d);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoCode(err);
       if (code === "ENOENT") mkdirSync(d, { recursive: true });
       else if (code !== "EEXIST") throw err;
     }
@@ -254,7 +254,7 @@ class TreeWriter {
         linkSync(source, target);
         return;
       } catch (err) {
-        if (!LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
+        if (!LINK_FALLBACK.has(errnoCode(err) ?? "")) throw err;
       }
     }
     mkdirSync(this.layout.tmp, { recursive: true });
@@ -293,7 +293,7 @@ class TreeWriter {
       }
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if (errnoCode(err) !== "ENOENT") throw err;
       for (const t of done) unlinkSync(t);
       return false;
     }

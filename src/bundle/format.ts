@@ -15,7 +15,7 @@
  * Pure: parsing and rendering only, no I/O.
  */
 import { parseFullChannel } from "../model/channel.js";
-import { parseEpoch } from "../model/epoch.js";
+import { parseRevisionFacts } from "../model/revision-facts.js";
 import type { Epoch } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import {
@@ -500,12 +500,12 @@ function parseRevisionEntries(o: JsonObject, name: string, files: Set<string>, f
       throw fail(`${p}.file`, `expected ${JSON.stringify(blobEntryName(name, revision))}, got ${JSON.stringify(file)}`);
     }
     noteFile(files, file, `${p}.file`, fail);
-    return parseRevisionFacts(ro, p, revision, file, fail);
+    return parseRevisionFields(ro, p, revision, file, fail);
   });
 }
 
 /** A revision entry's fields after its revision and file. */
-function parseRevisionFacts(
+function parseRevisionFields(
   ro: JsonObject,
   p: string,
   revision: number,
@@ -515,22 +515,7 @@ function parseRevisionFacts(
   const version = optionalStringField(ro, "version", p, fail);
   const architectures =
     ro["architectures"] === undefined ? undefined : stringList(ro["architectures"], `${p}.architectures`, fail);
-  const createdAt = optionalStringField(ro, "created-at", p, fail);
-  if (createdAt !== undefined && Number.isNaN(Date.parse(createdAt)))
-    throw fail(`${p}.created-at`, `invalid time ${JSON.stringify(createdAt)}`);
-  const commonIds =
-    ro["common-ids"] === undefined || ro["common-ids"] === null
-      ? undefined
-      : stringList(ro["common-ids"], `${p}.common-ids`, fail);
-  const confinement = optionalStringField(ro, "confinement", p, fail);
-  let epoch: Epoch | undefined;
-  if (ro["epoch"] !== undefined && ro["epoch"] !== null) {
-    try {
-      epoch = parseEpoch(ro["epoch"]);
-    } catch (err) {
-      throw fail(`${p}.epoch`, (err as Error).message);
-    }
-  }
+  const facts = parseRevisionFacts(ro, p, fail, { checkTime: true });
   return {
     revision,
     file,
@@ -538,10 +523,7 @@ function parseRevisionFacts(
     size: intField(ro, "size", p, fail),
     ...(version === undefined ? {} : { version }),
     ...(architectures === undefined ? {} : { architectures }),
-    ...(createdAt === undefined ? {} : { createdAt }),
-    ...(commonIds === undefined ? {} : { commonIds }),
-    ...(confinement === undefined ? {} : { confinement }),
-    ...(epoch === undefined ? {} : { epoch }),
+    ...facts,
   };
 }
 

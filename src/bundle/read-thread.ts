@@ -15,7 +15,7 @@ import type { ReadJob } from "./read-worker.js";
 
 interface Reply {
   readonly contents?: BundleContents;
-  readonly error?: { readonly code?: string; readonly message: string; readonly status?: number };
+  readonly error?: { readonly code?: string; readonly message: string };
 }
 
 const pool = new WorkerPool(() => new Worker(new URL("./read-worker.js", import.meta.url)), copyThreads);
@@ -28,7 +28,7 @@ export const readBundleOnThread: BundleReader = async (path, stagingDir, opts = 
     const job: Omit<ReadJob, "id"> = { path, staging: stagingDir };
     const m = await pool.run<Reply>(lease.worker, job, (n) => opts.onProgress?.(n), "bundle reader");
     if (m.contents) return m.contents;
-    if (m.error?.code !== undefined) throw new SnapshelfError(m.error.code, m.error.message, m.error.status);
+    if (m.error?.code !== undefined) throw new SnapshelfError(m.error.code, m.error.message);
     throw new Error(m.error?.message ?? "bundle reader thread answered nothing");
   } finally {
     lease.release();

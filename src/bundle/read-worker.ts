@@ -27,7 +27,7 @@ parentPort?.on("message", (job: ReadJob) => {
         id: job.id,
         error:
           err instanceof SnapshelfError
-            ? { code: err.code, message: err.message, status: err.status }
+            ? { code: err.code, message: err.message }
             : { message: err instanceof Error ? (err.stack ?? err.message) : String(err) },
       }),
   );

@@ -2,7 +2,7 @@
  * The fold: imported records -> Catalogue. Pure and deterministic: the same
  * records give the same catalogue, byte for byte once rendered.
  */
-import { refKey } from "../assertions/types.js";
+import { newestByKey, refKey } from "../assertions/types.js";
 import type { AssertionRecord, Records } from "../model/records.js";
 import { KNOWN_ARCHES, RISKS } from "../model/types.js";
 import { overrideReleases } from "./overrides.js";
@@ -23,13 +23,7 @@ function cmpStr(a: string, b: string): number {
 
 /** Newest revision of every (type, primary key). */
 export function latestAssertions(records: readonly AssertionRecord[]): Map<string, AssertionRecord> {
-  const out = new Map<string, AssertionRecord>();
-  for (const a of records) {
-    const k = refKey(a.type, a.primaryKey);
-    const prev = out.get(k);
-    if (!prev || prev.revision < a.revision) out.set(k, a);
-  }
-  return out;
+  return newestByKey(records);
 }
 
 function publisherOf(

@@ -4,7 +4,7 @@
  * consumed by the route renderers (both the static build and the shim).
  */
 import type { AssertionRecord } from "../model/records.js";
-import type { Epoch, SnapMeta } from "../model/types.js";
+import type { SnapMeta, SnapYamlInfo } from "../model/types.js";
 
 export interface Publisher {
   readonly id: string;
@@ -14,15 +14,23 @@ export interface Publisher {
   readonly validation: string;
 }
 
-export interface RevisionEntry {
+/** What the protocol needs of a stored revision: snap.yaml's facts plus the blob's and the store's. */
+export interface RevisionEntry
+  extends Pick<
+    SnapYamlInfo,
+    | "version"
+    | "type"
+    | "base"
+    | "confinement"
+    | "grade"
+    | "architectures"
+    | "epoch"
+    | "summary"
+    | "description"
+    | "apps"
+    | "defaultProviders"
+  > {
   readonly revision: number;
-  readonly version: string;
-  readonly type: string;
-  readonly base?: string;
-  readonly confinement: string;
-  readonly grade: string;
-  readonly architectures: readonly string[];
-  readonly epoch: Epoch;
   /** lower-case hex SHA3-384 of the blob (store JSON form). */
   readonly sha3_384: string;
   readonly size: number;
@@ -32,10 +40,6 @@ export interface RevisionEntry {
   readonly commonIds?: readonly string[];
   /** The blob's meta/snap.yaml, verbatim. */
   readonly snapYaml: string;
-  readonly summary: string;
-  readonly description: string;
-  readonly apps: readonly string[];
-  readonly defaultProviders: readonly string[];
   /** Its components, the highest revision of each paired with it (absent when it has none). */
   readonly resources?: readonly ResourceEntry[];
 }

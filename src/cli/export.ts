@@ -142,7 +142,7 @@ export function registerExport(program: Command): void {
         try {
           buf = await readFile(f);
         } catch (err) {
-          throw new SnapshelfError("bad-input", `cannot read ${f}: ${fsErrorReason(err)}`);
+          throw new SnapshelfError("input-unreadable", `cannot read ${f}: ${fsErrorReason(err)}`);
         }
         roots.push(...checkTrustedRoots(decodeStream(buf, f), f));
       }

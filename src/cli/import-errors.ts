@@ -35,5 +35,5 @@ export function explainImportError(err: unknown, layout: StoreLayout, paths: rea
   if (authority !== undefined && !message.includes("--trusted-root")) {
     message += ` (if ${authority} is a root you trust, give its account and account-key assertions with --trusted-root FILE)`;
   }
-  return message === err.message ? err : new SnapshelfError(err.code, message, err.status);
+  return message === err.message ? err : new SnapshelfError(err.code, message, { cause: err });
 }

@@ -57,11 +57,12 @@ export function registerKeygen(program: Command): void {
       }
       if (passphrase !== undefined && opts.unencrypted === true) {
         throw new SnapshelfError(
-          "bad-input",
+          "invalid-passphrase",
           "cannot make a key: --unencrypted and a passphrase contradict each other",
         );
       }
-      if (passphrase === "") throw new SnapshelfError("bad-input", "cannot make a key: the passphrase is empty");
+      if (passphrase === "")
+        throw new SnapshelfError("invalid-passphrase", "cannot make a key: the passphrase is empty");
       // neither file may exist: never a new public key beside an old private one
       for (const f of [path, `${path}.pub`]) {
         if (await pathExists(f)) {

@@ -23,7 +23,7 @@ export function registerManifest(program: Command): void {
     const layout = layoutFrom(opts);
     // a mistyped --dir must not pass for an empty store (`export --since` would then carry everything)
     if (!(await pathExists(layout.root))) {
-      throw new SnapshelfError("bad-input", `cannot read store ${layout.root}: no such directory`);
+      throw new SnapshelfError("store-not-found", `cannot read store ${layout.root}: no such directory`);
     }
     const records = await readRecords(layout);
     process.stdout.write(renderManifest(buildManifest(records)));

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { observeServer } from "../serve/observe.js";
 import { startServer } from "../serve/server.js";
 import { isServeWorker, parseWorkers, reportListening, startWorkers } from "../serve/workers.js";
+import { failedTo } from "../util/errors.js";
 import { addDirOption, layoutFrom, note, out } from "./common.js";
 
 function portArg(v: string): number {
@@ -64,7 +65,7 @@ export function registerServe(program: Command): void {
         try {
           srv.reload();
         } catch (err) {
-          note(`error: cannot reload: ${(err as Error).message}`);
+          note(`error: ${failedTo("reload", err)}`);
         }
       });
       const stop = () => {

@@ -18,7 +18,10 @@ export const PACKAGED = {
   port: 8000,
 } as const;
 
-/** Renders the shipped units from `templatesDir` into `targetDir` (serve, reload.path, reload.service). */
+/**
+ * Renders the shipped units from `templatesDir` into `targetDir` (serve, reload.path, reload.service).
+ * @public scripts/package.sh imports it.
+ */
 export async function writePackagedUnits(templatesDir: string, targetDir: string): Promise<string[]> {
   const templates = {} as Record<UnitTemplate, string>;
   for (const t of UNIT_TEMPLATES) templates[t] = await readFile(join(templatesDir, t), "utf8");

@@ -49,6 +49,7 @@ import type { UpstreamInfo, UpstreamRevision, UpstreamSnapMeta } from "../upstre
 import { SnapshelfError } from "../util/errors.js";
 import { ensureDir, unlinkQuiet } from "../util/fs.js";
 import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
+import { mapOrdered } from "../util/ordered.js";
 import { PortableNames } from "../util/portable-names.js";
 import { Progress } from "../util/progress.js";
 import { storeBlobDisagreements, toBundleRevision, toStoreMeta } from "./carry.js";
@@ -154,26 +155,6 @@ function effectiveFull(ch: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Runs `fn` over `items`, at most `n` at once; the first failure stops new work and is thrown. */
-async function boundedEach<T>(items: readonly T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  let first: unknown;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        if (!failed) first = err;
-        failed = true;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
-  if (failed) throw first;
 }
 
 /** What to fetch after an assertion: its signing key and its prerequisites (assertions.md §4, §9). */
@@ -468,7 +449,9 @@ function fetchedVerifier(fetcher: ChainFetcher, roots: readonly Assertion[], now
       verifyAssertions(fetcher.all(), [], { roots }, now);
     } catch (err) {
       if (err instanceof SnapshelfError && /no matching public key/.test(err.message)) {
-        throw new SnapshelfError(err.code, `${err.message}; is its root trusted? (--trusted-root FILE)`);
+        throw new SnapshelfError(err.code, `${err.message}; is its root trusted? (--trusted-root FILE)`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -547,8 +530,8 @@ async function planAndFetch(
       todo.length + compTodo.length,
       todo.reduce((n, t) => n + t.r.up.download.size, 0) + compTodo.reduce((n, c) => n + c.res.download.size, 0),
     );
-    await boundedEach(todo, run.opts.parallel ?? 4, (t) => fetchBlob(run, t.name, t.r));
-    await boundedEach(compTodo, run.opts.parallel ?? 4, async (c) => {
+    await mapOrdered(todo, run.opts.parallel ?? 4, (t) => fetchBlob(run, t.name, t.r));
+    await mapOrdered(compTodo, run.opts.parallel ?? 4, async (c) => {
       c.blob = await fetchToCache(run, c.label, c.res.download, "comp");
     });
     shareBlobs(planned, todo);

@@ -200,7 +200,7 @@ export async function readManifestFile(path: string): Promise<StoreManifest> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new SnapshelfError("bad-input", `cannot read manifest ${path}: ${fsErrorReason(err)}`);
+    throw new SnapshelfError("input-unreadable", `cannot read manifest ${path}: ${fsErrorReason(err)}`);
   }
   return parseManifest(text, path);
 }

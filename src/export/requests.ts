@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { parseChannel } from "../model/channel.js";
 import { SnapshelfError } from "../util/errors.js";
+import { errnoCode } from "../util/fs.js";
 import type { StoreManifest } from "./manifest.js";
 
 export interface ExportRequest {
@@ -30,7 +31,10 @@ const MAX_PACKAGES = 10_000;
 /** Parses an export list (YAML); errors name the file and the entry. */
 export function parseExportList(text: string, source: string): ExportRequest[] {
   const fail = (where: string, reason: string): SnapshelfError =>
-    new SnapshelfError("bad-input", `cannot read export list ${source}: ${where === "" ? "" : `${where}: `}${reason}`);
+    new SnapshelfError(
+      "bad-export-list",
+      `cannot read export list ${source}: ${where === "" ? "" : `${where}: `}${reason}`,
+    );
   let doc: unknown;
   try {
     doc = parseYaml(text, { maxAliasCount: 100 });
@@ -109,10 +113,7 @@ export async function readExportList(path: string): Promise<ExportRequest[]> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new SnapshelfError(
-      "bad-input",
-      `cannot read export list ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
+    throw new SnapshelfError("input-unreadable", `cannot read export list ${path}: ${errnoCode(err) ?? String(err)}`);
   }
   return parseExportList(text, path);
 }

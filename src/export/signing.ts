@@ -24,7 +24,7 @@ export async function readPassphrase(file: string | undefined): Promise<string |
     try {
       return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
     } catch (err) {
-      throw new SnapshelfError("bad-input", `cannot read passphrase file ${file}: ${fsErrorReason(err)}`);
+      throw new SnapshelfError("input-unreadable", `cannot read passphrase file ${file}: ${fsErrorReason(err)}`);
     }
   }
   return process.env["SNAPSHELF_KEY_PASSPHRASE"];

@@ -65,7 +65,7 @@ export function parseSince(arg: string, now: Date): Date {
     if (!Number.isNaN(t)) return new Date(t);
   }
   throw new SnapshelfError(
-    "bad-input",
+    "invalid-since",
     `cannot use --since "${arg}": want a date (2026-11-01, 2026-11-01T12:00:00Z) or an age (30m, 12h, 7d)`,
   );
 }

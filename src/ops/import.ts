@@ -15,7 +15,7 @@ import { basename, dirname, join } from "node:path";
 import { decodeStream } from "../assertions/parse.js";
 import { canonicalRoots, checkTrustedRoots, verifyAssertions } from "../assertions/trust.js";
 import type { Assertion } from "../assertions/types.js";
-import { refKey } from "../assertions/types.js";
+import { newestByKey } from "../assertions/types.js";
 import { copyThreads } from "../blobs/copy-thread.js";
 import { adoptBlob, blobPath, digestHexToBase64Url, importBlob } from "../blobs/store.js";
 import type {
@@ -102,7 +102,7 @@ async function readAssertionFile(path: string): Promise<Assertion[]> {
   try {
     buf = await readFile(path);
   } catch (err) {
-    throw new SnapshelfError("bad-input", `cannot read ${path}: ${fsErrorReason(err)}`);
+    throw new SnapshelfError("input-unreadable", `cannot read ${path}: ${fsErrorReason(err)}`);
   }
   return decodeStream(buf, path);
 }
@@ -135,7 +135,7 @@ async function expandInputs(paths: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const p of paths) {
     const st = await stat(p).catch(() => undefined);
-    if (!st) throw new SnapshelfError("bad-input", `cannot import ${p}: no such file or directory`);
+    if (!st) throw new SnapshelfError("input-not-found", `cannot import ${p}: no such file or directory`);
     if (st.isDirectory()) {
       // a directory of snap download output or of assertion files: every visible regular file but manifests
       for (const n of (await readdir(p)).sort()) {
@@ -144,7 +144,7 @@ async function expandInputs(paths: readonly string[]): Promise<string[]> {
         out.push(full);
       }
     } else if (st.isFile()) out.push(p);
-    else throw new SnapshelfError("bad-input", `cannot import ${p}: not a regular file`);
+    else throw new SnapshelfError("input-not-a-file", `cannot import ${p}: not a regular file`);
   }
   return out;
 }
@@ -405,11 +405,7 @@ function storedRevisionLookup(
   }
   return async (sha3hex) => {
     const wanted = storedRevisions.get(digestHexToBase64Url(sha3hex)) ?? [];
-    for (const a of await readStoredAssertions(layout, { ...records, assertions: wanted })) {
-      const k = refKey(a.type, a.primaryKey);
-      const prev = pool.get(k);
-      if (!prev || prev.revision < a.revision) pool.set(k, a);
-    }
+    newestByKey(await readStoredAssertions(layout, { ...records, assertions: wanted }), pool);
   };
 }
 

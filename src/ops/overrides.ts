@@ -29,11 +29,14 @@ export interface OverrideRequest {
 export function parseChannelRevision(arg: string): { channel: string; revision: number } {
   const m = /^([^=\s]+)=([1-9][0-9]*)$/.exec(arg);
   if (!m?.[1] || !m[2]) {
-    throw new SnapshelfError("bad-input", `cannot parse override "${arg}": want CHANNEL=REVISION, e.g. stable=12`);
+    throw new SnapshelfError(
+      "invalid-override",
+      `cannot parse override "${arg}": want CHANNEL=REVISION, e.g. stable=12`,
+    );
   }
   const revision = Number(m[2]);
   if (!Number.isSafeInteger(revision)) {
-    throw new SnapshelfError("bad-input", `cannot parse override "${arg}": revision too large`);
+    throw new SnapshelfError("invalid-override", `cannot parse override "${arg}": revision too large`);
   }
   return { channel: m[1], revision };
 }

@@ -27,7 +27,7 @@ const key = (name: string, revision: number) => `${name}\0${revision}`;
 export function checkKeep(n: number, what: string, allowZero = false): number {
   if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1)) {
     throw new SnapshelfError(
-      "bad-input",
+      "invalid-retention",
       `cannot use ${n} ${what}: want a ${allowZero ? "non-negative" : "positive"} integer`,
     );
   }

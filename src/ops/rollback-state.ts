@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { StoreLayout } from "../store/layout.js";
 import { readCurrentGeneration } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
-import { unlinkQuiet, writeJsonAtomic } from "../util/fs.js";
+import { errnoCode, unlinkQuiet, writeJsonAtomic } from "../util/fs.js";
 
 export interface RolledBack {
   readonly from: number;
@@ -33,7 +33,7 @@ async function recordsDigest(layout: StoreLayout): Promise<string> {
       .update(await readFile(layout.records))
       .digest("hex");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "";
+    if (errnoCode(err) === "ENOENT") return "";
     throw err;
   }
 }

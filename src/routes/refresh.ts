@@ -9,6 +9,7 @@ import { type Resolution, resolveSnap } from "../catalogue/resolve.js";
 import type { RevisionEntry, SnapEntry } from "../catalogue/types.js";
 import { parseEpoch } from "../model/epoch.js";
 import type { Epoch } from "../model/types.js";
+import { isObject } from "../util/json-shape.js";
 import { type RenderContext, sortedKeys, toStoreSnap } from "../wire/snap.js";
 import { assertionUrlPath } from "./assertions.js";
 import { type Answer, answersFor, type DeviceAnswers, fieldLimit, MIN_FIELD_LIMIT } from "./refresh-cache.js";
@@ -29,10 +30,6 @@ export const MAX_ACTIONS = 5000;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 class BadRequest extends Error {}
 
@@ -356,7 +353,7 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
     return errorResponse(400, "bad-request", "cannot decode request body: invalid JSON");
   }
   try {
-    if (!isObject(body)) throw new BadRequest("request body must be a JSON object");
+    if (!isObject<Json>(body)) throw new BadRequest("request body must be a JSON object");
     const actions = body["actions"];
     if (!Array.isArray(actions)) throw new BadRequest(`"actions" must be a list`);
     if (actions.length > MAX_ACTIONS) throw new BadRequest(`too many actions (${actions.length} > ${MAX_ACTIONS})`);

@@ -54,14 +54,13 @@ export class BodyBudget {
 }
 
 function tooLarge(): SnapshelfError {
-  return new SnapshelfError("too-large", `cannot read request: body larger than ${MAX_BODY} bytes`, 413);
+  return new SnapshelfError("too-large", `cannot read request: body larger than ${MAX_BODY} bytes`);
 }
 
 function busy(): SnapshelfError {
   return new SnapshelfError(
     "store-busy",
     `cannot read request: too many request bodies in flight, retry in ${BUSY_RETRY_AFTER} seconds`,
-    503,
   );
 }
 
@@ -115,10 +114,8 @@ export function readBody(req: IncomingMessage, budget: BodyBudget): Promise<Buff
     });
     // a client that goes away mid-body is not a server error; what it sent is given back at once
     req.on("error", (err: Error) =>
-      fail(() => new SnapshelfError("request-aborted", `cannot read request: ${err.message}`, 400)),
+      fail(() => new SnapshelfError("request-aborted", `cannot read request: ${err.message}`)),
     );
-    req.on("close", () =>
-      fail(() => new SnapshelfError("request-aborted", "cannot read request: connection closed", 400)),
-    );
+    req.on("close", () => fail(() => new SnapshelfError("request-aborted", "cannot read request: connection closed")));
   });
 }

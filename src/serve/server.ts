@@ -36,7 +36,7 @@ import {
   TREE_FORMAT,
   type TreeMeta,
 } from "../store/tree-files.js";
-import { SnapshelfError } from "../util/errors.js";
+import { failedTo, SnapshelfError } from "../util/errors.js";
 import { answerBudget, SEND_TIMEOUT_MS, sendCounted } from "./answers.js";
 import { BodyBudget, BUSY_RETRY_AFTER, readBody } from "./bodies.js";
 import { fileServer } from "./files.js";
@@ -201,7 +201,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
   for (const route of DYNAMIC_ROUTES) {
     const handler = async (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
       const gen = current;
-      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
       const body = route.method === "POST" ? await readBody(req, bodies) : undefined;
       const env = {
         index: gen.index,
@@ -231,7 +231,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       reload();
     } catch (err) {
       failedGeneration = onDisk;
-      log(`error: cannot switch generation: ${(err as Error).message}`);
+      log(`error: ${failedTo("switch generation", err)}`);
       return undefined;
     }
     return current === gen ? undefined : current;
@@ -271,14 +271,14 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     };
     app.get(route.pattern, (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
       const gen = current;
-      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
       answer(req, res, gen, req.url, true);
     });
   }
 
   app.get(`${BLOBS_PREFIX}*`, (req: IncomingMessage, res: ServerResponse) => {
     const gen = current;
-    if (!gen) throw new SnapshelfError("nothing-built", "no generation in service", 503);
+    if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
     const name = (req.url ?? "").slice(BLOBS_PREFIX.length).split("?")[0] ?? "";
     if (!/^[0-9a-f]{96}\.snap$/.test(name)) return send(res, errorResponse(404, "not-found", "not found"));
     req.url = "/" + name;
@@ -332,7 +332,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       reload();
       retryMs = pollMs;
     } catch (err) {
-      log(`error: cannot switch generation: ${(err as Error).message} (trying again in ${retryMs} ms)`);
+      log(`error: ${failedTo("switch generation", err)} (trying again in ${retryMs} ms)`);
       retry = setTimeout(follow, retryMs);
       retry.unref();
       retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);

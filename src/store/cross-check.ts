@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { headerString } from "../assertions/parse.js";
-import { type Assertion, refKey } from "../assertions/types.js";
+import { type Assertion, newestByKey, refKey } from "../assertions/types.js";
 import { digestHexToBase64Url } from "../blobs/store.js";
 import type { AssertionRecord, RevisionRecord } from "../model/records.js";
 import type { SnapYamlInfo } from "../model/types.js";
@@ -43,13 +43,7 @@ function findLatest(pool: Map<string, Assertion>, type: string, pk: readonly str
 }
 
 export function poolOf(assertions: readonly Assertion[]): Map<string, Assertion> {
-  const m = new Map<string, Assertion>();
-  for (const a of assertions) {
-    const k = refKey(a.type, a.primaryKey);
-    const prev = m.get(k);
-    if (!prev || prev.revision < a.revision) m.set(k, a);
-  }
-  return m;
+  return newestByKey(assertions);
 }
 
 /** Checks a staged blob against the verified assertions; returns its revision record. */

@@ -153,7 +153,7 @@ export async function checkBundleTrust(
     try {
       text = await readFile(f, "utf8");
     } catch (err) {
-      throw new SnapshelfError("bad-input", `cannot read operator key ${f}: ${fsErrorReason(err)}`);
+      throw new SnapshelfError("input-unreadable", `cannot read operator key ${f}: ${fsErrorReason(err)}`);
     }
     const k = parsePublicKey(text, f);
     if (keys.some((x) => x.keyId === k.keyId)) continue;

@@ -23,7 +23,7 @@ export async function releaseRevision(
   channels: readonly string[],
   opts: ReleaseOptions = {},
 ): Promise<readonly Omit<ReleaseRecord, "seq">[]> {
-  if (channels.length === 0) throw new SnapshelfError("bad-input", "cannot release: no channel given");
+  if (channels.length === 0) throw new SnapshelfError("channel-needed", "cannot release: no channel given");
   const parsed = channels.map((c) => fullChannelName(parseFullChannel(c)));
   return changeRecords(layout, "release", opts, async (records) => {
     const rev = records.revisions.find((r) => r.name === name && r.revision === revision);
@@ -64,7 +64,7 @@ export async function setDefaultTrack(
   opts: ChangeOptions = {},
 ): Promise<void> {
   if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9._-]*[a-zA-Z0-9])?$/.test(track)) {
-    throw new SnapshelfError("bad-input", `cannot set default track of ${name}: invalid track "${track}"`);
+    throw new SnapshelfError("invalid-track", `cannot set default track of ${name}: invalid track "${track}"`);
   }
   await changeRecords(layout, "set default track", opts, async (records) => {
     if (!records.revisions.some((r) => r.name === name)) {

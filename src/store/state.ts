@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { appendFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import {
@@ -17,8 +17,9 @@ import {
   splitRecords,
 } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
-import { fsErrorReason, pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
-import { type LockOptions, type LockTarget, withLock } from "../util/lock.js";
+import { errnoCode, fsErrorReason, pathExists, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from "../util/fs.js";
+import { isObject } from "../util/json-shape.js";
+import type { LockOptions, LockTarget } from "../util/lock.js";
 import type { StoreLayout } from "./layout.js";
 
 export interface StoreSettings {
@@ -84,17 +85,13 @@ async function readJsonFile(path: string): Promise<unknown> {
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** Reads the records index (the global part and the address of each snap's part). */
 export async function readRecordsIndex(layout: StoreLayout): Promise<RecordsIndex> {
   let value: unknown;
   try {
     value = await readJsonFile(layout.records);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    if (errnoCode(err) !== "ENOENT") throw err;
     value = emptyRecords();
   }
   if (isObject(value) && value["format"] === RECORDS_FORMAT && Array.isArray(value["revisions"])) {
@@ -148,7 +145,7 @@ export async function readRecords(layout: StoreLayout): Promise<Records> {
       for (const name of index.parts.keys()) parts.push(await index.load(name));
       return joinRecords(index.global, parts);
     } catch (err) {
-      if (attempt > 0 || (err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if (attempt > 0 || errnoCode(err) !== "ENOENT") throw err;
     }
   }
 }
@@ -194,7 +191,7 @@ export async function readSettings(layout: StoreLayout): Promise<StoreSettings> 
     const v = JSON.parse(await readFile(layout.settings, "utf8")) as StoreSettings;
     return v;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { format: 1 };
+    if (errnoCode(err) === "ENOENT") return { format: 1 };
     throw new SnapshelfError("store-corrupt", `cannot read ${layout.settings}: ${fsErrorReason(err)}`);
   }
 }
@@ -210,7 +207,7 @@ export async function generationNumbers(layout: StoreLayout): Promise<number[]> 
   try {
     names = await readdir(layout.trees);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (errnoCode(err) === "ENOENT") return [];
     throw err;
   }
   return names
@@ -233,34 +230,6 @@ export function readCurrentGeneration(layout: StoreLayout): number | undefined {
 /** The store's lock: `state/lock` says who holds it (src/util/lock.ts). */
 export function storeLockTarget(layout: StoreLayout): LockTarget {
   return { dir: layout.state, holderFile: layout.lock, label: `store ${layout.root}`, busyCode: "store-locked" };
-}
-
-/**
- * Runs `fn` holding the store's change lock (src/util/lock.ts), failing at
- * once when another change holds it. Changes go through `change` in
- * src/store/change.ts, which adds reading and committing the records and
- * the audit line; this is the bare lock for code that needs only that.
- */
-export async function withStoreLock<T>(
-  layout: StoreLayout,
-  what: string,
-  fn: () => Promise<T>,
-  opts: StoreLockOptions = {},
-): Promise<T> {
-  await refuseReplica(layout, what, opts);
-  await mkdir(layout.state, { recursive: true });
-  return withLock(
-    storeLockTarget(layout),
-    what,
-    async () => {
-      try {
-        return await fn();
-      } finally {
-        await rm(layout.tmp, { recursive: true, force: true });
-      }
-    },
-    opts,
-  );
 }
 
 export interface StoreLockOptions extends LockOptions {

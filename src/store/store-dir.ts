@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { link, mkdir, readdir, unlink, writeFile } from "node:fs/promises";
 import { SnapshelfError } from "../util/errors.js";
-import { tempPathFor } from "../util/fs.js";
+import { errnoCode, tempPathFor } from "../util/fs.js";
 import type { StoreLayout } from "./layout.js";
 import type { StoreSettings } from "./state.js";
 
@@ -39,7 +39,7 @@ export async function createStoreDir(layout: StoreLayout, settings: StoreSetting
   try {
     entries = await readdir(layout.root);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoCode(err);
     if (code === "ENOTDIR") throw new SnapshelfError("not-a-directory", `cannot ${what}: not a directory`);
     if (code !== "ENOENT") throw err;
   }
@@ -58,7 +58,7 @@ export async function createStoreDir(layout: StoreLayout, settings: StoreSetting
   try {
     await link(tmp, layout.settings);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+    if (errnoCode(err) === "EEXIST") {
       throw new SnapshelfError("store-exists", `cannot ${what}: it is a store already`);
     }
     throw err;

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import type { AssertionEntry, Catalogue, SnapEntry } from "../catalogue/types.js";
 import { compareAssertionRecords } from "../model/records.js";
 import { SnapshelfError } from "../util/errors.js";
-import { fsErrorReason } from "../util/fs.js";
+import { errnoCode, fsErrorReason } from "../util/fs.js";
 import type { StoreLayout } from "./layout.js";
 
 /** Tree metadata (a dotfile: never served). */
@@ -135,7 +135,7 @@ export function readTreeCatalogue(dir: string, what: string): Catalogue {
     try {
       names = readdirSync(join(dir, TREE_CATALOGUE, "snaps")).sort();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if (errnoCode(err) !== "ENOENT") throw err;
       // a build of no snaps writes no snaps/ directory: the global file alone is a catalogue of none
       names = [];
     }
@@ -155,8 +155,7 @@ export function readTreeCatalogue(dir: string, what: string): Catalogue {
     }
     return joinFragments(global, snaps);
   } catch (err) {
-    const reason =
-      err instanceof SyntaxError || !(err as NodeJS.ErrnoException).code ? (err as Error).message : fsErrorReason(err);
+    const reason = err instanceof SyntaxError || !errnoCode(err) ? (err as Error).message : fsErrorReason(err);
     throw new SnapshelfError("tree-corrupt", `cannot read ${what}: ${current || dir}: ${reason}`);
   }
 }

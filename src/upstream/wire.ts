@@ -4,8 +4,8 @@
  * conversions to our types. Unknown keys are ignored; a missing or mistyped
  * field we need is an error naming it.
  */
-import { parseEpoch } from "../model/epoch.js";
-import type { Epoch } from "../model/types.js";
+import { parseRevisionFacts } from "../model/revision-facts.js";
+import type { Epoch, Media, SnapMeta } from "../model/types.js";
 import { SnapshelfError } from "../util/errors.js";
 import {
   asObject,
@@ -106,33 +106,27 @@ export interface UpstreamPublisher {
   readonly validation: string;
 }
 
-export interface UpstreamMedia {
-  readonly type: string;
-  readonly url: string;
-  readonly width?: number;
-  readonly height?: number;
-}
-
-/** Snap-level metadata (the same for every revision). */
-export interface UpstreamSnapMeta {
-  readonly title?: string;
-  readonly summary?: string;
-  readonly description?: string;
-  readonly license?: string;
-  readonly contact?: string;
-  readonly website?: string;
-  readonly storeUrl?: string;
+/** Snap-level metadata (the same for every revision): the stored `SnapMeta` fields the store sends, and more. */
+export interface UpstreamSnapMeta
+  extends Pick<
+    SnapMeta,
+    | "title"
+    | "summary"
+    | "description"
+    | "license"
+    | "contact"
+    | "website"
+    | "storeUrl"
+    | "links"
+    | "prices"
+    | "private"
+  > {
   readonly publisher?: UpstreamPublisher;
-  readonly media: readonly UpstreamMedia[];
+  readonly media: readonly Media[];
   /** Category names in the store's order. */
   readonly categories: readonly string[];
   /** The categories the store marks `featured` (a subset of `categories`). */
   readonly featuredCategories: readonly string[];
-  /** `links`: kind (contact, website, source, issues, donation, ...) -> URLs, in the store's order. */
-  readonly links?: Readonly<Record<string, readonly string[]>>;
-  /** Currency -> price, as the store writes it (`{}`: free). */
-  readonly prices?: Readonly<Record<string, string>>;
-  readonly private?: boolean;
 }
 
 /** One channel-map entry of `v2/snaps/info` (branches are never listed there). */
@@ -223,7 +217,7 @@ function parsePublisher(o: JsonObject, path: string, fail: ShapeFail): UpstreamP
 export function parseSnapMeta(o: JsonObject, path: string, fail: ShapeFail): UpstreamSnapMeta {
   const s = (k: string): string | undefined => optionalStringField(o, k, path, fail);
   const pre = path === "" ? "" : `${path}.`;
-  const media = optionalListField(o, "media", path, fail).map((m, i): UpstreamMedia => {
+  const media = optionalListField(o, "media", path, fail).map((m, i): Media => {
     const mp = `${pre}media[${i}]`;
     const mo = asObject(m, mp, fail);
     const width = optionalIntField(mo, "width", mp, fail);
@@ -298,32 +292,6 @@ function parsePrices(o: JsonObject, pre: string, fail: ShapeFail): Record<string
   return out;
 }
 
-/** The revision facts only the store knows (or reports besides snap.yaml). */
-function parseRevisionFacts(
-  o: JsonObject,
-  p: string,
-  fail: ShapeFail,
-): { createdAt?: string; commonIds?: string[]; confinement?: string; epoch?: Epoch } {
-  const createdAt = optionalStringField(o, "created-at", p, fail);
-  const confinement = optionalStringField(o, "confinement", p, fail);
-  const ids = o["common-ids"];
-  const commonIds = ids === undefined || ids === null ? undefined : stringList(ids, `${p}.common-ids`, fail);
-  let epoch: Epoch | undefined;
-  if (o["epoch"] !== undefined && o["epoch"] !== null) {
-    try {
-      epoch = parseEpoch(o["epoch"]);
-    } catch (err) {
-      throw fail(`${p}.epoch`, (err as Error).message);
-    }
-  }
-  return {
-    ...(createdAt === undefined || createdAt === "" ? {} : { createdAt }),
-    ...(commonIds === undefined ? {} : { commonIds }),
-    ...(confinement === undefined || confinement === "" ? {} : { confinement }),
-    ...(epoch === undefined ? {} : { epoch }),
-  };
-}
-
 /** Parses a `v2/snaps/info/NAME` response. */
 export function parseInfo(body: unknown, what: string): UpstreamInfo {
   const fail = shapeFail(what);
@@ -385,7 +353,7 @@ export function parseActionSnap(result: JsonObject, path: string, fail: ShapeFai
     meta: parseSnapMeta(o, p, fail),
     ...(effectiveChannel === undefined || effectiveChannel === "" ? {} : { effectiveChannel }),
     ...(releasedAt === undefined ? {} : { releasedAt }),
-    ...parseRevisionFacts(o, p, fail),
+    ...parseRevisionFacts(o, p, fail, { emptyIsAbsent: true }),
     ...parseResourcesField(o, p, fail),
   };
 }

@@ -7,13 +7,15 @@
  */
 export class SnapshelfError extends Error {
   readonly code: string;
-  /** HTTP status when rendered by the shim. */
-  readonly status: number;
-  constructor(code: string, message: string, status = 400) {
-    super(message);
+  /** `cause`: the error this one reports (ES2022), kept for debugging; the message stands alone. */
+  constructor(code: string, message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.name = "SnapshelfError";
     this.code = code;
-    this.status = status;
+  }
+  /** HTTP status when rendered by the shim (CODE_TABLE). */
+  get status(): number {
+    return httpStatusFor(this.code);
   }
 }
 
@@ -24,16 +26,36 @@ export function errorMessage(err: unknown): string {
 }
 
 /**
- * Exit statuses of the CLI, the one table: 0 done, 1 refused (bad input, a
- * failed check, or the system refused: disk full, permission denied), 2 usage
- * (bad options or arguments), 3 unexpected (a bug: please report it).
+ * `cannot <action>: <reason>` for `err`, met while doing `action`, without a `cannot ...: cannot ...`
+ * chain: an error that already says what it could not do (`cannot read generation 7: <path>: <why>`)
+ * gives its own words after the action, less their `cannot` (`read generation 7: <path>: <why>`).
+ */
+export function failedTo(action: string, err: unknown): string {
+  return `cannot ${action}: ${errorMessage(err).replace(/^cannot /, "")}`;
+}
+
+/**
+ * Exit statuses of the CLI: 0 done, 1 refused (bad input, a failed check, or the
+ * system refused: disk full, permission denied), 2 usage (bad options or
+ * arguments), 3 unexpected (a bug: please report it).
  */
 export const EXIT_STATUS = { ok: 0, refused: 1, usage: 2, unexpected: 3 } as const;
 
-/** Error codes whose exit status is not `refused`. */
-const EXIT_STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  usage: EXIT_STATUS.usage,
+/**
+ * The one error table: what an error code means outside the process, where it is not the
+ * default (exit status `refused`, HTTP status 400).
+ */
+const CODE_TABLE: Readonly<Record<string, { readonly exit?: number; readonly http?: number }>> = {
+  usage: { exit: EXIT_STATUS.usage },
+  "too-large": { http: 413 },
+  "store-busy": { http: 503 },
+  "nothing-built": { http: 503 },
 };
+
+/** The HTTP status the shim answers a SnapshelfError of `code` with. */
+export function httpStatusFor(code: string): number {
+  return CODE_TABLE[code]?.http ?? 400;
+}
 
 /** The reasons the system gives, worded like strerror (what snapd prints), by errno code. */
 const SYSTEM_REASONS: Readonly<Record<string, string>> = {
@@ -80,7 +102,7 @@ export function systemReason(err: unknown): string | undefined {
 }
 
 export function exitStatusFor(err: unknown): number {
-  if (err instanceof SnapshelfError) return EXIT_STATUS_BY_CODE[err.code] ?? EXIT_STATUS.refused;
+  if (err instanceof SnapshelfError) return CODE_TABLE[err.code]?.exit ?? EXIT_STATUS.refused;
   if (systemErrorCode(err) !== undefined) return EXIT_STATUS.refused;
   return EXIT_STATUS.unexpected;
 }

@@ -14,6 +14,11 @@ export function isErrnoError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string";
 }
 
+/** The `code` of an errno-style error (`ENOENT`, ...), undefined for anything else. */
+export function errnoCode(err: unknown): string | undefined {
+  return isErrnoError(err) ? err.code : undefined;
+}
+
 /**
  * A temporary name next to `path` (same directory, so the final rename is
  * atomic): `.<base>.tmp-<pid>-<rand>`. The leading dot keeps it out of

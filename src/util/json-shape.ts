@@ -10,6 +10,14 @@ export type ShapeFail = (path: string, reason: string) => Error;
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
+/**
+ * Whether `v` is a JSON object (not null, not a list). `V` is what its members are
+ * known to be when `v` is parsed JSON typed `unknown` (narrowing a typed union needs none).
+ */
+export function isObject<V = unknown>(v: unknown): v is Record<string, V> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 /** `parent.key`, or `key` at the top level. */
 export function fieldPath(parent: string, key: string): string {
   return parent === "" ? key : `${parent}.${key}`;

@@ -12,7 +12,8 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { create as createTar, extract } from "tar";
-import { type Manifest, makeFixtures, removeWorkDir, runCommand, tmpWorkDir } from "../support/realclient.js";
+import { fixtureWork } from "../support/fixture-work.js";
+import { type Manifest, removeWorkDir, runCommand } from "../support/realclient.js";
 import { snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import { listTree } from "../support/tree-hash.js";
 import {
@@ -86,9 +87,7 @@ async function tampered(src: string, name: string, edit: (b: Buffer) => void): P
 }
 
 before(async () => {
-  work = await tmpWorkDir("bundle-trust");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
+  ({ work, fixtures, manifest } = await fixtureWork("bundle-trust"));
   double = await startUpstreamDouble({ fixtures, manifest });
   keyA = join(work, "keys", "a.key");
   keyB = join(work, "keys", "b.key");

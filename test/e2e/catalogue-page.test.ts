@@ -9,18 +9,17 @@ import assert from "node:assert/strict";
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { fixtureStore } from "../support/fixture-work.js";
 import {
   currentRevision,
   hostArch,
   type Manifest,
-  makeFixtures,
   removeWorkDir,
   repoRoot,
   runCommand,
   type StartedProcess,
-  tmpWorkDir,
 } from "../support/realclient.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 import { ensureTool } from "../support/system.js";
 
 let work: string;
@@ -30,11 +29,9 @@ let chromium: string;
 
 before(async () => {
   chromium = await ensureTool("chromium", ["chromium"]);
-  work = await tmpWorkDir("catalogue-page");
-  const fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  const store = join(work, "store");
-  await importFixtures(store, fixtures, manifest);
+  const fx = await fixtureStore("catalogue-page");
+  ({ work, manifest } = fx);
+  const { store } = fx;
   await snapshelf(["build", "--dir", store]);
   server = await serve(store);
 });

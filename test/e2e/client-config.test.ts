@@ -14,18 +14,17 @@ import { access, constants, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { runDaemonSteps, snapClient } from "../support/daemon.js";
+import { fixtureStore } from "../support/fixture-work.js";
 import {
   currentRevision,
   freePort,
   type Manifest,
-  makeFixtures,
   realclientDir,
   removeWorkDir,
   type StartedProcess,
-  tmpWorkDir,
 } from "../support/realclient.js";
 import { rfc3339, signAssertion, snapdTestKeys } from "../support/signer.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 
 const STORE_ID = "offline-fleet";
 let work: string;
@@ -36,11 +35,7 @@ let proxy: StartedProcess | undefined;
 let proxyUrl: string;
 
 before(async () => {
-  work = await tmpWorkDir("client-config");
-  const fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  store = join(work, "store");
-  await importFixtures(store, fixtures, manifest);
+  ({ work, manifest, store } = await fixtureStore("client-config"));
   const port = await freePort();
   proxyUrl = `http://127.0.0.1:${port}`;
   const assertion = signAssertion(

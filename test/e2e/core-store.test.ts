@@ -9,17 +9,16 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { fixtureStore } from "../support/fixture-work.js";
 import {
   CLIENT_SETS,
   type Manifest,
-  makeFixtures,
   removeWorkDir,
   runCheck,
   runProbe,
   type StartedProcess,
-  tmpWorkDir,
 } from "../support/realclient.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 
 let work: string;
 let fixtures: string;
@@ -29,11 +28,7 @@ let server: StartedProcess | undefined;
 let checkWork: string | undefined;
 
 before(async () => {
-  work = await tmpWorkDir("core-store");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  store = join(work, "store");
-  await importFixtures(store, fixtures, manifest);
+  ({ work, fixtures, manifest, store } = await fixtureStore("core-store"));
   await snapshelf(["build", "--dir", store]);
   server = await serve(store);
 });

@@ -13,17 +13,11 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fixtureStore } from "../support/fixture-work.js";
 import { type StartedNginx, startNginx } from "../support/nginx.js";
 import { freePort } from "../support/process.js";
-import {
-  CLIENT_SETS,
-  type Manifest,
-  makeFixtures,
-  runProbe,
-  type StartedProcess,
-  tmpWorkDir,
-} from "../support/realclient.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { CLIENT_SETS, type Manifest, runProbe, type StartedProcess } from "../support/realclient.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 
 let work: string;
 let fixtures: string;
@@ -33,11 +27,9 @@ let nginx: StartedNginx;
 let installed: string;
 
 before(async () => {
-  work = await tmpWorkDir("device-serial");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  const store = join(work, "store");
-  await importFixtures(store, fixtures, manifest);
+  const fx = await fixtureStore("device-serial");
+  ({ work, fixtures, manifest } = fx);
+  const { store } = fx;
   await snapshelf(["build", "--dir", store]);
   server = await serve(store);
   nginx = await startNginx({ work, store, port: await freePort(), upstream: server.url ?? "" });

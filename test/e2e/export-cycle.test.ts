@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type Manifest, makeFixtures, removeWorkDir, runCommand, tmpWorkDir } from "../support/realclient.js";
+import { fixtureWork } from "../support/fixture-work.js";
+import { type Manifest, removeWorkDir, runCommand } from "../support/realclient.js";
 import { cliPath, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import { bundleJson, rootArgs, startUpstreamDouble, type UpstreamDouble } from "../support/upstream-double.js";
 
@@ -23,9 +24,7 @@ let manifest: Manifest;
 let double: UpstreamDouble;
 
 before(async () => {
-  work = await tmpWorkDir("export-cycle");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
+  ({ work, fixtures, manifest } = await fixtureWork("export-cycle"));
   double = await startUpstreamDouble({ fixtures, manifest });
 });
 

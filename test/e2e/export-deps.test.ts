@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type Manifest, makeFixtures, removeWorkDir, runCheck, tmpWorkDir } from "../support/realclient.js";
+import { fixtureWork } from "../support/fixture-work.js";
+import { type Manifest, removeWorkDir, runCheck } from "../support/realclient.js";
 import { serve, snapshelf } from "../support/snapshelf.js";
 import { bundleJson, rootArgs, startUpstreamDouble, type UpstreamDouble } from "../support/upstream-double.js";
 
@@ -18,9 +19,7 @@ let manifest: Manifest;
 let double: UpstreamDouble;
 
 before(async () => {
-  work = await tmpWorkDir("export-deps");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
+  ({ work, fixtures, manifest } = await fixtureWork("export-deps"));
   double = await startUpstreamDouble({ fixtures, manifest });
 });
 

@@ -13,7 +13,8 @@ import { after, before, test } from "node:test";
 import { storeLayout } from "../../src/store/layout.js";
 import { readRecords } from "../../src/store/state.js";
 import { pathExists } from "../../src/util/fs.js";
-import { type Manifest, makeFixtures, removeWorkDir, startProcess, tmpWorkDir } from "../support/realclient.js";
+import { fixtureWork } from "../support/fixture-work.js";
+import { type Manifest, removeWorkDir, startProcess } from "../support/realclient.js";
 import { cliPath, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import {
   bundleJson,
@@ -30,9 +31,7 @@ let manifest: Manifest;
 let double: UpstreamDouble;
 
 before(async () => {
-  work = await tmpWorkDir("export-resume");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
+  ({ work, fixtures, manifest } = await fixtureWork("export-resume"));
   double = await startUpstreamDouble({ fixtures, manifest });
 });
 

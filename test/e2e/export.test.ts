@@ -15,15 +15,8 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import {
-  type Manifest,
-  makeFixtures,
-  removeWorkDir,
-  runCheck,
-  runProbe,
-  type StartedProcess,
-  tmpWorkDir,
-} from "../support/realclient.js";
+import { fixtureWork } from "../support/fixture-work.js";
+import { type Manifest, removeWorkDir, runCheck, runProbe, type StartedProcess } from "../support/realclient.js";
 import { serve, snapshelf } from "../support/snapshelf.js";
 import {
   commonIdsOf,
@@ -49,9 +42,7 @@ const SNAPS = ["hello-offline", "tool-a", "tool-data", "core22", "snapd"];
 const CHANNELS = ["stable", "candidate", "edge", "2.x/stable", "latest/stable/hotfix-1"];
 
 before(async () => {
-  work = await tmpWorkDir("export-roundtrip");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
+  ({ work, fixtures, manifest } = await fixtureWork("export-roundtrip"));
   double = await startUpstreamDouble({ fixtures, manifest });
   // the real store sends an empty snap-yaml for some revisions: export must not stop there
   double.blankSnapYaml("hello-offline", 8);

@@ -9,16 +9,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { canRunDaemon, runDaemonSteps } from "../support/daemon.js";
-import {
-  hostArch,
-  type Manifest,
-  makeFixtures,
-  removeWorkDir,
-  runProbe,
-  type StartedProcess,
-  tmpWorkDir,
-} from "../support/realclient.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { fixtureStore } from "../support/fixture-work.js";
+import { hostArch, type Manifest, removeWorkDir, runProbe, type StartedProcess } from "../support/realclient.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 
 let work: string;
 let manifest: Manifest;
@@ -26,11 +19,7 @@ let store: string;
 let server: StartedProcess | undefined;
 
 before(async () => {
-  work = await tmpWorkDir("find");
-  const fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  store = join(work, "store");
-  await importFixtures(store, fixtures, manifest);
+  ({ work, manifest, store } = await fixtureStore("find"));
   await snapshelf(["build", "--dir", store]);
   server = await serve(store);
 });

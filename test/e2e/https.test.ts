@@ -17,13 +17,13 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { canRunDaemon, runDaemonSteps, snapClient } from "../support/daemon.js";
+import { fixtureStore } from "../support/fixture-work.js";
 import { type StartedNginx, startNginx } from "../support/nginx.js";
 import {
   currentRevision,
   freePort,
   hostArch,
   type Manifest,
-  makeFixtures,
   realclientDir,
   removeWorkDir,
   runCheck,
@@ -31,9 +31,8 @@ import {
   runCommand,
   runProbe,
   type StartedProcess,
-  tmpWorkDir,
 } from "../support/realclient.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 import { ensureTool } from "../support/system.js";
 
 let work: string;
@@ -71,11 +70,9 @@ async function makeCertificates(dir: string): Promise<{ ca: string; cert: string
 }
 
 before(async () => {
-  work = await tmpWorkDir("https");
-  const fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  const store = join(work, "store");
-  await importFixtures(store, fixtures, manifest);
+  const fx = await fixtureStore("https");
+  ({ work, manifest } = fx);
+  const { store } = fx;
   const tls = join(work, "tls");
   await mkdir(tls, { recursive: true });
   const certs = await makeCertificates(tls);

@@ -9,21 +9,20 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { fixtureStore } from "../support/fixture-work.js";
 import {
   currentRevision,
   freePort,
   hostArch,
   type Manifest,
-  makeFixtures,
   removeWorkDir,
   runProbe,
   SNAPD_2_57,
   SNAPD_2_68,
   type StartedProcess,
-  tmpWorkDir,
 } from "../support/realclient.js";
 import { type Exchange, type Recorder, startRecorder } from "../support/recorder.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 
 let work: string;
 let manifest: Manifest;
@@ -34,11 +33,9 @@ let recorder: Recorder | undefined;
 let breakNextRefresh: string | undefined;
 
 before(async () => {
-  work = await tmpWorkDir("modern-wire");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  const store = join(work, "store");
-  await importFixtures(store, fixtures, manifest);
+  const fx = await fixtureStore("modern-wire");
+  ({ work, fixtures, manifest } = fx);
+  const { store } = fx;
   const port = await freePort();
   recorder = await startRecorder(`http://127.0.0.1:${port}`, (method, url) => {
     if (method !== "POST" || !url.startsWith("/v2/snaps/refresh") || breakNextRefresh === undefined) return undefined;

@@ -12,6 +12,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { DYNAMIC_ROUTES } from "../../src/routes/table.js";
+import { fixtureStore } from "../support/fixture-work.js";
 import { type StartedNginx, startNginx } from "../support/nginx.js";
 import {
   CLIENT_SETS,
@@ -19,15 +20,13 @@ import {
   freePort,
   hostArch,
   type Manifest,
-  makeFixtures,
   removeWorkDir,
   runCheck,
   runProbe,
   SNAPD_2_68,
   type StartedProcess,
-  tmpWorkDir,
 } from "../support/realclient.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 
 let work: string;
 let fixtures: string;
@@ -37,11 +36,7 @@ let shim: StartedProcess | undefined;
 let nginx: StartedNginx | undefined;
 
 before(async () => {
-  work = await tmpWorkDir("nginx");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  store = join(work, "store");
-  await importFixtures(store, fixtures, manifest);
+  ({ work, fixtures, manifest, store } = await fixtureStore("nginx"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   await snapshelf(["build", "--dir", store, "--base-url", url]);

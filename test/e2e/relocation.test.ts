@@ -10,17 +10,16 @@ import assert from "node:assert/strict";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { after, before, test } from "node:test";
+import { fixtureStore } from "../support/fixture-work.js";
 import {
   freePort,
   type Manifest,
-  makeFixtures,
   removeWorkDir,
   runCheck,
   runChecked,
   type StartedProcess,
-  tmpWorkDir,
 } from "../support/realclient.js";
-import { importFixtures, serve, snapshelf } from "../support/snapshelf.js";
+import { serve, snapshelf } from "../support/snapshelf.js";
 
 let work: string;
 let fixtures: string;
@@ -32,11 +31,7 @@ let server: StartedProcess | undefined;
 const OLD_URL = "http://127.0.0.1:9";
 
 before(async () => {
-  work = await tmpWorkDir("relocation");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  original = join(work, "build-host", "store");
-  await importFixtures(original, fixtures, manifest);
+  ({ work, fixtures, manifest, store: original } = await fixtureStore("relocation", "build-host", "store"));
   await snapshelf(["build", "--dir", original, "--base-url", OLD_URL]);
   // carried across the air gap: a plain recursive copy, somewhere else
   moved = join(work, "usb stick", "snaps");

@@ -16,12 +16,13 @@ import { readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startDeviceLoad, type WireResult } from "../support/device-load.js";
+import { fixtureStore } from "../support/fixture-work.js";
 import { ensureNginx } from "../support/nginx.js";
 import { servedGeneration, waitForGeneration } from "../support/ops-e2e.js";
 import { freePort, runCommand, startProcess, waitForHttp } from "../support/process.js";
-import { type Manifest, makeFixtures, runProbe, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
+import { type Manifest, runProbe, type StartedProcess } from "../support/realclient.js";
 import { installBody, snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
-import { importFixtures, serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
+import { serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import { writeSignedSnap } from "../support/synthetic-snap.js";
 
 const REPLICAS = 3;
@@ -47,12 +48,8 @@ async function current(dir: string): Promise<number> {
 }
 
 before(async () => {
-  work = await tmpWorkDir("replicas");
-  fixtures = join(work, "fixtures");
-  manifest = await makeFixtures(fixtures);
-  source = join(work, "source");
+  ({ work, fixtures, manifest, store: source } = await fixtureStore("replicas", "source"));
   replicas = Array.from({ length: REPLICAS }, (_, i) => join(work, `replica-${i + 1}`));
-  await importFixtures(source, fixtures, manifest);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   await snapshelf(["build", "--dir", source, "--base-url", base]);

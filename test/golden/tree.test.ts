@@ -10,7 +10,6 @@ import { join, relative } from "node:path";
 import { after, before, test } from "node:test";
 import { readTreeCatalogue } from "../../src/store/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
-import type { Catalogue } from "../../src/catalogue/types.js";
 import { handleFind } from "../../src/routes/find.js";
 import { handleRefresh } from "../../src/routes/refresh.js";
 import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";

@@ -4,6 +4,7 @@
  * upstream double and snapshelf's own answers in the real store's shape.
  */
 import { readFile } from "node:fs/promises";
+import { isObject } from "../../src/util/json-shape.js";
 import { goldenPath } from "./golden.js";
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -13,9 +14,7 @@ export async function recorded(name: "info-hello-world" | "find-hello-world" | "
   return JSON.parse(await readFile(goldenPath(`real-store/recorded/${name}.json`), "utf8")) as JsonObject;
 }
 
-export function isObject(v: Json | undefined): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+export { isObject };
 
 /** Objects whose keys are data (a link kind, a currency), not a shape. */
 const MAP_KEYS = new Set(["links", "prices"]);
