@@ -166,14 +166,110 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   );
 }
 
+type App = ReturnType<typeof polka>;
+type ParamsRequest = IncomingMessage & { params?: Record<string, string> };
+
+/**
+ * The generation in service and the base URL its answers are rendered for. Handlers read
+ * `current` once, in the tick the request arrives; `reload` switches it.
+ */
+class Service {
+  current: Generation | undefined;
+  /** A generation that failed to load on a miss: not tried again there (the poll keeps trying it). */
+  private failedGeneration: number | undefined;
+
+  constructor(
+    private readonly layout: StoreLayout,
+    public baseUrl: string | undefined,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The generation a request is answered from; none built is a 503. */
+  inService(): Generation {
+    const gen = this.current;
+    if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
+    return gen;
+  }
+
+  load(): Generation {
+    return loadGeneration(this.layout, this.baseUrl, this.log);
+  }
+
+  use(next: Generation): void {
+    this.current = next;
+    this.log(`serving generation ${next.generation}`);
+  }
+
+  readonly reload = (): void => {
+    this.use(this.load());
+  };
+
+  /**
+   * What to answer from when `gen` lacks a static file: a newer generation that `current` already
+   * names but this process has not loaded yet (it polls; with --workers, another worker may have
+   * just answered this device from the newer one, e.g. a refresh naming a new snap-revision). It is
+   * loaded now, so a device never sees the two mixed. A generation that fails to load is not tried
+   * again here (404s must not each cost a load); the poll keeps trying it.
+   */
+  newer(gen: Generation): Generation | undefined {
+    if (this.current !== undefined && this.current !== gen) return this.current;
+    const onDisk = readCurrentGeneration(this.layout);
+    if (onDisk === undefined || onDisk === gen.generation || onDisk === this.failedGeneration) return undefined;
+    try {
+      this.reload();
+    } catch (err) {
+      this.failedGeneration = onDisk;
+      this.log(`error: ${failedTo("switch generation", err)}`);
+      return undefined;
+    }
+    return this.current === gen ? undefined : this.current;
+  }
+}
+
 /** Starts the server; resolves once it listens. */
 export async function startServer(layout: StoreLayout, opts: ServeOptions): Promise<RunningServer> {
   const log = opts.log ?? (() => {});
-  let current: Generation | undefined;
-  let effectiveBase = opts.baseUrl;
-  const bodies = new BodyBudget();
+  const service = new Service(layout, opts.baseUrl, log);
+  const app = newApp(service, log);
   const answers = answerBudget();
+  mountDynamicRoutes(app, service, new BodyBudget(), answers);
+  mountStaticRoutes(app, service, answers);
+  mountBlobs(app, service);
 
+  // fail before listening when nothing is built; loaded once: kept unless the base URL is only known
+  // after listening (--port 0), where the URL-bearing responses must be rendered for it
+  const first = service.load();
+  const { server, url } = await listen(app, opts.port, opts.host);
+  // base URL devices use: --base-url; with --port 0 the address just picked; else the tree's own
+  if (service.baseUrl === undefined && opts.port === 0) service.baseUrl = url;
+  try {
+    if (service.baseUrl === opts.baseUrl) service.use(first);
+    else service.reload();
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  const unfollow = followCurrent(layout, service, opts.pollMs ?? 1000, log);
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  // a client that takes no byte of its answer for this long is let go (serve/answers.ts)
+  server.timeout = SEND_TIMEOUT_MS;
+  server.on("clientError", answerClientError);
+  return {
+    url,
+    server,
+    generation: () => service.current?.generation ?? 0,
+    reload: service.reload,
+    close: () => {
+      unfollow();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The polka app: JSON error answers, and the headers every answer carries. */
+function newApp(service: Service, log: (line: string) => void): App {
   const app = polka({
     onNoMatch: (_req: IncomingMessage, res: ServerResponse) => send(res, errorResponse(404, "not-found", "not found")),
     onError: (err: unknown, _req: IncomingMessage, res: ServerResponse) => {
@@ -194,18 +290,21 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
   app.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
     res.setHeader("Snap-Store-Version", STORE_VERSION);
     // the generation this request is answered from (handlers take `current` in this same tick)
-    res.setHeader("Snapshelf-Generation", String(current?.generation ?? 0));
+    res.setHeader("Snapshelf-Generation", String(service.current?.generation ?? 0));
     next();
   });
+  return app;
+}
 
+/** The dynamic routes (refresh, search, ...): rendered per request from the generation's catalogue. */
+function mountDynamicRoutes(app: App, service: Service, bodies: BodyBudget, answers: BodyBudget): void {
   for (const route of DYNAMIC_ROUTES) {
-    const handler = async (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
-      const gen = current;
-      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
+    const handler = async (req: ParamsRequest, res: ServerResponse) => {
+      const gen = service.inService();
       const body = route.method === "POST" ? await readBody(req, bodies) : undefined;
       const env = {
         index: gen.index,
-        ctx: { baseUrl: effectiveBase ?? gen.meta.baseUrl },
+        ctx: { baseUrl: service.baseUrl ?? gen.meta.baseUrl },
         token: () => randomBytes(24).toString("base64url"),
         generation: gen.generation,
       };
@@ -214,32 +313,13 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     if (route.method === "POST") app.post(route.pattern, handler);
     else app.get(route.pattern, handler);
   }
+}
 
-  /**
-   * What to answer from when `gen` lacks a static file: a newer generation that `current` already
-   * names but this process has not loaded yet (it polls; with --workers, another worker may have
-   * just answered this device from the newer one, e.g. a refresh naming a new snap-revision). It is
-   * loaded now, so a device never sees the two mixed. A generation that fails to load is not tried
-   * again here (404s must not each cost a load); the poll keeps trying it.
-   */
-  let failedGeneration: number | undefined;
-  const newer = (gen: Generation): Generation | undefined => {
-    if (current !== undefined && current !== gen) return current;
-    const onDisk = readCurrentGeneration(layout);
-    if (onDisk === undefined || onDisk === gen.generation || onDisk === failedGeneration) return undefined;
-    try {
-      reload();
-    } catch (err) {
-      failedGeneration = onDisk;
-      log(`error: ${failedTo("switch generation", err)}`);
-      return undefined;
-    }
-    return current === gen ? undefined : current;
-  };
-
+/** The static routes: a tree file (or the in-memory overlay); a miss may catch up with a newer generation. */
+function mountStaticRoutes(app: App, service: Service, answers: BodyBudget): void {
   for (const route of STATIC_ROUTES) {
     const answer = (
-      req: IncomingMessage & { params?: Record<string, string> },
+      req: ParamsRequest,
       res: ServerResponse,
       gen: Generation,
       url: string | undefined,
@@ -248,7 +328,7 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       req.url = url;
       const rr = toRouteRequest(req);
       const missing = (): void => {
-        const next = mayCatchUp ? newer(gen) : undefined;
+        const next = mayCatchUp ? service.newer(gen) : undefined;
         if (next === undefined) {
           send(res, route.notFound(rr));
           return;
@@ -269,67 +349,54 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
       req.url = "/" + path;
       gen.tree(req, res, missing);
     };
-    app.get(route.pattern, (req: IncomingMessage & { params?: Record<string, string> }, res: ServerResponse) => {
-      const gen = current;
-      if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
-      answer(req, res, gen, req.url, true);
+    app.get(route.pattern, (req: ParamsRequest, res: ServerResponse) => {
+      answer(req, res, service.inService(), req.url, true);
     });
   }
+}
 
+/** Blobs by their sha3-384 name. */
+function mountBlobs(app: App, service: Service): void {
   app.get(`${BLOBS_PREFIX}*`, (req: IncomingMessage, res: ServerResponse) => {
-    const gen = current;
-    if (!gen) throw new SnapshelfError("nothing-built", "no generation in service");
+    const gen = service.inService();
     const name = (req.url ?? "").slice(BLOBS_PREFIX.length).split("?")[0] ?? "";
     if (!/^[0-9a-f]{96}\.snap$/.test(name)) return send(res, errorResponse(404, "not-found", "not found"));
     req.url = "/" + name;
     gen.blobs(req, res, () => send(res, errorResponse(404, "not-found", "not found")));
   });
+}
 
-  const reload = () => {
-    const next = loadGeneration(layout, effectiveBase, log);
-    current = next;
-    log(`serving generation ${next.generation}`);
-  };
-
-  // fail before listening when nothing is built; loaded once: kept unless the base URL is only known
-  // after listening (--port 0), where the URL-bearing responses must be rendered for it
-  const first = loadGeneration(layout, effectiveBase, log);
-  const server = app.listen(opts.port, opts.host).server as Server;
+/** Listens; resolves with the server and the URL of the address it listens on. */
+async function listen(app: App, port: number, host: string): Promise<{ server: Server; url: string }> {
+  const server = app.listen(port, host).server as Server;
   await new Promise<void>((resolve, reject) => {
     if (server.listening) resolve();
     server.once("listening", () => resolve());
     server.once("error", reject);
   });
   const addr = server.address() as AddressInfo;
-  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
-  // base URL devices use: --base-url; with --port 0 the address just picked; else the tree's own
-  if (effectiveBase === undefined && opts.port === 0) effectiveBase = url;
-  try {
-    if (effectiveBase === opts.baseUrl) {
-      current = first;
-      log(`serving generation ${first.generation}`);
-    } else reload();
-  } catch (err) {
-    server.close();
-    throw err;
-  }
-  // follow `current` without a restart: a stat every pollMs (SIGHUP switches at once); a
-  // generation that fails to load (say its copy is still arriving) leaves the one in service
-  // serving and is tried again, every pollMs doubling up to RETRY_MAX_MS, until it loads or
-  // `current` names another
-  const pollMs = opts.pollMs ?? 1000;
+  const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return { server, url: `http://${h}:${addr.port}` };
+}
+
+/**
+ * Follows `current` without a restart: a stat every pollMs (SIGHUP switches at once); a
+ * generation that fails to load (say its copy is still arriving) leaves the one in service
+ * serving and is tried again, every pollMs doubling up to RETRY_MAX_MS, until it loads or
+ * `current` names another. Returns what stops following.
+ */
+function followCurrent(layout: StoreLayout, service: Service, pollMs: number, log: (line: string) => void): () => void {
   let retry: NodeJS.Timeout | undefined;
   let retryMs = pollMs;
   const follow = () => {
     clearTimeout(retry);
     retry = undefined;
-    if (readCurrentGeneration(layout) === current?.generation) {
+    if (readCurrentGeneration(layout) === service.current?.generation) {
       retryMs = pollMs;
       return;
     }
     try {
-      reload();
+      service.reload();
       retryMs = pollMs;
     } catch (err) {
       log(`error: ${failedTo("switch generation", err)} (trying again in ${retryMs} ms)`);
@@ -339,21 +406,8 @@ export async function startServer(layout: StoreLayout, opts: ServeOptions): Prom
     }
   };
   watchFile(layout.current, { interval: pollMs, persistent: false }, follow);
-  server.keepAliveTimeout = 30_000;
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
-  // a client that takes no byte of its answer for this long is let go (serve/answers.ts)
-  server.timeout = SEND_TIMEOUT_MS;
-  server.on("clientError", answerClientError);
-  return {
-    url,
-    server,
-    generation: () => current?.generation ?? 0,
-    reload,
-    close: () => {
-      unwatchFile(layout.current, follow);
-      clearTimeout(retry);
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+  return () => {
+    unwatchFile(layout.current, follow);
+    clearTimeout(retry);
   };
 }
