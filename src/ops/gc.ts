@@ -194,9 +194,27 @@ async function sizeOf(path: string): Promise<number> {
   return (await stat(path).catch(() => undefined))?.size ?? 0;
 }
 
+/** What is on disk for gc to consider: objects present, and leftovers of interrupted changes. */
+interface StoreScan {
+  /** Hex digests of the blob files present. */
+  readonly blobs: string[];
+  readonly objects: string[];
+  readonly leftovers: GcItem[];
+  /** Files of the shared directory (relative paths). */
+  readonly sharedFiles: string[];
+}
+
+/** What gc deletes, each with its size and what it was. */
+interface GcItems {
+  readonly generations: GcItem[];
+  readonly blobs: GcItem[];
+  readonly assertions: GcItem[];
+}
+
 /** Plans (and unless dry-run, performs) a gc of the store. */
 export async function gc(layout: StoreLayout, opts: GcOptions = {}): Promise<GcResult> {
   const run = async (): Promise<Outcome<GcResult>> => {
+    // ---- 1. settings, and the retention policy applied to the records
     const settings = await readSettings(layout);
     const keepGenerations = checkKeep(
       opts.keepGenerations ?? settings.keepGenerations ?? DEFAULT_KEEP_GENERATIONS,
@@ -209,147 +227,46 @@ export async function gc(layout: StoreLayout, opts: GcOptions = {}): Promise<GcR
       keepRevisions === undefined ? undefined : applyRetention(before, checkKeep(keepRevisions, "revisions to keep"));
     const records = removal?.records ?? before;
 
+    // ---- 2. what is there: generations, objects, leftovers
     const current = readCurrentGeneration(layout);
-    const generations: GcGeneration[] = [];
-    // names of blobs for messages: from the records before retention and every generation
-    const names = new Map<string, string>();
-    for (const r of before.revisions) names.set(r.sha3_384, `${r.name} revision ${r.revision}`);
-    for (const generation of await generationNumbers(layout)) {
-      try {
-        const g = await readGeneration(layout, generation);
-        generations.push({ generation, refs: catalogueRefs(g.catalogue) });
-        for (const s of g.catalogue.snaps) {
-          for (const r of s.revisions)
-            if (!names.has(r.sha3_384)) names.set(r.sha3_384, `${s.name} revision ${r.revision}`);
-        }
-      } catch {
-        generations.push({ generation });
-      }
-    }
+    const { generations, names } = await readGcGenerations(layout, before);
+    const scan = await scanStore(layout);
 
-    const blobFiles = await listDir(layout.blobs);
-    const blobs = blobFiles.flatMap((n) => BLOB_RE.exec(n)?.[1] ?? []);
-    const objects: string[] = [];
-    const leftovers: GcItem[] = [];
-    for (const n of blobFiles) {
-      if (isLeftoverTemp(n))
-        leftovers.push({ path: `blobs/${n}`, bytes: await sizeOf(join(layout.blobs, n)), what: "leftover" });
-    }
-    for (const sub of await listDir(layout.assertions)) {
-      for (const n of await listDir(join(layout.assertions, sub))) {
-        const object = OBJECT_RE.exec(n)?.[1];
-        if (object?.startsWith(sub)) objects.push(object);
-        else if (isLeftoverTemp(n)) {
-          const p = join(layout.assertions, sub, n);
-          leftovers.push({ path: `state/assertions/${sub}/${n}`, bytes: await sizeOf(p), what: "leftover" });
-        }
-      }
-    }
-    for (const n of await listDir(layout.trees)) {
-      if (n.startsWith(".building-") || n.startsWith(".pruning-")) {
-        leftovers.push({
-          path: `trees/${n}`,
-          bytes: await diskUse(join(layout.trees, n)),
-          what: "leftover tree of an interrupted build or gc",
-        });
-      }
-    }
-    for (const n of await listDir(layout.root)) {
-      if (isLeftoverTemp(n)) leftovers.push({ path: n, bytes: await sizeOf(join(layout.root, n)), what: "leftover" });
-    }
-    for (const n of await listDir(layout.state)) {
-      if (isLeftoverTemp(n)) {
-        leftovers.push({ path: `state/${n}`, bytes: await sizeOf(join(layout.state, n)), what: "leftover" });
-      }
-    }
-    // parts the records index does not name: written by a change that was interrupted before its commit
-    const named = new Set((await readRecordsIndex(layout)).parts.values());
-    for (const n of await listDir(layout.parts)) {
-      const hex = /^([0-9a-f]{96})\.json$/.exec(n)?.[1];
-      if ((hex !== undefined && !named.has(hex)) || (hex === undefined && isLeftoverTemp(n))) {
-        const what = hex === undefined ? "leftover" : "records of an interrupted change";
-        leftovers.push({ path: `state/parts/${n}`, bytes: await sizeOf(join(layout.parts, n)), what });
-      }
-    }
-    const sharedDir = sharedTreePath(layout);
-    const sharedFiles = (await walkFiles(sharedDir)).map((f) => f.path);
-
+    // ---- 3. plan (pure), then size what goes
     const grace = checkKeep(opts.graceSeconds ?? DEFAULT_GRACE_SECONDS, "seconds of grace", true);
     const recent = recentGenerations((await readAuditLog(layout)).entries, opts.now ?? new Date(), grace * 1000);
-    const sel = planGc({ records, current, generations, keepGenerations, recent, blobs, objects, shared: sharedFiles });
-    const genItems: GcItem[] = [];
-    for (const g of sel.pruneGenerations) {
-      genItems.push({
-        path: `trees/${g}`,
-        bytes: await diskUse(treePath(layout, g)),
-        what: sel.damagedGenerations.includes(g) ? `generation ${g} (unreadable)` : `generation ${g}`,
-      });
-    }
-    const blobItems: GcItem[] = [];
-    for (const b of sel.blobs) {
-      blobItems.push({
-        path: `blobs/${b}.snap`,
-        bytes: await sizeOf(join(layout.blobs, `${b}.snap`)),
-        what: names.get(b) ?? "orphan",
-      });
-    }
-    const objectItems: GcItem[] = [];
-    for (const o of sel.objects) {
-      objectItems.push({
-        path: `state/assertions/${o.slice(0, 2)}/${o}.assert`,
-        bytes: await sizeOf(assertionObjectPath(layout, o)),
-        what: "assertion",
-      });
-    }
-    for (const p of sel.shared) {
-      objectItems.push({
-        path: `trees/.shared/${p}`,
-        bytes: await sizeOf(join(sharedDir, p)),
-        what: "assertion file no kept generation serves",
-      });
-    }
-    const all = [...genItems, ...blobItems, ...objectItems, ...leftovers];
+    const sel = planGc({
+      records,
+      current,
+      generations,
+      keepGenerations,
+      recent,
+      blobs: scan.blobs,
+      objects: scan.objects,
+      shared: scan.sharedFiles,
+    });
+    const items = await sizeItems(layout, sel, names);
+    const leftovers = scan.leftovers;
+    const all = [...items.generations, ...items.blobs, ...items.assertions, ...leftovers];
     const result: GcResult = {
       dryRun: opts.dryRun === true,
       ...(keepRevisions !== undefined ? { keepRevisions } : {}),
       keepGenerations,
       revisions: removal?.removed ?? [],
       keptGenerations: sel.keptGenerations,
-      generations: genItems,
-      blobs: blobItems,
-      assertions: objectItems,
+      generations: items.generations,
+      blobs: items.blobs,
+      assertions: items.assertions,
       leftovers,
       bytes: all.reduce((n, i) => n + i.bytes, 0),
     };
     if (opts.dryRun) return { result };
 
-    // records first (the commit point), then the files nothing names any more
-    const afterCommit = async (): Promise<void> => {
-      for (const g of sel.pruneGenerations) {
-        // out of the numbered names first, so a half-deleted tree is never listed as a generation
-        const doomed = join(layout.trees, `.pruning-${g}`);
-        await rename(treePath(layout, g), doomed);
-        await rm(doomed, { recursive: true, force: true });
-      }
-      for (const b of sel.blobs) await rm(join(layout.blobs, `${b}.snap`), { force: true });
-      for (const o of sel.objects) await rm(assertionObjectPath(layout, o), { force: true });
-      for (const p of sel.shared) {
-        await rm(join(sharedDir, p), { force: true });
-        // and the directories it leaves empty (one per revision)
-        for (let d = dirname(p); d !== "." && d !== ""; d = dirname(d)) {
-          try {
-            await rmdir(join(sharedDir, d));
-          } catch {
-            break;
-          }
-        }
-      }
-      for (const l of leftovers) await rm(join(layout.root, l.path), { recursive: true, force: true });
-    };
+    // ---- 4. records first (the commit point), then the files nothing names any more
     return {
       result,
       ...(removal && removal.removed.length > 0 ? { records: removal.records } : {}),
-      afterCommit,
+      afterCommit: () => deleteSelected(layout, sel, leftovers),
       audit: {
         op: "gc",
         detail: {
@@ -366,4 +283,149 @@ export async function gc(layout: StoreLayout, opts: GcOptions = {}): Promise<GcR
     };
   };
   return opts.dryRun ? (await run()).result : change(layout, "gc", opts, run);
+}
+
+/**
+ * Every generation's references (none when it cannot be read), and names of blobs for messages:
+ * from the records before retention and every generation.
+ */
+async function readGcGenerations(
+  layout: StoreLayout,
+  before: Records,
+): Promise<{ generations: GcGeneration[]; names: Map<string, string> }> {
+  const generations: GcGeneration[] = [];
+  const names = new Map<string, string>();
+  for (const r of before.revisions) names.set(r.sha3_384, `${r.name} revision ${r.revision}`);
+  for (const generation of await generationNumbers(layout)) {
+    try {
+      const g = await readGeneration(layout, generation);
+      generations.push({ generation, refs: catalogueRefs(g.catalogue) });
+      for (const s of g.catalogue.snaps) {
+        for (const r of s.revisions)
+          if (!names.has(r.sha3_384)) names.set(r.sha3_384, `${s.name} revision ${r.revision}`);
+      }
+    } catch {
+      generations.push({ generation });
+    }
+  }
+  return { generations, names };
+}
+
+/** The blobs, assertion objects and shared files present, and leftovers of interrupted changes. */
+async function scanStore(layout: StoreLayout): Promise<StoreScan> {
+  const blobFiles = await listDir(layout.blobs);
+  const blobs = blobFiles.flatMap((n) => BLOB_RE.exec(n)?.[1] ?? []);
+  const objects: string[] = [];
+  const leftovers: GcItem[] = [];
+  for (const n of blobFiles) {
+    if (isLeftoverTemp(n))
+      leftovers.push({ path: `blobs/${n}`, bytes: await sizeOf(join(layout.blobs, n)), what: "leftover" });
+  }
+  for (const sub of await listDir(layout.assertions)) {
+    for (const n of await listDir(join(layout.assertions, sub))) {
+      const object = OBJECT_RE.exec(n)?.[1];
+      if (object?.startsWith(sub)) objects.push(object);
+      else if (isLeftoverTemp(n)) {
+        const p = join(layout.assertions, sub, n);
+        leftovers.push({ path: `state/assertions/${sub}/${n}`, bytes: await sizeOf(p), what: "leftover" });
+      }
+    }
+  }
+  leftovers.push(...(await otherLeftovers(layout)));
+  const sharedFiles = (await walkFiles(sharedTreePath(layout))).map((f) => f.path);
+  return { blobs, objects, leftovers, sharedFiles };
+}
+
+/** Leftovers outside the objects: trees of interrupted builds or gcs, temporary files, unnamed record parts. */
+async function otherLeftovers(layout: StoreLayout): Promise<GcItem[]> {
+  const leftovers: GcItem[] = [];
+  for (const n of await listDir(layout.trees)) {
+    if (n.startsWith(".building-") || n.startsWith(".pruning-")) {
+      leftovers.push({
+        path: `trees/${n}`,
+        bytes: await diskUse(join(layout.trees, n)),
+        what: "leftover tree of an interrupted build or gc",
+      });
+    }
+  }
+  for (const n of await listDir(layout.root)) {
+    if (isLeftoverTemp(n)) leftovers.push({ path: n, bytes: await sizeOf(join(layout.root, n)), what: "leftover" });
+  }
+  for (const n of await listDir(layout.state)) {
+    if (isLeftoverTemp(n)) {
+      leftovers.push({ path: `state/${n}`, bytes: await sizeOf(join(layout.state, n)), what: "leftover" });
+    }
+  }
+  // parts the records index does not name: written by a change that was interrupted before its commit
+  const named = new Set((await readRecordsIndex(layout)).parts.values());
+  for (const n of await listDir(layout.parts)) {
+    const hex = /^([0-9a-f]{96})\.json$/.exec(n)?.[1];
+    if ((hex !== undefined && !named.has(hex)) || (hex === undefined && isLeftoverTemp(n))) {
+      const what = hex === undefined ? "leftover" : "records of an interrupted change";
+      leftovers.push({ path: `state/parts/${n}`, bytes: await sizeOf(join(layout.parts, n)), what });
+    }
+  }
+  return leftovers;
+}
+
+/** The selection as items: path, size, what it was. */
+async function sizeItems(layout: StoreLayout, sel: GcSelection, names: ReadonlyMap<string, string>): Promise<GcItems> {
+  const sharedDir = sharedTreePath(layout);
+  const generations: GcItem[] = [];
+  for (const g of sel.pruneGenerations) {
+    generations.push({
+      path: `trees/${g}`,
+      bytes: await diskUse(treePath(layout, g)),
+      what: sel.damagedGenerations.includes(g) ? `generation ${g} (unreadable)` : `generation ${g}`,
+    });
+  }
+  const blobs: GcItem[] = [];
+  for (const b of sel.blobs) {
+    blobs.push({
+      path: `blobs/${b}.snap`,
+      bytes: await sizeOf(join(layout.blobs, `${b}.snap`)),
+      what: names.get(b) ?? "orphan",
+    });
+  }
+  const assertions: GcItem[] = [];
+  for (const o of sel.objects) {
+    assertions.push({
+      path: `state/assertions/${o.slice(0, 2)}/${o}.assert`,
+      bytes: await sizeOf(assertionObjectPath(layout, o)),
+      what: "assertion",
+    });
+  }
+  for (const p of sel.shared) {
+    assertions.push({
+      path: `trees/.shared/${p}`,
+      bytes: await sizeOf(join(sharedDir, p)),
+      what: "assertion file no kept generation serves",
+    });
+  }
+  return { generations, blobs, assertions };
+}
+
+/** Deletes what gc selected (after the records are committed). */
+async function deleteSelected(layout: StoreLayout, sel: GcSelection, leftovers: readonly GcItem[]): Promise<void> {
+  const sharedDir = sharedTreePath(layout);
+  for (const g of sel.pruneGenerations) {
+    // out of the numbered names first, so a half-deleted tree is never listed as a generation
+    const doomed = join(layout.trees, `.pruning-${g}`);
+    await rename(treePath(layout, g), doomed);
+    await rm(doomed, { recursive: true, force: true });
+  }
+  for (const b of sel.blobs) await rm(join(layout.blobs, `${b}.snap`), { force: true });
+  for (const o of sel.objects) await rm(assertionObjectPath(layout, o), { force: true });
+  for (const p of sel.shared) {
+    await rm(join(sharedDir, p), { force: true });
+    // and the directories it leaves empty (one per revision)
+    for (let d = dirname(p); d !== "." && d !== ""; d = dirname(d)) {
+      try {
+        await rmdir(join(sharedDir, d));
+      } catch {
+        break;
+      }
+    }
+  }
+  for (const l of leftovers) await rm(join(layout.root, l.path), { recursive: true, force: true });
 }
