@@ -36,7 +36,7 @@ import type { Catalogue } from "../catalogue/types.js";
 import { emptyRecords, joinRecords, type SnapPart } from "../model/records.js";
 import { KNOWN_ARCHES } from "../model/types.js";
 import { STATIC_ROUTES } from "../routes/table.js";
-import type { TreeFile } from "../routes/types.js";
+import type { StaticRoute, TreeFile } from "../routes/types.js";
 import { type ChangeOptions, change } from "../store/change.js";
 import { assertionObjectPath, type StoreLayout, treePath } from "../store/layout.js";
 import {
@@ -328,6 +328,25 @@ function previousTree(layout: StoreLayout): PreviousTree | undefined {
   }
 }
 
+type JoinedRoute = { readonly id: string; readonly split: Extract<StaticRoute["split"], { kind: "joined" }> };
+
+/** What rendering one snap's files needs: the tree being written and what every snap shares. */
+interface SnapRendering {
+  readonly layout: StoreLayout;
+  readonly records: RecordsIndex;
+  readonly ctx: RenderContext;
+  readonly extraArches: readonly string[];
+  readonly out: TreeWriter;
+  readonly perSnap: readonly StaticRoute[];
+  readonly joined: readonly JoinedRoute[];
+}
+
+/** One snap in the tree: its manifest entry, and its pieces of the joined files (none when it has no snap). */
+interface SnapOutput {
+  readonly m: SnapManifest;
+  readonly pieces: ReadonlyMap<string, string> | undefined;
+}
+
 /**
  * Writes every file of every static route for the records into `dir` (which must not exist),
  * re-rendering only the snaps whose records differ from `previous`'s.
@@ -343,23 +362,67 @@ export async function writeTree(
   // directories, and a thread-pool round trip per operation costs more than the operation.
   // build is a batch command; nothing waits on it.
   const before = previous?.manifest.snaps ?? {};
+  // ---- 1. the changed snaps' records, and what decides whether the previous tree can be reused
   const parts = new Map<string, SnapPart>();
-  const load = async (name: string): Promise<SnapPart> => {
-    let p = parts.get(name);
-    if (!p) {
-      p = await records.load(name);
-      parts.set(name, p);
-    }
-    return p;
+  for (const [name, hex] of records.parts) {
+    if (before[name]?.part !== hex) await loadPart(records, parts, name);
+  }
+  const extraArches = extraArchesFor(records, parts, before);
+  const key = treeKey(records, ctx, extraArches);
+  const reusable = previous !== undefined && previous.manifest.key === key ? previous : undefined;
+
+  // ---- 2. per snap: linked from the previous tree, or rendered
+  mkdirSync(dir, { recursive: true });
+  const r: SnapRendering = {
+    layout,
+    records,
+    ctx,
+    extraArches,
+    out: new TreeWriter(layout, dir),
+    perSnap: STATIC_ROUTES.filter((route) => route.split.kind === "per-snap"),
+    joined: STATIC_ROUTES.flatMap((route) =>
+      route.split.kind === "joined" ? [{ id: route.id, split: route.split }] : [],
+    ),
   };
-  for (const [name, hex] of records.parts) if (before[name]?.part !== hex) await load(name);
+  const snaps = await writeSnaps(r, parts, before, reusable);
+
+  // ---- 3. what belongs to no snap, then the tree's own files
+  const files = snaps.files + writeGlobal(r, snaps.byRoute);
+  const meta: TreeMeta = { format: TREE_FORMAT, baseUrl: ctx.baseUrl };
+  r.out.writeText(TREE_META, JSON.stringify(meta, null, 2) + "\n");
+  const m: BuildManifest = { format: MANIFEST_FORMAT, key, snaps: snaps.manifest };
+  r.out.writeText(TREE_MANIFEST, JSON.stringify(m));
+  r.out.writeText(TREE_PIECES, snaps.pieceTexts.join(""));
+  return { files, rendered: snaps.rendered, snaps: records.parts.size };
+}
+
+/** A snap's records part, loaded once into `parts`. */
+async function loadPart(records: RecordsIndex, parts: Map<string, SnapPart>, name: string): Promise<SnapPart> {
+  let p = parts.get(name);
+  if (!p) {
+    p = await records.load(name);
+    parts.set(name, p);
+  }
+  return p;
+}
+
+/** Architectures beyond the known ones any revision is built for: from the loaded parts, else the previous manifest. */
+function extraArchesFor(
+  records: RecordsIndex,
+  parts: ReadonlyMap<string, SnapPart>,
+  before: Readonly<Record<string, SnapManifest>>,
+): string[] {
   const extras = new Set<string>();
   for (const name of records.parts.keys()) {
     const p = parts.get(name);
     for (const a of p ? extraArchesOf(p) : (before[name]?.extraArches ?? [])) extras.add(a);
   }
-  const extraArches = [...extras].sort();
-  const key = createHash("sha3-384")
+  return [...extras].sort();
+}
+
+/** What every snap's files depend on besides its own records: when it changes, nothing is reused. */
+function treeKey(records: RecordsIndex, ctx: RenderContext, extraArches: readonly string[]): string {
+  return createHash("sha3-384")
     .update(
       JSON.stringify({
         renderer: rendererId(),
@@ -370,75 +433,42 @@ export async function writeTree(
       }),
     )
     .digest("hex");
-  const reusable = previous !== undefined && previous.manifest.key === key ? previous : undefined;
+}
 
-  const perSnap = STATIC_ROUTES.filter((r) => r.split.kind === "per-snap");
-  const joined = STATIC_ROUTES.flatMap((r) => (r.split.kind === "joined" ? [{ id: r.id, split: r.split }] : []));
-  mkdirSync(dir, { recursive: true });
-  const out = new TreeWriter(layout, dir);
-  let files = 0;
-  let rendered = 0;
-
-  const render = (
-    name: string,
-    hex: string,
-    part: SnapPart,
-  ): { m: SnapManifest; pieces: ReadonlyMap<string, string> | undefined } => {
-    const catalogue = buildCatalogue(joinRecords(records.global, [part]), { arches: extraArches });
-    const snap = catalogue.snaps.find((s) => s.name === name);
-    const objects = new Set(part.assertions.map((a) => a.object));
-    const own: Catalogue = {
-      snaps: snap ? [snap] : [],
-      assertions: catalogue.assertions.filter((a) => objects.has(a.object)),
-      arches: catalogue.arches,
-    };
-    // every download URL a response names must exist: check the blobs before rendering
-    for (const rev of snap?.revisions ?? []) {
-      const p = join(layout.blobs, `${rev.sha3_384}.snap`);
-      const st = statQuiet(p);
-      if (!st || st.size !== rev.size) {
-        throw new SnapshelfError(
-          "blob-missing",
-          `cannot build: blob of ${name} revision ${rev.revision} is missing or damaged (${p})`,
-        );
-      }
-    }
-    const index = indexCatalogue(own);
-    const mine: string[] = [];
-    let count = 0;
-    for (const route of perSnap) {
-      for (const f of route.files(index, ctx)) {
-        if (out.write(f)) mine.push(f.path);
-        count++;
-      }
-    }
-    const fragment: SnapFragment = { ...(snap ? { snap } : {}), assertions: own.assertions };
-    out.writeText(snapFragmentPath(name), JSON.stringify(fragment));
-    const pieces = new Map<string, string>();
-    if (snap) for (const j of joined) pieces.set(j.id, j.split.piece(snap, catalogue.arches, ctx));
-    return {
-      m: { part: hex, extraArches: extraArchesOf(part), files: mine, count },
-      pieces: snap ? pieces : undefined,
-    };
-  };
-
+/**
+ * Every snap's files, linked from the reusable tree when its part is unchanged, else rendered;
+ * and the pieces file: every snap's pieces in catalogue order, and where each is.
+ */
+async function writeSnaps(
+  r: SnapRendering,
+  parts: Map<string, SnapPart>,
+  before: Readonly<Record<string, SnapManifest>>,
+  reusable: PreviousTree | undefined,
+): Promise<{
+  manifest: Record<string, SnapManifest>;
+  pieceTexts: string[];
+  byRoute: Map<string, string[]>;
+  files: number;
+  rendered: number;
+}> {
   const manifest: Record<string, SnapManifest> = {};
-  // the pieces file: every snap's pieces in catalogue order, and where each is
   const pieceTexts: string[] = [];
   let offset = 0;
-  const byRoute = new Map<string, string[]>(joined.map((j) => [j.id, []]));
-  for (const [name, hex] of records.parts) {
+  let files = 0;
+  let rendered = 0;
+  const byRoute = new Map<string, string[]>(r.joined.map((j) => [j.id, []]));
+  for (const [name, hex] of r.records.parts) {
     const old = reusable ? before[name] : undefined;
     let m: SnapManifest;
     let pieces: ReadonlyMap<string, string> | undefined;
-    if (reusable && old?.part === hex && out.linkFrom(reusable.dir, [...old.files, snapFragmentPath(name)])) {
+    if (reusable && old?.part === hex && r.out.linkFrom(reusable.dir, [...old.files, snapFragmentPath(name)])) {
       m = old;
       if (old.pieces) {
         const buf = reusable.pieces;
         pieces = new Map(Object.entries(old.pieces).map(([id, [o, l]]) => [id, buf.toString("utf8", o, o + l)]));
       }
     } else {
-      ({ m, pieces } = render(name, hex, await load(name)));
+      ({ m, pieces } = renderSnap(r, name, hex, await loadPart(r.records, parts, name)));
       rendered++;
     }
     files += m.count;
@@ -448,7 +478,7 @@ export async function writeTree(
       continue;
     }
     const at: Record<string, readonly [number, number]> = {};
-    for (const j of joined) {
+    for (const j of r.joined) {
       const text = pieces.get(j.id) ?? "";
       const length = Buffer.byteLength(text);
       at[j.id] = [offset, length];
@@ -458,30 +488,69 @@ export async function writeTree(
     }
     manifest[name] = { ...m, pieces: at };
   }
+  return { manifest, pieceTexts, byRoute, files, rendered };
+}
 
-  // what belongs to no snap: the other assertions, and the files joined from every snap's piece
-  const global = buildCatalogue({ ...emptyRecords(), ...records.global }, { arches: extraArches });
+/** Renders one snap's files (its blobs checked first), its fragment, and its pieces of the joined files. */
+function renderSnap(r: SnapRendering, name: string, hex: string, part: SnapPart): SnapOutput {
+  const catalogue = buildCatalogue(joinRecords(r.records.global, [part]), { arches: r.extraArches });
+  const snap = catalogue.snaps.find((s) => s.name === name);
+  const objects = new Set(part.assertions.map((a) => a.object));
+  const own: Catalogue = {
+    snaps: snap ? [snap] : [],
+    assertions: catalogue.assertions.filter((a) => objects.has(a.object)),
+    arches: catalogue.arches,
+  };
+  // every download URL a response names must exist: check the blobs before rendering
+  for (const rev of snap?.revisions ?? []) {
+    const p = join(r.layout.blobs, `${rev.sha3_384}.snap`);
+    const st = statQuiet(p);
+    if (!st || st.size !== rev.size) {
+      throw new SnapshelfError(
+        "blob-missing",
+        `cannot build: blob of ${name} revision ${rev.revision} is missing or damaged (${p})`,
+      );
+    }
+  }
+  const index = indexCatalogue(own);
+  const mine: string[] = [];
+  let count = 0;
+  for (const route of r.perSnap) {
+    for (const f of route.files(index, r.ctx)) {
+      if (r.out.write(f)) mine.push(f.path);
+      count++;
+    }
+  }
+  const fragment: SnapFragment = { ...(snap ? { snap } : {}), assertions: own.assertions };
+  r.out.writeText(snapFragmentPath(name), JSON.stringify(fragment));
+  const pieces = new Map<string, string>();
+  if (snap) for (const j of r.joined) pieces.set(j.id, j.split.piece(snap, catalogue.arches, r.ctx));
+  return {
+    m: { part: hex, extraArches: extraArchesOf(part), files: mine, count },
+    pieces: snap ? pieces : undefined,
+  };
+}
+
+/** What belongs to no snap: the other assertions, and the files joined from every snap's piece. Returns the files written. */
+function writeGlobal(r: SnapRendering, byRoute: ReadonlyMap<string, string[]>): number {
+  let files = 0;
+  const global = buildCatalogue({ ...emptyRecords(), ...r.records.global }, { arches: r.extraArches });
   const index = indexCatalogue(global);
-  for (const route of perSnap) {
-    for (const f of route.files(index, ctx)) {
-      out.write(f);
+  for (const route of r.perSnap) {
+    for (const f of route.files(index, r.ctx)) {
+      r.out.write(f);
       files++;
     }
   }
-  for (const j of joined) {
-    for (const f of j.split.join(byRoute.get(j.id) ?? [], ctx)) {
-      out.write(f);
+  for (const j of r.joined) {
+    for (const f of j.split.join(byRoute.get(j.id) ?? [], r.ctx)) {
+      r.out.write(f);
       files++;
     }
   }
   const fragment: GlobalFragment = { assertions: global.assertions, arches: global.arches };
-  out.writeText(GLOBAL_FRAGMENT_PATH, JSON.stringify(fragment));
-  const meta: TreeMeta = { format: TREE_FORMAT, baseUrl: ctx.baseUrl };
-  out.writeText(TREE_META, JSON.stringify(meta, null, 2) + "\n");
-  const m: BuildManifest = { format: MANIFEST_FORMAT, key, snaps: manifest };
-  out.writeText(TREE_MANIFEST, JSON.stringify(m));
-  out.writeText(TREE_PIECES, pieceTexts.join(""));
-  return { files, rendered, snaps: records.parts.size };
+  r.out.writeText(GLOBAL_FRAGMENT_PATH, JSON.stringify(fragment));
+  return files;
 }
 
 /** Builds a new generation from the store's records and puts it in service. */
