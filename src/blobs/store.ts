@@ -169,28 +169,7 @@ export async function importBlob(
   checkCount(maxSize, "maximum size");
 
   // the size when known up front (a file): large blobs are copied on a worker thread
-  let knownSize: number | undefined;
-  if (typeof src === "string") {
-    // Fail fast (before any temporary exists) on a missing file or a size
-    // that is already known to be wrong; the copy re-checks every byte.
-    let size: number;
-    try {
-      const st = await stat(src);
-      if (!st.isFile()) throw fail("blob-read-failed", "not a regular file");
-      size = st.size;
-    } catch (err) {
-      if (err instanceof SnapshelfError) throw err;
-      throw fail("blob-read-failed", fsErrorReason(err));
-    }
-    if (wantSize !== undefined && size !== wantSize) {
-      throw fail("blob-size-mismatch", `size is ${size} bytes, expected ${wantSize}`);
-    }
-    if (maxSize !== undefined && size > maxSize) {
-      throw fail("blob-too-large", `size is ${size} bytes, more than the maximum of ${maxSize}`);
-    }
-    knownSize = size;
-  }
-
+  const knownSize = typeof src === "string" ? await sizeUpFront(src, { wantSize, maxSize }, fail) : undefined;
   try {
     await ensureDir(root);
   } catch (err) {
@@ -200,25 +179,7 @@ export async function importBlob(
   let size = 0;
   let hex: string;
   try {
-    const onThread =
-      typeof src === "string" && knownSize !== undefined && knownSize >= THREAD_COPY_MIN
-        ? copyOnThread(src, tmp, { wantSize, maxSize }, (n) => {
-            opts.onProgress?.(n);
-            faultPoint("blob:chunk");
-          })
-        : undefined;
-    if (onThread !== undefined) {
-      const out = await onThread;
-      size = out.size;
-      if ("limit" in out) {
-        throw out.limit === "want"
-          ? fail("blob-size-mismatch", `more than the expected ${wantSize} bytes`)
-          : fail("blob-too-large", `more than the maximum of ${maxSize} bytes`);
-      }
-      hex = out.hex;
-    } else {
-      [hex, size] = await copyHere(src, tmp, { wantSize, maxSize }, fail, opts.onProgress);
-    }
+    [hex, size] = await copyToTemp(src, tmp, knownSize, { wantSize, maxSize }, fail, opts.onProgress);
   } catch (err) {
     await unlinkQuiet(tmp).catch(() => undefined);
     if (err instanceof SnapshelfError) throw err;
@@ -236,7 +197,69 @@ export async function importBlob(
     await unlinkQuiet(tmp).catch(() => undefined);
     throw err;
   }
+  return { sha3_384: hex, size, path: await placeBlob(root, tmp, hex, size) };
+}
 
+/**
+ * A file's size, checked against the limits before any temporary exists (a missing file, or a
+ * size already known to be wrong, fails fast); the copy re-checks every byte.
+ */
+async function sizeUpFront(
+  src: string,
+  limits: CopyLimits,
+  fail: (code: string, reason: string) => SnapshelfError,
+): Promise<number> {
+  const { wantSize, maxSize } = limits;
+  let size: number;
+  try {
+    const st = await stat(src);
+    if (!st.isFile()) throw fail("blob-read-failed", "not a regular file");
+    size = st.size;
+  } catch (err) {
+    if (err instanceof SnapshelfError) throw err;
+    throw fail("blob-read-failed", fsErrorReason(err));
+  }
+  if (wantSize !== undefined && size !== wantSize) {
+    throw fail("blob-size-mismatch", `size is ${size} bytes, expected ${wantSize}`);
+  }
+  if (maxSize !== undefined && size > maxSize) {
+    throw fail("blob-too-large", `size is ${size} bytes, more than the maximum of ${maxSize}`);
+  }
+  return size;
+}
+
+/** Copies into `tmp` while hashing: a large file on a worker thread, anything else here. Returns [hex, size]. */
+async function copyToTemp(
+  src: string | NodeJS.ReadableStream,
+  tmp: string,
+  knownSize: number | undefined,
+  limits: CopyLimits,
+  fail: (code: string, reason: string) => SnapshelfError,
+  onProgress: ((bytes: number) => void) | undefined,
+): Promise<[string, number]> {
+  // no idle worker (or a small or unknown size): copied here
+  const onThread =
+    typeof src === "string" && knownSize !== undefined && knownSize >= THREAD_COPY_MIN
+      ? copyOnThread(src, tmp, limits, (n) => {
+          onProgress?.(n);
+          faultPoint("blob:chunk");
+        })
+      : undefined;
+  if (onThread === undefined) return copyHere(src, tmp, limits, fail, onProgress);
+  const out = await onThread;
+  if ("limit" in out) {
+    throw out.limit === "want"
+      ? fail("blob-size-mismatch", `more than the expected ${limits.wantSize} bytes`)
+      : fail("blob-too-large", `more than the maximum of ${limits.maxSize} bytes`);
+  }
+  return [out.hex, out.size];
+}
+
+/**
+ * Renames the verified temporary to `<root>/<hex>.snap`; a blob already there (same size) is kept
+ * and the copy discarded. Returns the blob's path.
+ */
+async function placeBlob(root: string, tmp: string, hex: string, size: number): Promise<string> {
   const path = blobPath(root, hex);
   try {
     const existing = await stat(path).catch(() => undefined);
@@ -251,7 +274,7 @@ export async function importBlob(
     await unlinkQuiet(tmp).catch(() => undefined);
     throw new SnapshelfError("blob-write-failed", `cannot store blob ${path}: ${fsErrorReason(err)}`);
   }
-  return { sha3_384: hex, size, path };
+  return path;
 }
 
 /**
