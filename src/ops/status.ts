@@ -103,14 +103,18 @@ async function lockNote(layout: StoreLayout): Promise<string | undefined> {
   return `an interrupted change left ${layout.lock} (${describeHolder(lock.left)}); the lock is free, the next change proceeds`;
 }
 
-export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
+/** The generation in service: its base URL, whether the records changed since it was built, the blobs to check. */
+async function servedState(
+  layout: StoreLayout,
+  records: Records,
+  current: number | undefined,
+): Promise<{
+  baseUrl?: string;
+  buildPending: boolean;
+  blobsToCheck: Map<string, { size: number; who: string }>;
+  problems: string[];
+}> {
   const problems: string[] = [];
-  const notes: string[] = [];
-  const settings = await readSettings(layout);
-  const records = await readRecords(layout);
-
-  const current = readCurrentGeneration(layout);
-  const gens = await generationNumbers(layout);
   let baseUrl: string | undefined;
   let buildPending = records.revisions.length > 0;
   const blobsToCheck = new Map<string, { size: number; who: string }>();
@@ -134,18 +138,16 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
       problems.push((err as Error).message);
     }
   }
-  // a replica serves what its source built: it has no records, so nothing is ever pending here
-  if (settings.replicaOf !== undefined) buildPending = false;
-  const rb = await readRollback(layout);
-  if (rb !== undefined) {
-    notes.push(
-      rb.recordsChanged
-        ? `rolled back from generation ${rb.from}; the records changed since: the next build publishes them`
-        : `rolled back from generation ${rb.from}; the records are still those generation ${rb.from} was built from: build refuses to publish them again until they change (remove, override, release) or --force`,
-    );
-  } else if (buildPending && current !== undefined) {
-    notes.push("records changed since the last build: run snapshelf build");
-  }
+  return { ...(baseUrl === undefined ? {} : { baseUrl }), buildPending, blobsToCheck, problems };
+}
+
+/** Blobs missing or of another size, and assertion objects missing (a stat each, no hashing). */
+async function missingObjects(
+  layout: StoreLayout,
+  records: Records,
+  blobsToCheck: ReadonlyMap<string, { size: number; who: string }>,
+): Promise<string[]> {
+  const problems: string[] = [];
   for (const [hex, want] of blobsToCheck) {
     const p = blobPath(layout.blobs, hex);
     const st = await stat(p).catch(() => undefined);
@@ -156,6 +158,33 @@ export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
     const p = assertionObjectPath(layout, o);
     if (!(await stat(p).catch(() => undefined))) problems.push(`assertion object missing: ${p}`);
   }
+  return problems;
+}
+
+export async function storeStatus(layout: StoreLayout): Promise<StoreStatus> {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const settings = await readSettings(layout);
+  const records = await readRecords(layout);
+
+  const current = readCurrentGeneration(layout);
+  const gens = await generationNumbers(layout);
+  const served = await servedState(layout, records, current);
+  problems.push(...served.problems);
+  const baseUrl = served.baseUrl;
+  // a replica serves what its source built: it has no records, so nothing is ever pending here
+  const buildPending = settings.replicaOf !== undefined ? false : served.buildPending;
+  const rb = await readRollback(layout);
+  if (rb !== undefined) {
+    notes.push(
+      rb.recordsChanged
+        ? `rolled back from generation ${rb.from}; the records changed since: the next build publishes them`
+        : `rolled back from generation ${rb.from}; the records are still those generation ${rb.from} was built from: build refuses to publish them again until they change (remove, override, release) or --force`,
+    );
+  } else if (buildPending && current !== undefined) {
+    notes.push("records changed since the last build: run snapshelf build");
+  }
+  problems.push(...(await missingObjects(layout, records, served.blobsToCheck)));
   const trustedRoots = await rootsOf(layout, records, problems);
   problems.push(...deviceProblems(records));
 
