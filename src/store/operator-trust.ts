@@ -21,7 +21,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { BundleOrigin } from "../bundle/contents.js";
-import { parseBundleDoc } from "../bundle/format.js";
+import { type BundleDoc, parseBundleDoc } from "../bundle/format.js";
 import { checkSignature, type OperatorPublicKey, parsePublicKey } from "../bundle/signature.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason, isErrnoError, writeJsonAtomic } from "../util/fs.js";
@@ -134,6 +134,71 @@ export interface BundleTrustResult {
   readonly notes: readonly string[];
 }
 
+/** The store's operator keys, and those of `signedBy` files it does not know yet (to be added). */
+async function operatorKeys(
+  layout: StoreLayout,
+  state: TrustState,
+  signedBy: readonly string[],
+  now: Date,
+): Promise<{ keys: OperatorPublicKey[]; added: OperatorKeyRecord[] }> {
+  const keys: OperatorPublicKey[] = state.operatorKeys.map((k) => parsePublicKey(k.publicKey, trustPath(layout)));
+  const added: OperatorKeyRecord[] = [];
+  for (const f of signedBy) {
+    let text: string;
+    try {
+      text = await readFile(f, "utf8");
+    } catch (err) {
+      throw new SnapshelfError("input-unreadable", `cannot read operator key ${f}: ${fsErrorReason(err)}`);
+    }
+    const k = parsePublicKey(text, f);
+    if (keys.some((x) => x.keyId === k.keyId)) continue;
+    keys.push(k);
+    added.push({ keyId: k.keyId, publicKey: k.line, added: now.toISOString() });
+  }
+  return { keys, added };
+}
+
+/**
+ * A bundle's signature against the operator keys (none: nothing to check): the key that verified
+ * it, or why it has no trusted signature. A signature by a known key that bundle.json does not
+ * name as its signer fails.
+ */
+function checkBundleSignature(
+  b: BundleOrigin,
+  doc: BundleDoc,
+  keys: readonly OperatorPublicKey[],
+  fail: (reason: string) => SnapshelfError,
+): { verifiedKey?: string; why?: string } {
+  if (keys.length === 0) return {};
+  if (b.signature === undefined) return { why: "it is not signed" };
+  const check = checkSignature(b.signature, Buffer.from(b.json, "utf8"), keys, fail);
+  if (check.key === undefined)
+    return { why: `it is signed by operator key ${check.keyId}, which this store does not know` };
+  if (doc.signer?.keyId !== check.keyId)
+    throw fail(`bundle.json names signer ${doc.signer?.keyId ?? "(none)"}, but key ${check.keyId} signed it`);
+  return { verifiedKey: check.keyId };
+}
+
+/** Why a snap's bundle is older than the one it was last imported from, if it is (rollback). */
+function olderReason(name: string, doc: BundleDoc, last: SnapExportRecord): string | undefined {
+  const signer = doc.signer;
+  if (doc.exportedAt === undefined) {
+    return `it has no export time (bundle format 1), and ${name} was imported from a bundle exported at ${last.exportedAt ?? "?"}`;
+  }
+  if (
+    signer !== undefined &&
+    last.keyId === signer.keyId &&
+    last.counter !== undefined &&
+    signer.counter < last.counter
+  ) {
+    return `it is export ${signer.counter} of operator key ${signer.keyId}, but ${name} was imported from export ${last.counter}`;
+  }
+  if (last.exportedAt !== undefined && Date.parse(doc.exportedAt) < Date.parse(last.exportedAt)) {
+    return `it was exported at ${doc.exportedAt}, before the bundle of ${name} imported last (exported at ${last.exportedAt})`;
+  }
+  return undefined;
+}
+
 /**
  * Checks every bundle of an import against the store's operator keys (and
  * those `opts.signedBy` adds) and its rollback state. Throws, naming the
@@ -146,73 +211,34 @@ export async function checkBundleTrust(
   now: Date,
 ): Promise<BundleTrustResult> {
   const state = await readTrust(layout);
-  const keys: OperatorPublicKey[] = state.operatorKeys.map((k) => parsePublicKey(k.publicKey, trustPath(layout)));
-  const added: OperatorKeyRecord[] = [];
-  for (const f of opts.signedBy ?? []) {
-    let text: string;
-    try {
-      text = await readFile(f, "utf8");
-    } catch (err) {
-      throw new SnapshelfError("input-unreadable", `cannot read operator key ${f}: ${fsErrorReason(err)}`);
-    }
-    const k = parsePublicKey(text, f);
-    if (keys.some((x) => x.keyId === k.keyId)) continue;
-    keys.push(k);
-    added.push({ keyId: k.keyId, publicKey: k.line, added: now.toISOString() });
-  }
+  const { keys, added } = await operatorKeys(layout, state, opts.signedBy ?? [], now);
   const snaps: Record<string, SnapExportRecord> = { ...state.snaps };
   const unsigned: string[] = [];
   const older: string[] = [];
   const notes: string[] = [];
-  const keyList = keys.map((k) => k.keyId).join(", ");
   for (const b of bundles) {
     const fail = (reason: string): SnapshelfError =>
       new SnapshelfError("bundle-not-trusted", `cannot import bundle ${b.source}: ${reason}`);
     const doc = parseBundleDoc(b.json, b.source);
-    let verifiedKey: string | undefined;
-    if (keys.length > 0) {
-      let why: string | undefined;
-      if (b.signature === undefined) why = "it is not signed";
-      else {
-        const check = checkSignature(b.signature, Buffer.from(b.json, "utf8"), keys, fail);
-        if (check.key === undefined)
-          why = `it is signed by operator key ${check.keyId}, which this store does not know`;
-        else if (doc.signer?.keyId !== check.keyId)
-          throw fail(`bundle.json names signer ${doc.signer?.keyId ?? "(none)"}, but key ${check.keyId} signed it`);
-        else verifiedKey = check.keyId;
+    const { verifiedKey, why } = checkBundleSignature(b, doc, keys, fail);
+    if (why !== undefined) {
+      if (opts.allowUnsigned !== true) {
+        const keyList = keys.map((k) => k.keyId).join(", ");
+        throw fail(
+          `${why}; this store takes only bundles signed by its operator keys (${keyList}) unless --allow-unsigned`,
+        );
       }
-      if (why !== undefined) {
-        if (opts.allowUnsigned !== true) {
-          throw fail(
-            `${why}; this store takes only bundles signed by its operator keys (${keyList}) unless --allow-unsigned`,
-          );
-        }
-        unsigned.push(b.source);
-        notes.push(`imported bundle ${b.source} without a trusted signature (--allow-unsigned): ${why}`);
-      }
+      unsigned.push(b.source);
+      notes.push(`imported bundle ${b.source} without a trusted signature (--allow-unsigned): ${why}`);
     }
     if (doc.kind !== "snap" || doc.name === undefined) continue;
     const last = snaps[doc.name];
     const signer = doc.signer;
-    if (last !== undefined) {
-      let reason: string | undefined;
-      if (doc.exportedAt === undefined) {
-        reason = `it has no export time (bundle format 1), and ${doc.name} was imported from a bundle exported at ${last.exportedAt ?? "?"}`;
-      } else if (
-        signer !== undefined &&
-        last.keyId === signer.keyId &&
-        last.counter !== undefined &&
-        signer.counter < last.counter
-      ) {
-        reason = `it is export ${signer.counter} of operator key ${signer.keyId}, but ${doc.name} was imported from export ${last.counter}`;
-      } else if (last.exportedAt !== undefined && Date.parse(doc.exportedAt) < Date.parse(last.exportedAt)) {
-        reason = `it was exported at ${doc.exportedAt}, before the bundle of ${doc.name} imported last (exported at ${last.exportedAt})`;
-      }
-      if (reason !== undefined) {
-        if (opts.allowOlder !== true) throw fail(`${reason}; --allow-older to import it anyway`);
-        older.push(b.source);
-        notes.push(`imported older bundle ${b.source} (--allow-older): ${reason}`);
-      }
+    const reason = last === undefined ? undefined : olderReason(doc.name, doc, last);
+    if (reason !== undefined) {
+      if (opts.allowOlder !== true) throw fail(`${reason}; --allow-older to import it anyway`);
+      older.push(b.source);
+      notes.push(`imported older bundle ${b.source} (--allow-older): ${reason}`);
     }
     snaps[doc.name] = {
       ...(doc.exportedAt === undefined ? {} : { exportedAt: doc.exportedAt }),
