@@ -120,14 +120,8 @@ function defaultProviders(doc: Document, plugs: YamlNode, fail: Fail): string[] 
   return [...out].sort();
 }
 
-/**
- * Parses snap.yaml text. `source` names the snap (or file) in errors:
- * `cannot parse snap.yaml of <source>: <reason>`. Unknown keys are ignored.
- */
-export function parseSnapYaml(text: string, source: string): SnapYamlInfo {
-  const fail: Fail = (reason) =>
-    new SnapshelfError("invalid-snap-yaml", `cannot parse snap.yaml of ${source}: ${reason}`);
-
+/** The document, checked (depth, YAML errors, aliases), and its top-level mapping. */
+function parseTop(text: string, fail: Fail): { doc: Document; top: YAMLMap } {
   // nesting is measured before the composer (which recurses per level) sees the text
   const depth = yamlDepth(text);
   if (depth > MAX_YAML_DEPTH) throw fail(`exceeded max depth of ${MAX_YAML_DEPTH} (${depth} levels)`);
@@ -141,7 +135,46 @@ export function parseSnapYaml(text: string, source: string): SnapYamlInfo {
   const top = deref(doc, doc.contents);
   if (top === null || top === undefined || (isScalar(top) && top.value === null)) throw fail("empty document");
   if (!isMap(top)) throw fail("top level must be a mapping");
+  return { doc, top };
+}
 
+/** `architectures`: a list of non-empty names; absent or empty means `all`. */
+function architecturesOf(doc: Document, archNode: YamlNode, fail: Fail): string[] {
+  let architectures: string[] = [];
+  if (archNode !== undefined && archNode !== null && !(isScalar(archNode) && archNode.value === null)) {
+    if (!isSeq(archNode)) throw fail("architectures must be a list");
+    architectures = archNode.items.map((item) => {
+      const arch = scalarText(deref(doc, item), "architecture", fail);
+      if (arch === undefined || arch === "") throw fail("empty architecture");
+      return arch;
+    });
+  }
+  return architectures.length === 0 ? ["all"] : architectures;
+}
+
+/** The app names (sorted), and their `common-id`s (what the store reports as the revision's common-ids). */
+function appsOf(doc: Document, appsNode: YamlNode, fail: Fail): { apps: string[]; commonIds: string[] } {
+  const appEntries = entries(doc, appsNode, "apps", fail).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const apps = appEntries.map(([appName]) => appName);
+  const commonIds: string[] = [];
+  for (const [appName, node] of appEntries) {
+    if (!isMap(node)) continue;
+    const hit = entries(doc, node, `apps.${appName}`, fail).find(([k]) => k === "common-id");
+    const id = hit === undefined ? undefined : scalarText(hit[1], `apps.${appName}.common-id`, fail);
+    if (id !== undefined && id !== "" && !commonIds.includes(id)) commonIds.push(id);
+  }
+  return { apps, commonIds };
+}
+
+/**
+ * Parses snap.yaml text. `source` names the snap (or file) in errors:
+ * `cannot parse snap.yaml of <source>: <reason>`. Unknown keys are ignored.
+ */
+export function parseSnapYaml(text: string, source: string): SnapYamlInfo {
+  const fail: Fail = (reason) =>
+    new SnapshelfError("invalid-snap-yaml", `cannot parse snap.yaml of ${source}: ${reason}`);
+
+  const { doc, top } = parseTop(text, fail);
   const field = (key: string): YamlNode => lookup(doc, top, key, fail);
   const str = (key: string): string | undefined => scalarText(field(key), key, fail);
   const optional = (key: string): string | undefined => {
@@ -167,28 +200,8 @@ export function parseSnapYaml(text: string, source: string): SnapYamlInfo {
   const grade = optional("grade") ?? "stable";
   if (!GRADES.has(grade)) throw fail(`invalid grade: ${JSON.stringify(grade)}`);
 
-  const archNode = field("architectures");
-  let architectures: string[] = [];
-  if (archNode !== undefined && archNode !== null && !(isScalar(archNode) && archNode.value === null)) {
-    if (!isSeq(archNode)) throw fail("architectures must be a list");
-    architectures = archNode.items.map((item) => {
-      const arch = scalarText(deref(doc, item), "architecture", fail);
-      if (arch === undefined || arch === "") throw fail("empty architecture");
-      return arch;
-    });
-  }
-  if (architectures.length === 0) architectures = ["all"];
-
-  const appEntries = entries(doc, field("apps"), "apps", fail).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const apps = appEntries.map(([appName]) => appName);
-  // the apps' `common-id`s (what the store reports as the revision's common-ids), by app name
-  const commonIds: string[] = [];
-  for (const [appName, node] of appEntries) {
-    if (!isMap(node)) continue;
-    const hit = entries(doc, node, `apps.${appName}`, fail).find(([k]) => k === "common-id");
-    const id = hit === undefined ? undefined : scalarText(hit[1], `apps.${appName}.common-id`, fail);
-    if (id !== undefined && id !== "" && !commonIds.includes(id)) commonIds.push(id);
-  }
+  const architectures = architecturesOf(doc, field("architectures"), fail);
+  const { apps, commonIds } = appsOf(doc, field("apps"), fail);
 
   // the rest of what snapd checks when it loads and installs the snap (aliases are bounded above)
   const problem = snapYamlProblem(doc.toJS({ maxAliasCount: -1 }));
