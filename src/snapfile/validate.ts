@@ -265,11 +265,26 @@ function checkNames(kind: "plug" | "slot", defs: Map<string, PlugOrSlot>): void 
   }
 }
 
+/** What the decoding step hands to snap.Validate's checks. */
+interface Decoded {
+  readonly name: string;
+  readonly plugs: Map<string, PlugOrSlot>;
+  readonly slots: Map<string, PlugOrSlot>;
+  readonly apps: App[];
+  readonly hooks: [string, unknown][];
+  /** Alias -> app. */
+  readonly aliasOf: Map<string, string>;
+}
+
 function check(doc: unknown): void {
   if (!isMapping(doc)) invalid("top level must be a mapping");
   const field = (k: string): unknown => doc[k];
+  validate(field, decode(field));
+}
+
+/** Decoding: every field snapd reads, in its types; plugs and slots named by apps and hooks only are added. */
+function decode(field: (k: string) => unknown): Decoded {
   if (field("layouts") !== undefined) invalid(`typo detected: use singular "layout" instead of plural "layouts"`);
-  // decoding: every field snapd reads, in its types
   const name = str("name", field("name"));
   for (const k of ["version", "type", "title", "description", "summary", "provenance", "license", "base"])
     str(k, field(k));
@@ -312,8 +327,12 @@ function check(doc: unknown): void {
         invalid(`hook command-chain contains illegal ${JSON.stringify(value)} (legal: '${COMMAND_CHAIN_RE.source}')`);
     }
   }
+  return { name, plugs, slots, apps, hooks, aliasOf };
+}
 
-  // snap.Validate, in its order
+/** snap.Validate, in its order. */
+function validate(field: (k: string) => unknown, d: Decoded): void {
+  const { name, plugs, slots, apps, hooks, aliasOf } = d;
   if (name === "") invalid("snap name cannot be empty");
   const provenance = str("provenance", field("provenance"));
   if (provenance === "global-upload") invalid("provenance cannot be set to default (global-upload) explicitly");
