@@ -235,6 +235,31 @@ function checkValidationSetSnaps(m: Headers): void {
   }
 }
 
+function checkAccountKey(m: Headers, body: Buffer): void {
+  notEmptyString(m, "account-id");
+  if (has(m, "name")) matching(m, "name", VALID_ACCOUNT_KEY_NAME);
+  const since = dateHeader(m, "since");
+  const until = optionalDate(m, "until");
+  if (until !== undefined && until < since) throw new Invalid("'until' time cannot be before 'since' time");
+  const key = tryDecodePublicKey(body);
+  if (typeof key === "string") throw new Invalid(`cannot decode public key: ${key}`);
+  if (key.id !== notEmptyString(m, "public-key-sha3-384")) {
+    throw new Invalid("public key does not match provided key id");
+  }
+}
+
+function checkValidationSet(m: Headers, authorityId: string): void {
+  const accountId = existsString(m, "account-id");
+  if (accountId !== authorityId) {
+    throw new Invalid(
+      `authority-id and account-id must match, validation-set assertions are expected to be signed by the issuer account: ${q(authorityId)} != ${q(accountId)}`,
+    );
+  }
+  matching(m, "name", VALID_VALIDATION_SET_NAME);
+  positiveInt(m, "sequence");
+  checkValidationSetSnaps(m);
+}
+
 /**
  * Type-specific checks (`assemble*` of snapd) for the types a store serves;
  * other known types get only the generic checks. `body` is the assertion body.
@@ -246,19 +271,9 @@ export function checkTypeSpecific(type: string, m: Headers, authorityId: string,
       notEmptyString(m, "validation");
       optionalString(m, "username");
       return;
-    case "account-key": {
-      notEmptyString(m, "account-id");
-      if (has(m, "name")) matching(m, "name", VALID_ACCOUNT_KEY_NAME);
-      const since = dateHeader(m, "since");
-      const until = optionalDate(m, "until");
-      if (until !== undefined && until < since) throw new Invalid("'until' time cannot be before 'since' time");
-      const key = tryDecodePublicKey(body);
-      if (typeof key === "string") throw new Invalid(`cannot decode public key: ${key}`);
-      if (key.id !== notEmptyString(m, "public-key-sha3-384")) {
-        throw new Invalid("public key does not match provided key id");
-      }
+    case "account-key":
+      checkAccountKey(m, body);
       return;
-    }
     case "snap-declaration":
       existsString(m, "snap-name");
       notEmptyString(m, "publisher-id");
@@ -304,18 +319,9 @@ export function checkTypeSpecific(type: string, m: Headers, authorityId: string,
       if (key.id !== id) throw new Invalid("device key does not match provided key id");
       return;
     }
-    case "validation-set": {
-      const accountId = existsString(m, "account-id");
-      if (accountId !== authorityId) {
-        throw new Invalid(
-          `authority-id and account-id must match, validation-set assertions are expected to be signed by the issuer account: ${q(authorityId)} != ${q(accountId)}`,
-        );
-      }
-      matching(m, "name", VALID_VALIDATION_SET_NAME);
-      positiveInt(m, "sequence");
-      checkValidationSetSnaps(m);
+    case "validation-set":
+      checkValidationSet(m, authorityId);
       return;
-    }
     default:
       return;
   }
