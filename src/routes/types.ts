@@ -45,12 +45,16 @@ export interface StaticRoute {
   /** Whether rendered files embed the base URL (download URLs). */
   readonly usesBaseUrl: boolean;
   files(index: CatalogueIndex, ctx: RenderContext): Iterable<TreeFile>;
-  /** Tree path for a live request, or undefined when nothing can match. */
+  /**
+   * Tree path for a live request, or undefined when nothing can match: derived
+   * from `web` (`selectFromWeb` in src/routes/web.ts), except where the
+   * catalogue must decide (what `web.defer` hands to the shim).
+   */
   select(req: RouteRequest, index: CatalogueIndex): string | undefined;
   /** The answer when `select` finds nothing (snapd needs JSON errors, never an empty 404). */
   notFound(req: RouteRequest): RouteResponse;
-  /** `select` for web servers without our code (the nginx generator); see src/routes/web.ts. */
-  readonly web?: WebSelect;
+  /** How a live request selects a file, said so that web servers without our code can do it (the nginx generator); see src/routes/web.ts. */
+  readonly web: WebSelect;
   /** How a build renders this route one snap at a time (reusing what did not change). */
   readonly split: RouteSplit;
 }
