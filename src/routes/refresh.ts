@@ -12,6 +12,7 @@ import type { Epoch } from "../model/types.js";
 import { isObject } from "../util/json-shape.js";
 import { type RenderContext, sortedKeys, toStoreSnap } from "../wire/snap.js";
 import { assertionUrlPath } from "./assertions.js";
+import { StateKey } from "./generation-state.js";
 import { type Answer, answersFor, type DeviceAnswers, fieldLimit, MIN_FIELD_LIMIT } from "./refresh-cache.js";
 import { heldError } from "./refresh-held.js";
 import {
@@ -123,15 +124,16 @@ type Result = JsonObject | Serialized;
 /**
  * The serialized `snap` object of each catalogue revision, per base URL. A catalogue is immutable
  * for the generation it belongs to, so a revision always renders the same: render it once, not on
- * every refresh (it was most of a refresh's CPU time). Weak: entries go with their generation.
+ * every refresh (it was most of a refresh's CPU time). Kept in the generation's state: it goes with it.
  */
-const snapJsonCache = new WeakMap<RevisionEntry, Map<string, string>>();
+const SNAP_JSON = new StateKey(() => new Map<RevisionEntry, Map<string, string>>());
+type SnapJsonCache = Map<RevisionEntry, Map<string, string>>;
 
-function snapJson(snap: SnapEntry, rev: RevisionEntry, ctx: RenderContext): string {
-  let byBase = snapJsonCache.get(rev);
+function snapJson(cache: SnapJsonCache, snap: SnapEntry, rev: RevisionEntry, ctx: RenderContext): string {
+  let byBase = cache.get(rev);
   if (byBase === undefined) {
     byBase = new Map();
-    snapJsonCache.set(rev, byBase);
+    cache.set(rev, byBase);
   }
   let json = byBase.get(ctx.baseUrl);
   if (json === undefined) {
@@ -146,7 +148,7 @@ function success(
   instanceKey: string,
   snap: SnapEntry,
   res: { revision: RevisionEntry; effectiveChannel?: string; redirectChannel?: string; releasedAt?: string },
-  ctx: RenderContext,
+  env: ActionEnv,
 ): Serialized {
   // the bytes JSON.stringify gives for the object with these keys in the real store's (alphabetical) order
   const q = JSON.stringify;
@@ -156,7 +158,7 @@ function success(
   if (res.redirectChannel !== undefined) json += `,"redirect-channel":${q(res.redirectChannel)}`;
   if (res.releasedAt !== undefined) json += `,"released-at":${q(res.releasedAt)}`;
   return new Serialized(
-    `${json},"result":${q(action)},"snap":${snapJson(snap, res.revision, ctx)},"snap-id":${q(snap.snapId)}}`,
+    `${json},"result":${q(action)},"snap":${snapJson(env.snapJson, snap, res.revision, env.ctx)},"snap-id":${q(snap.snapId)}}`,
   );
 }
 
@@ -177,6 +179,8 @@ interface ActionEnv {
   readonly contexts: Map<string, Context>;
   /** Refresh answers already given to devices like this one (refresh-cache.ts). */
   readonly answers: DeviceAnswers;
+  /** The generation's rendered `snap` objects. */
+  readonly snapJson: SnapJsonCache;
 }
 
 function answer(json: string): Answer {
@@ -209,7 +213,7 @@ function installOrDownload(a: JsonObject, where: string, kind: string, env: Acti
       error: { code: res.code, message: res.message, ...releasesExtra(res) },
     };
   }
-  return success(kind, instanceKey, snap, res, env.ctx);
+  return success(kind, instanceKey, snap, res, env);
 }
 
 function refresh(a: JsonObject, where: string, env: ActionEnv): Answer {
@@ -253,13 +257,13 @@ function resolveRefresh(
     ...(cur?.epoch !== undefined && revision === undefined ? { installedEpoch: cur.epoch } : {}),
     defaultTracks: env.defaultTracks,
   });
-  if (res.ok) return success("refresh", instanceKey, snap, res, env.ctx);
+  if (res.ok) return success("refresh", instanceKey, snap, res, env);
   // the channel has releases but none can read the installed epoch: answer with what the device
   // has, so snapd says "snap has no updates available" (an empty answer is an error to snapd)
   const installed = cur ? snap.revisions.find((r) => r.revision === cur.revision) : undefined;
   if (installed && revision === undefined && cur?.epoch !== undefined) {
     const ignoringEpoch = resolveSnap(snap, { arch: env.arch, channel, defaultTracks: env.defaultTracks });
-    if (ignoringEpoch.ok) return success("refresh", instanceKey, snap, { revision: installed }, env.ctx);
+    if (ignoringEpoch.ok) return success("refresh", instanceKey, snap, { revision: installed }, env);
   }
   return {
     result: "error",
@@ -367,7 +371,8 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       arch,
       defaultTracks,
       contexts: parseContext(body["context"]),
-      answers: answersFor(env.index, arch, defaultTracks, env.ctx.baseUrl),
+      answers: answersFor(env.state, arch, defaultTracks, env.ctx.baseUrl),
+      snapJson: env.state.get(SNAP_JSON),
     };
     const results: string[] = [];
     let bytes = 0;

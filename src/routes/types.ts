@@ -7,6 +7,7 @@
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import type { RenderContext } from "../wire/snap.js";
+import type { GenerationState } from "./generation-state.js";
 
 /** A file of the tree: rendered bytes, or a stored assertion object copied verbatim. */
 export type TreeFileBody = { readonly text: string } | { readonly object: string };
@@ -89,6 +90,8 @@ export function joinedFiles(split: RouteSplit, index: CatalogueIndex, ctx: Rende
 
 export interface DynamicEnv {
   readonly index: CatalogueIndex;
+  /** What the handlers keep for the generation answering (its caches, its search index). */
+  readonly state: GenerationState;
   readonly ctx: RenderContext;
   /** Opaque random token (device nonces and sessions). */
   readonly token: () => string;
