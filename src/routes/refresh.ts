@@ -10,7 +10,7 @@ import type { RevisionEntry, SnapEntry } from "../catalogue/types.js";
 import { parseEpoch } from "../model/epoch.js";
 import type { Epoch } from "../model/types.js";
 import { isObject } from "../util/json-shape.js";
-import { type RenderContext, sortedKeys, toStoreSnap } from "../wire/snap.js";
+import { type RenderContext, toStoreSnap } from "../wire/snap.js";
 import { assertionUrlPath } from "./assertions.js";
 import { StateKey } from "./generation-state.js";
 import { type Answer, answersFor, type DeviceAnswers, fieldLimit, MIN_FIELD_LIMIT } from "./refresh-cache.js";
@@ -25,6 +25,62 @@ import {
   type RouteRequest,
   type RouteResponse,
 } from "./types.js";
+
+// ---- the wire: what snapd sends and what it reads back (snapd's store/store_action.go) ----------
+
+/**
+ * The request (snapd's snapActionRequest). Each member is checked where it is read, in the order
+ * below, and a bad one answers the whole request 400 `bad-request` (`BadRequest`); every string
+ * member of a context or action entry is bounded first (refresh-cache.ts, FIELD_LIMITS). What
+ * the resolution does not need is not looked at (an unknown snap's `revision`, the `if-newer-than`
+ * of an assertion not found), as the store does.
+ *
+ *   { "context": ContextJSON[], "actions": ActionJSON[], "assertion-max-formats": { type: N } }
+ *   ContextJSON: snap-id, instance-key, revision, tracking-channel, epoch, held (refresh-held.ts),
+ *                cohort-key, refreshed-date, ignore-validation (bounded, not read)
+ *   ActionJSON:  action ("install" | "download" | "refresh" | "fetch-assertions"), instance-key,
+ *                name, snap-id, revision, channel, epoch; for fetch-assertions: key, assertions:
+ *                [{ type, primary-key | sequence-key, sequence, if-newer-than,
+ *                   if-sequence-equal-or-newer-than }]
+ *
+ * The answer (snapd's snapActionResultList): `{"error-list":[],"results":[ResultJSON...]}`, each
+ * result's members in the store's (alphabetical) order, which the builders below write them in
+ * (successes as text, `success`; errors as objects, `errorResult`; `fetchAssertions`), so the
+ * serializer keeps that order and nothing is sorted per answer.
+ */
+
+/** An error of a result (snapd's errorListEntry): code, message, then `extra` when there is one. */
+interface ResultErrorJSON {
+  readonly code: string;
+  readonly message: string;
+  readonly extra?: { readonly releases: readonly { readonly architecture: string; readonly channel: string }[] };
+}
+
+/** An action that failed (snapd's snapActionResult with `result: "error"`), members in this order. */
+interface ErrorResultJSON {
+  readonly error: ResultErrorJSON;
+  readonly "instance-key": string;
+  readonly name?: string;
+  readonly result: "error";
+  readonly "snap-id"?: string;
+}
+
+/** An assertion of a fetch-assertions action that is not found: code, message, type, then its key as sent. */
+interface AssertionErrorJSON {
+  readonly code: "not-found";
+  readonly message: string;
+  readonly type: string;
+  readonly "primary-key"?: Json;
+  readonly "sequence-key"?: Json;
+}
+
+/** The answer to a fetch-assertions action, members in this order. */
+interface FetchAssertionsResultJSON {
+  readonly "assertion-stream-urls": readonly string[];
+  readonly "error-list"?: readonly AssertionErrorJSON[];
+  readonly key: string;
+  readonly result: "fetch-assertions";
+}
 
 /** More actions than any device has snaps: a bound on work per request. */
 export const MAX_ACTIONS = 5000;
@@ -108,10 +164,26 @@ function parseContext(v: Json | undefined): Map<string, Context> {
   return out;
 }
 
-function releasesExtra(res: Resolution) {
-  return res.ok
-    ? {}
-    : { extra: { releases: res.releases.map((r) => ({ architecture: r.architecture, channel: r.channel })) } };
+/** The one place error results are made: members in the store's order (`name`, `snap-id` when known). */
+function errorResult(
+  instanceKey: string,
+  snapId: string | undefined,
+  name: string | undefined,
+  error: ResultErrorJSON,
+): ErrorResultJSON {
+  const ik = instanceKey;
+  if (name === undefined)
+    return snapId === undefined
+      ? { error, "instance-key": ik, result: "error" }
+      : { error, "instance-key": ik, result: "error", "snap-id": snapId };
+  if (snapId === undefined) return { error, "instance-key": ik, name, result: "error" };
+  return { error, "instance-key": ik, name, result: "error", "snap-id": snapId };
+}
+
+/** The error of a resolution that found no revision, with the releases it has (snapd lists them to the user). */
+function resolutionError(res: Resolution & { readonly ok: false }): ResultErrorJSON {
+  const releases = res.releases.map((r) => ({ architecture: r.architecture, channel: r.channel }));
+  return { code: res.code, message: res.message, extra: { releases } };
 }
 
 /** A result already serialized (successes, whose `snap` object comes from the cache below). */
@@ -119,7 +191,12 @@ class Serialized {
   constructor(readonly json: string) {}
 }
 
-type Result = JsonObject | Serialized;
+type Result = ErrorResultJSON | FetchAssertionsResultJSON | Serialized;
+
+/** A result's JSON: its members are already in the store's order. */
+function resultJson(r: Result): string {
+  return r instanceof Serialized ? r.json : JSON.stringify(r);
+}
 
 /**
  * The serialized `snap` object of each catalogue revision, per base URL. A catalogue is immutable
@@ -162,13 +239,11 @@ function success(
   );
 }
 
-function notFoundByName(instanceKey: string, name: string): JsonObject {
-  return {
-    result: "error",
-    "instance-key": instanceKey,
-    name,
-    error: { code: "name-not-found", message: `No snap named '${name}' found` },
-  };
+function notFoundByName(instanceKey: string, name: string): ErrorResultJSON {
+  return errorResult(instanceKey, undefined, name, {
+    code: "name-not-found",
+    message: `No snap named '${name}' found`,
+  });
 }
 
 interface ActionEnv {
@@ -204,15 +279,7 @@ function installOrDownload(a: JsonObject, where: string, kind: string, env: Acti
     ...(installedEpoch !== undefined ? { installedEpoch } : {}),
     defaultTracks: env.defaultTracks,
   });
-  if (!res.ok) {
-    return {
-      result: "error",
-      "instance-key": instanceKey,
-      "snap-id": snap.snapId,
-      name: snap.name,
-      error: { code: res.code, message: res.message, ...releasesExtra(res) },
-    };
-  }
+  if (!res.ok) return errorResult(instanceKey, snap.snapId, snap.name, resolutionError(res));
   return success(kind, instanceKey, snap, res, env);
 }
 
@@ -228,7 +295,7 @@ function refresh(a: JsonObject, where: string, env: ActionEnv): Answer {
   let got = cacheable ? env.answers.get(key) : undefined;
   if (got === undefined) {
     const r = resolveRefresh(instanceKey, snapId, revision, channel, cur, env);
-    got = answer(r instanceof Serialized ? r.json : JSON.stringify(sortedKeys(r)));
+    got = answer(resultJson(r));
     if (cacheable) env.answers.set(key, got);
   }
   return got;
@@ -244,12 +311,10 @@ function resolveRefresh(
 ): Result {
   const snap = env.index.bySnapId.get(snapId);
   if (!snap) {
-    return {
-      result: "error",
-      "instance-key": instanceKey,
-      "snap-id": snapId,
-      error: { code: "id-not-found", message: `No snap with id '${snapId}' found` },
-    };
+    return errorResult(instanceKey, snapId, undefined, {
+      code: "id-not-found",
+      message: `No snap with id '${snapId}' found`,
+    });
   }
   const res = resolveSnap(snap, {
     arch: env.arch,
@@ -265,13 +330,7 @@ function resolveRefresh(
     const ignoringEpoch = resolveSnap(snap, { arch: env.arch, channel, defaultTracks: env.defaultTracks });
     if (ignoringEpoch.ok) return success("refresh", instanceKey, snap, { revision: installed }, env);
   }
-  return {
-    result: "error",
-    "instance-key": instanceKey,
-    "snap-id": snap.snapId,
-    name: snap.name,
-    error: { code: res.code, message: res.message, ...releasesExtra(res) },
-  };
+  return errorResult(instanceKey, snap.snapId, snap.name, resolutionError(res));
 }
 
 function stringList(v: Json, what: string): string[] {
@@ -309,12 +368,17 @@ function pickAssertion(
   return { fullKey: [...seqKey, String(latest)], checkNewer: atLeast === undefined || latest === atLeast };
 }
 
-function fetchAssertions(a: JsonObject, where: string, maxFormats: JsonObject, env: ActionEnv): JsonObject | undefined {
+function fetchAssertions(
+  a: JsonObject,
+  where: string,
+  maxFormats: JsonObject,
+  env: ActionEnv,
+): FetchAssertionsResultJSON | undefined {
   const key = str(a, "key", where) ?? "";
   const specs = a["assertions"] ?? [];
   if (!Array.isArray(specs)) throw new BadRequest(`${where}: "assertions" must be a list`);
   const urls: string[] = [];
-  const errors: JsonObject[] = [];
+  const errors: AssertionErrorJSON[] = [];
   specs.forEach((s, i) => {
     const w = `${where}.assertions[${i}]`;
     if (!isObject(s)) throw new BadRequest(`${w} must be an object`);
@@ -326,11 +390,14 @@ function fetchAssertions(a: JsonObject, where: string, maxFormats: JsonObject, e
     const revisions = fullKey ? env.index.assertions.get(`${type}/${fullKey.join("/")}`) : undefined;
     const found = revisions?.find((x) => x.format <= maxFormat);
     if (!found) {
-      const identity =
-        s["primary-key"] !== undefined
-          ? { "primary-key": s["primary-key"] }
-          : { "sequence-key": s["sequence-key"] ?? null };
-      errors.push({ code: "not-found", message: `not found: no ${type} assertion matches`, type, ...identity });
+      const message = `not found: no ${type} assertion matches`;
+      // the key as the device sent it
+      const pk = s["primary-key"];
+      errors.push(
+        pk !== undefined
+          ? { code: "not-found", message, type, "primary-key": pk }
+          : { code: "not-found", message, type, "sequence-key": s["sequence-key"] ?? null },
+      );
       return;
     }
     const ifNewer = int(s, "if-newer-than", w);
@@ -340,12 +407,9 @@ function fetchAssertions(a: JsonObject, where: string, maxFormats: JsonObject, e
     urls.push(env.ctx.baseUrl + assertionUrlPath(type, found.primaryKey) + query);
   });
   if (urls.length === 0 && errors.length === 0) return undefined;
-  return {
-    result: "fetch-assertions",
-    key,
-    "assertion-stream-urls": urls,
-    ...(errors.length > 0 ? { "error-list": errors } : {}),
-  };
+  return errors.length > 0
+    ? { "assertion-stream-urls": urls, "error-list": errors, key, result: "fetch-assertions" }
+    : { "assertion-stream-urls": urls, key, result: "fetch-assertions" };
 }
 
 /** Answers one snap action request. */
@@ -380,7 +444,7 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       results.push(a.json);
       bytes += a.bytes;
     };
-    const push = (r: Result): void => add(answer(r instanceof Serialized ? r.json : JSON.stringify(sortedKeys(r))));
+    const push = (r: Result): void => add(answer(resultJson(r)));
     actions.forEach((a, i) => {
       const where = `actions[${i}]`;
       if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
