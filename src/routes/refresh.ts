@@ -412,6 +412,58 @@ function fetchAssertions(
     : { "assertion-stream-urls": urls, key, result: "fetch-assertions" };
 }
 
+/** A request whose envelope is checked (its entries are checked where they are read). */
+interface SnapActionRequest {
+  readonly actions: readonly Json[];
+  readonly maxFormats: JsonObject;
+  readonly contexts: Map<string, Context>;
+}
+
+/** The request body, checked at the edge: an object, a bounded list of actions, the context entries. */
+function parseRequest(body: unknown): SnapActionRequest {
+  if (!isObject<Json>(body)) throw new BadRequest("request body must be a JSON object");
+  const actions = body["actions"];
+  if (!Array.isArray(actions)) throw new BadRequest(`"actions" must be a list`);
+  if (actions.length > MAX_ACTIONS) throw new BadRequest(`too many actions (${actions.length} > ${MAX_ACTIONS})`);
+  const maxFormats = isObject(body["assertion-max-formats"]) ? body["assertion-max-formats"] : {};
+  return { actions, maxFormats, contexts: parseContext(body["context"]) };
+}
+
+/** The results of every action, serialized in order, with their length in UTF-8 bytes. */
+function answerActions(request: SnapActionRequest, env: ActionEnv): { results: string[]; bytes: number } {
+  const results: string[] = [];
+  let bytes = 0;
+  for (let i = 0; i < request.actions.length; i++) {
+    const a = request.actions[i];
+    const where = `actions[${i}]`;
+    if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
+    checkFieldLengths(a, where);
+    const kind = str(a, "action", where);
+    let got: Answer | undefined;
+    switch (kind) {
+      case "install":
+      case "download":
+        got = answer(resultJson(installOrDownload(a, where, kind, env)));
+        break;
+      case "refresh":
+        got = refresh(a, where, env);
+        break;
+      case "fetch-assertions": {
+        const r = fetchAssertions(a, where, request.maxFormats, env);
+        if (r) got = answer(resultJson(r));
+        break;
+      }
+      default:
+        throw new BadRequest(`${where}: unknown action "${kind ?? ""}"`);
+    }
+    if (got !== undefined) {
+      results.push(got.json);
+      bytes += got.bytes;
+    }
+  }
+  return { results, bytes };
+}
+
 /** Answers one snap action request. */
 export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse {
   let body: unknown;
@@ -421,11 +473,7 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
     return errorResponse(400, "bad-request", "cannot decode request body: invalid JSON");
   }
   try {
-    if (!isObject<Json>(body)) throw new BadRequest("request body must be a JSON object");
-    const actions = body["actions"];
-    if (!Array.isArray(actions)) throw new BadRequest(`"actions" must be a list`);
-    if (actions.length > MAX_ACTIONS) throw new BadRequest(`too many actions (${actions.length} > ${MAX_ACTIONS})`);
-    const maxFormats = isObject(body["assertion-max-formats"]) ? body["assertion-max-formats"] : {};
+    const request = parseRequest(body);
     const caps = headerValue(req, "snap-device-capabilities") ?? "";
     const arch = deviceArch(req) ?? "amd64";
     const defaultTracks = caps.split(/[\s,]+/).includes("default-tracks");
@@ -434,39 +482,11 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       ctx: env.ctx,
       arch,
       defaultTracks,
-      contexts: parseContext(body["context"]),
+      contexts: request.contexts,
       answers: answersFor(env.state, arch, defaultTracks, env.ctx.baseUrl),
       snapJson: env.state.get(SNAP_JSON),
     };
-    const results: string[] = [];
-    let bytes = 0;
-    const add = (a: Answer): void => {
-      results.push(a.json);
-      bytes += a.bytes;
-    };
-    const push = (r: Result): void => add(answer(resultJson(r)));
-    actions.forEach((a, i) => {
-      const where = `actions[${i}]`;
-      if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
-      checkFieldLengths(a, where);
-      const kind = str(a, "action", where);
-      switch (kind) {
-        case "install":
-        case "download":
-          push(installOrDownload(a, where, kind, actionEnv));
-          break;
-        case "refresh":
-          add(refresh(a, where, actionEnv));
-          break;
-        case "fetch-assertions": {
-          const r = fetchAssertions(a, where, maxFormats, actionEnv);
-          if (r) push(r);
-          break;
-        }
-        default:
-          throw new BadRequest(`${where}: unknown action "${kind ?? ""}"`);
-      }
-    });
+    const { results, bytes } = answerActions(request, actionEnv);
     // byte for byte what jsonResponse(200, { "error-list": [], results }) would give (the store's order)
     const head = `{"error-list":[],"results":[`;
     const tail = `]}`;

@@ -21,9 +21,19 @@ export const NEVER = "(?!)";
 
 const TEMPLATE_VAR = /\{(\/?)([A-Za-z][A-Za-z0-9]*)\}/g;
 
-function sourceValue(src: WebSource, req: RouteRequest): string | undefined {
-  if ("query" in src) return req.query.has(src.query) ? (req.query.get(src.query) ?? "") : undefined;
-  const h = req.headers[src.header.toLowerCase()];
+/** A `WebSource` ready for requests: a query parameter, or a header by its lower-case name. */
+interface CompiledSource {
+  readonly query: boolean;
+  readonly name: string;
+}
+
+function compileSource(src: WebSource): CompiledSource {
+  return "query" in src ? { query: true, name: src.query } : { query: false, name: src.header.toLowerCase() };
+}
+
+function sourceValue(src: CompiledSource, req: RouteRequest): string | undefined {
+  if (src.query) return req.query.get(src.name) ?? undefined; // present, even empty: a string
+  const h = req.headers[src.name];
   const v = Array.isArray(h) ? h[0] : h;
   return v === undefined || v === "" ? undefined : v;
 }
@@ -31,7 +41,7 @@ function sourceValue(src: WebSource, req: RouteRequest): string | undefined {
 /** A `WebValue` with its regex compiled. */
 interface CompiledValue {
   readonly name: string;
-  readonly from: readonly WebSource[];
+  readonly from: readonly CompiledSource[];
   readonly match: RegExp;
   readonly absent: WebValue["absent"];
 }
@@ -71,7 +81,7 @@ function compileTemplate(file: string, values: readonly CompiledValue[]): Templa
 function compileRule(rule: WebRule): CompiledRule {
   const values = Object.entries(rule.values ?? {}).map(([name, v]) => ({
     name,
-    from: v.from,
+    from: v.from.map(compileSource),
     match: new RegExp(`^(?:${v.match})$`),
     absent: v.absent,
   }));
@@ -286,27 +296,36 @@ export function gatedAssertionFiles(index: CatalogueIndex): string[] {
  */
 export function selectFromWeb(pattern: string, web: WebSelect): (req: RouteRequest) => string | undefined {
   const c = compileWeb(web);
-  const segments = pattern.split("/");
-  const params = segments.filter((s) => s === "*" || s.startsWith(":"));
-  if (params.length === 0) {
-    return (req) => {
-      const o = resolveCompiled(c, pattern, req);
-      return o.kind === "file" ? o.path : undefined;
-    };
-  }
-  return (req) => {
-    let path = "";
-    for (let i = 0; i < segments.length; i++) {
-      const s = segments[i] as string;
-      const value =
-        s === "*"
-          ? (req.params["*"] ?? req.params["wild"] ?? "")
-          : s.startsWith(":")
-            ? (req.params[s.slice(1)] ?? "")
-            : s;
-      path += i === 0 ? value : `/${value}`;
+  // the pattern as literal text and param names, in turn: `/v2/snaps/info/:name` is ["/v2/snaps/info/", "name"]
+  const parts: string[] = [];
+  let literal = "";
+  for (const [i, seg] of pattern.split("/").entries()) {
+    if (i > 0) literal += "/";
+    if (seg !== "*" && !seg.startsWith(":")) {
+      literal += seg;
+      continue;
     }
-    const o = resolveCompiled(c, path, req);
-    return o.kind === "file" ? o.path : undefined;
+    parts.push(literal, seg === "*" ? "*" : seg.slice(1));
+    literal = "";
+  }
+  parts.push(literal);
+  if (parts.length === 1) return (req) => fileOf(c, pattern, req);
+  return (req) => {
+    let path = parts[0] as string;
+    for (let i = 1; i < parts.length; i += 2) {
+      const name = parts[i] as string;
+      path += (name === "*" ? (req.params["*"] ?? req.params["wild"]) : req.params[name]) ?? "";
+      path += parts[i + 1] as string;
+    }
+    return fileOf(c, path, req);
   };
+}
+
+/** The file the first matching rule names, or undefined (nothing deferred: the shim decides). */
+function fileOf(web: CompiledWeb, path: string, req: RouteRequest): string | undefined {
+  for (const rule of web.rules) {
+    const m = rule.path.exec(path);
+    if (m) return ruleFile(rule, m, req);
+  }
+  return undefined;
 }

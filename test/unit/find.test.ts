@@ -221,3 +221,10 @@ test("the index is built once per loaded catalogue", () => {
   assert.ok(idx.postings.has("hello") && idx.postings.has("greeting"));
   assert.equal(rankByQuery(idx, "").length, CATALOGUE.length);
 });
+
+test("the search index belongs to the generation's state, not to the catalogue", () => {
+  const env = envOf(CATALOGUE);
+  const other = new GenerationState(env.index);
+  assert.notEqual(searchIndexOf(other), searchIndexOf(env.state));
+  assert.equal(searchIndexOf(other), searchIndexOf(other));
+});

@@ -167,3 +167,13 @@ test("AnswerCache: a full device kind starts again, a full cache drops the oldes
   one.set("huge", { json: "y".repeat(20_000), bytes: 20_000 });
   assert.equal(one.get("huge"), undefined);
 });
+
+test("the answer cache belongs to the generation's state: another state of the same catalogue starts empty and answers the same", () => {
+  const env = envOf();
+  const first = handleRefresh(post(refreshes([SNAP_ID])), env).body;
+  assert.equal(answerCacheStats(env.state).entries, 1);
+  const next: DynamicEnv = { ...env, state: new GenerationState(env.index) };
+  assert.equal(answerCacheStats(next.state).entries, 0, "nothing shared through module scope");
+  assert.equal(handleRefresh(post(refreshes([SNAP_ID])), next).body, first);
+  assert.equal(answerCacheStats(next.state).entries, 1);
+});
