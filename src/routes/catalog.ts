@@ -4,7 +4,7 @@
  */
 import type { SnapEntry } from "../catalogue/types.js";
 import { errorResponse, HAL_TYPE, JSON_TYPE, joinedFiles, type RouteSplit, type StaticRoute } from "./types.js";
-import { fixedFileWeb } from "./web.js";
+import { fixedFileWeb, selectFromWeb } from "./web.js";
 
 /** Every category used by a snap, plus `featured` (snap find with no query asks for it). */
 function sectionNamesOf(lists: Iterable<readonly string[]>): string[] {
@@ -48,6 +48,7 @@ function single(
     piece: (snap) => piece(snap),
     join: (pieces) => [{ path, body: { text: join(pieces) } }],
   };
+  const web = fixedFileWeb(pattern, path);
   return {
     kind: "static",
     id,
@@ -57,8 +58,8 @@ function single(
     usesBaseUrl: false,
     files: (index, ctx) => joinedFiles(split, index, ctx),
     split,
-    select: () => path,
-    web: fixedFileWeb(pattern, path),
+    web,
+    select: selectFromWeb(pattern, web),
     notFound: () => errorResponse(404, "not-found", "not found"),
   };
 }

@@ -15,7 +15,7 @@ import { shortChannelName } from "../model/channel.js";
 import type { RenderContext } from "../wire/snap.js";
 import { normalise, searchFields } from "./search.js";
 import { errorResponse, type StaticRoute } from "./types.js";
-import { fixedFileWeb } from "./web.js";
+import { fixedFileWeb, selectFromWeb } from "./web.js";
 
 export const CATALOGUE_PAGE_PATH = "index.html";
 export const HTML_TYPE = "text/html; charset=utf-8";
@@ -261,6 +261,8 @@ ${cards.join("\n")}
 `;
 }
 
+const CATALOGUE_PAGE_WEB = fixedFileWeb("/", CATALOGUE_PAGE_PATH);
+
 export const cataloguePageRoute: StaticRoute = {
   kind: "static",
   id: "catalogue-page",
@@ -275,7 +277,7 @@ export const cataloguePageRoute: StaticRoute = {
     piece: (snap, arches) => card(snap, arches),
     join: (cards, ctx) => [{ path: CATALOGUE_PAGE_PATH, body: { text: joinCards(cards, ctx) } }],
   },
-  select: () => CATALOGUE_PAGE_PATH,
+  select: selectFromWeb("/", CATALOGUE_PAGE_WEB),
   notFound: () => errorResponse(404, "not-found", "not found"),
-  web: fixedFileWeb("/", CATALOGUE_PAGE_PATH),
+  web: CATALOGUE_PAGE_WEB,
 };

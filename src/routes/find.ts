@@ -45,7 +45,7 @@ export function handleFind(req: RouteRequest, env: DynamicEnv): RouteResponse {
             .map((f) => f.trim())
             .filter((f) => f !== ""),
         );
-  const hits = search(searchIndexOf(env.index), parsed);
+  const hits = search(searchIndexOf(env.state), parsed);
   return jsonResponse(200, { results: hits.map((h) => toFindResult(h, env, fields)) });
 }
 

@@ -7,8 +7,8 @@ import { channelMap } from "../catalogue/resolve.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import { shortChannelName } from "../model/channel.js";
 import { type RenderContext, sortedKeys, toResources, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
-import { deviceArch, errorResponse, JSON_TYPE, type RouteRequest, type StaticRoute, type TreeFile } from "./types.js";
-import { unanchored } from "./web.js";
+import { errorResponse, JSON_TYPE, type StaticRoute, type TreeFile, type WebSelect } from "./types.js";
+import { selectFromWeb, unanchored } from "./web.js";
 
 const NAME = /^[a-z0-9](?:-?[a-z0-9])*$/;
 const ARCH = /^[a-z0-9]+$/;
@@ -59,42 +59,39 @@ function* infoFiles(index: CatalogueIndex, ctx: RenderContext): Iterable<TreeFil
   }
 }
 
-function selectInfo(req: RouteRequest): string | undefined {
-  const name = req.params["name"] ?? "";
-  const arch = req.query.get("architecture") ?? deviceArch(req) ?? "amd64";
-  if (!NAME.test(name) || !ARCH.test(arch)) return undefined;
-  return infoPath(name, arch);
-}
+const INFO_PATTERN = "/v2/snaps/info/:name";
+
+const INFO_WEB: WebSelect = {
+  rules: [
+    {
+      path: `^/v2/snaps/info/(?<name>${unanchored(NAME)})$`,
+      values: {
+        arch: {
+          from: [
+            { query: "architecture" },
+            { header: "snap-device-architecture" },
+            { header: "x-ubuntu-architecture" },
+          ],
+          match: unanchored(ARCH),
+          absent: { value: "amd64" },
+        },
+      },
+      file: "v2/snaps/info/{name}.{arch}.json",
+    },
+  ],
+};
 
 export const infoRoute: StaticRoute = {
   kind: "static",
   id: "info",
-  pattern: "/v2/snaps/info/:name",
+  pattern: INFO_PATTERN,
   contentType: JSON_TYPE,
   treePrefix: "v2/snaps/info/",
   usesBaseUrl: true,
   files: infoFiles,
   split: { kind: "per-snap" },
-  select: selectInfo,
-  web: {
-    rules: [
-      {
-        path: `^/v2/snaps/info/(?<name>${unanchored(NAME)})$`,
-        values: {
-          arch: {
-            from: [
-              { query: "architecture" },
-              { header: "snap-device-architecture" },
-              { header: "x-ubuntu-architecture" },
-            ],
-            match: unanchored(ARCH),
-            absent: { value: "amd64" },
-          },
-        },
-        file: "v2/snaps/info/{name}.{arch}.json",
-      },
-    ],
-  },
+  web: INFO_WEB,
+  select: selectFromWeb(INFO_PATTERN, INFO_WEB),
   notFound: (req) =>
     errorResponse(404, "resource-not-found", `No snap named '${req.params["name"] ?? ""}' found in series '16'.`),
 };

@@ -5,13 +5,13 @@
  *
  * Devices of a fleet ask the same questions (same snaps, revisions, channels, architecture), so
  * most refresh actions are answered by one lookup instead of a channel resolution and a render.
- * Per catalogue index (weak: it goes with its generation), per device kind (architecture,
+ * Per generation (its GenerationState: it goes with the generation), per device kind (architecture,
  * capabilities, base URL). Every key and answer is counted at 2 bytes per UTF-16 unit (what V8
  * needs at most for a string) plus a fixed overhead per entry, and the counts are bounded per
  * device kind and in total. A device kind that fills its share starts again (no LRU bookkeeping
  * per hit); when the total is reached, the device kinds cached longest ago are dropped first.
  */
-import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
+import { type GenerationState, StateKey } from "./generation-state.js";
 
 /**
  * One action's answer as JSON, with its length in UTF-8 bytes: a response's length is the sum of
@@ -131,26 +131,21 @@ export class AnswerCache {
   }
 }
 
-const caches = new WeakMap<CatalogueIndex, AnswerCache>();
+const ANSWERS = new StateKey(() => new AnswerCache());
 
-/** This request's part of the cache: per device architecture, capabilities and base URL. */
+/** This request's part of the generation's cache: per device architecture, capabilities and base URL. */
 export function answersFor(
-  index: CatalogueIndex,
+  state: GenerationState,
   arch: string,
   defaultTracks: boolean,
   baseUrl: string,
 ): DeviceAnswers {
-  let cache = caches.get(index);
-  if (cache === undefined) {
-    cache = new AnswerCache();
-    caches.set(index, cache);
-  }
-  return cache.device(JSON.stringify([arch, defaultTracks, baseUrl]));
+  return state.get(ANSWERS).device(JSON.stringify([arch, defaultTracks, baseUrl]));
 }
 
 /** What the cache of a generation holds (for tests and diagnostics). */
-export function answerCacheStats(index: CatalogueIndex): { bytes: number; devices: number; entries: number } {
-  const cache = caches.get(index);
+export function answerCacheStats(state: GenerationState): { bytes: number; devices: number; entries: number } {
+  const cache = state.peek(ANSWERS);
   if (cache === undefined) return { bytes: 0, devices: 0, entries: 0 };
   let entries = 0;
   for (const d of cache.byDevice.values()) entries += d.map.size;

@@ -10,8 +10,9 @@ import type { RevisionEntry, SnapEntry } from "../catalogue/types.js";
 import { parseEpoch } from "../model/epoch.js";
 import type { Epoch } from "../model/types.js";
 import { isObject } from "../util/json-shape.js";
-import { type RenderContext, sortedKeys, toStoreSnap } from "../wire/snap.js";
+import { type RenderContext, toStoreSnap } from "../wire/snap.js";
 import { assertionUrlPath } from "./assertions.js";
+import { StateKey } from "./generation-state.js";
 import { type Answer, answersFor, type DeviceAnswers, fieldLimit, MIN_FIELD_LIMIT } from "./refresh-cache.js";
 import { heldError } from "./refresh-held.js";
 import {
@@ -24,6 +25,62 @@ import {
   type RouteRequest,
   type RouteResponse,
 } from "./types.js";
+
+// ---- the wire: what snapd sends and what it reads back (snapd's store/store_action.go) ----------
+
+/**
+ * The request (snapd's snapActionRequest). Each member is checked where it is read, in the order
+ * below, and a bad one answers the whole request 400 `bad-request` (`BadRequest`); every string
+ * member of a context or action entry is bounded first (refresh-cache.ts, FIELD_LIMITS). What
+ * the resolution does not need is not looked at (an unknown snap's `revision`, the `if-newer-than`
+ * of an assertion not found), as the store does.
+ *
+ *   { "context": ContextJSON[], "actions": ActionJSON[], "assertion-max-formats": { type: N } }
+ *   ContextJSON: snap-id, instance-key, revision, tracking-channel, epoch, held (refresh-held.ts),
+ *                cohort-key, refreshed-date, ignore-validation (bounded, not read)
+ *   ActionJSON:  action ("install" | "download" | "refresh" | "fetch-assertions"), instance-key,
+ *                name, snap-id, revision, channel, epoch; for fetch-assertions: key, assertions:
+ *                [{ type, primary-key | sequence-key, sequence, if-newer-than,
+ *                   if-sequence-equal-or-newer-than }]
+ *
+ * The answer (snapd's snapActionResultList): `{"error-list":[],"results":[ResultJSON...]}`, each
+ * result's members in the store's (alphabetical) order, which the builders below write them in
+ * (successes as text, `success`; errors as objects, `errorResult`; `fetchAssertions`), so the
+ * serializer keeps that order and nothing is sorted per answer.
+ */
+
+/** An error of a result (snapd's errorListEntry): code, message, then `extra` when there is one. */
+interface ResultErrorJSON {
+  readonly code: string;
+  readonly message: string;
+  readonly extra?: { readonly releases: readonly { readonly architecture: string; readonly channel: string }[] };
+}
+
+/** An action that failed (snapd's snapActionResult with `result: "error"`), members in this order. */
+interface ErrorResultJSON {
+  readonly error: ResultErrorJSON;
+  readonly "instance-key": string;
+  readonly name?: string;
+  readonly result: "error";
+  readonly "snap-id"?: string;
+}
+
+/** An assertion of a fetch-assertions action that is not found: code, message, type, then its key as sent. */
+interface AssertionErrorJSON {
+  readonly code: "not-found";
+  readonly message: string;
+  readonly type: string;
+  readonly "primary-key"?: Json;
+  readonly "sequence-key"?: Json;
+}
+
+/** The answer to a fetch-assertions action, members in this order. */
+interface FetchAssertionsResultJSON {
+  readonly "assertion-stream-urls": readonly string[];
+  readonly "error-list"?: readonly AssertionErrorJSON[];
+  readonly key: string;
+  readonly result: "fetch-assertions";
+}
 
 /** More actions than any device has snaps: a bound on work per request. */
 export const MAX_ACTIONS = 5000;
@@ -107,10 +164,26 @@ function parseContext(v: Json | undefined): Map<string, Context> {
   return out;
 }
 
-function releasesExtra(res: Resolution) {
-  return res.ok
-    ? {}
-    : { extra: { releases: res.releases.map((r) => ({ architecture: r.architecture, channel: r.channel })) } };
+/** The one place error results are made: members in the store's order (`name`, `snap-id` when known). */
+function errorResult(
+  instanceKey: string,
+  snapId: string | undefined,
+  name: string | undefined,
+  error: ResultErrorJSON,
+): ErrorResultJSON {
+  const ik = instanceKey;
+  if (name === undefined)
+    return snapId === undefined
+      ? { error, "instance-key": ik, result: "error" }
+      : { error, "instance-key": ik, result: "error", "snap-id": snapId };
+  if (snapId === undefined) return { error, "instance-key": ik, name, result: "error" };
+  return { error, "instance-key": ik, name, result: "error", "snap-id": snapId };
+}
+
+/** The error of a resolution that found no revision, with the releases it has (snapd lists them to the user). */
+function resolutionError(res: Resolution & { readonly ok: false }): ResultErrorJSON {
+  const releases = res.releases.map((r) => ({ architecture: r.architecture, channel: r.channel }));
+  return { code: res.code, message: res.message, extra: { releases } };
 }
 
 /** A result already serialized (successes, whose `snap` object comes from the cache below). */
@@ -118,20 +191,26 @@ class Serialized {
   constructor(readonly json: string) {}
 }
 
-type Result = JsonObject | Serialized;
+type Result = ErrorResultJSON | FetchAssertionsResultJSON | Serialized;
+
+/** A result's JSON: its members are already in the store's order. */
+function resultJson(r: Result): string {
+  return r instanceof Serialized ? r.json : JSON.stringify(r);
+}
 
 /**
  * The serialized `snap` object of each catalogue revision, per base URL. A catalogue is immutable
  * for the generation it belongs to, so a revision always renders the same: render it once, not on
- * every refresh (it was most of a refresh's CPU time). Weak: entries go with their generation.
+ * every refresh (it was most of a refresh's CPU time). Kept in the generation's state: it goes with it.
  */
-const snapJsonCache = new WeakMap<RevisionEntry, Map<string, string>>();
+const SNAP_JSON = new StateKey(() => new Map<RevisionEntry, Map<string, string>>());
+type SnapJsonCache = Map<RevisionEntry, Map<string, string>>;
 
-function snapJson(snap: SnapEntry, rev: RevisionEntry, ctx: RenderContext): string {
-  let byBase = snapJsonCache.get(rev);
+function snapJson(cache: SnapJsonCache, snap: SnapEntry, rev: RevisionEntry, ctx: RenderContext): string {
+  let byBase = cache.get(rev);
   if (byBase === undefined) {
     byBase = new Map();
-    snapJsonCache.set(rev, byBase);
+    cache.set(rev, byBase);
   }
   let json = byBase.get(ctx.baseUrl);
   if (json === undefined) {
@@ -146,7 +225,7 @@ function success(
   instanceKey: string,
   snap: SnapEntry,
   res: { revision: RevisionEntry; effectiveChannel?: string; redirectChannel?: string; releasedAt?: string },
-  ctx: RenderContext,
+  env: ActionEnv,
 ): Serialized {
   // the bytes JSON.stringify gives for the object with these keys in the real store's (alphabetical) order
   const q = JSON.stringify;
@@ -156,17 +235,15 @@ function success(
   if (res.redirectChannel !== undefined) json += `,"redirect-channel":${q(res.redirectChannel)}`;
   if (res.releasedAt !== undefined) json += `,"released-at":${q(res.releasedAt)}`;
   return new Serialized(
-    `${json},"result":${q(action)},"snap":${snapJson(snap, res.revision, ctx)},"snap-id":${q(snap.snapId)}}`,
+    `${json},"result":${q(action)},"snap":${snapJson(env.snapJson, snap, res.revision, env.ctx)},"snap-id":${q(snap.snapId)}}`,
   );
 }
 
-function notFoundByName(instanceKey: string, name: string): JsonObject {
-  return {
-    result: "error",
-    "instance-key": instanceKey,
-    name,
-    error: { code: "name-not-found", message: `No snap named '${name}' found` },
-  };
+function notFoundByName(instanceKey: string, name: string): ErrorResultJSON {
+  return errorResult(instanceKey, undefined, name, {
+    code: "name-not-found",
+    message: `No snap named '${name}' found`,
+  });
 }
 
 interface ActionEnv {
@@ -177,6 +254,8 @@ interface ActionEnv {
   readonly contexts: Map<string, Context>;
   /** Refresh answers already given to devices like this one (refresh-cache.ts). */
   readonly answers: DeviceAnswers;
+  /** The generation's rendered `snap` objects. */
+  readonly snapJson: SnapJsonCache;
 }
 
 function answer(json: string): Answer {
@@ -200,16 +279,8 @@ function installOrDownload(a: JsonObject, where: string, kind: string, env: Acti
     ...(installedEpoch !== undefined ? { installedEpoch } : {}),
     defaultTracks: env.defaultTracks,
   });
-  if (!res.ok) {
-    return {
-      result: "error",
-      "instance-key": instanceKey,
-      "snap-id": snap.snapId,
-      name: snap.name,
-      error: { code: res.code, message: res.message, ...releasesExtra(res) },
-    };
-  }
-  return success(kind, instanceKey, snap, res, env.ctx);
+  if (!res.ok) return errorResult(instanceKey, snap.snapId, snap.name, resolutionError(res));
+  return success(kind, instanceKey, snap, res, env);
 }
 
 function refresh(a: JsonObject, where: string, env: ActionEnv): Answer {
@@ -224,7 +295,7 @@ function refresh(a: JsonObject, where: string, env: ActionEnv): Answer {
   let got = cacheable ? env.answers.get(key) : undefined;
   if (got === undefined) {
     const r = resolveRefresh(instanceKey, snapId, revision, channel, cur, env);
-    got = answer(r instanceof Serialized ? r.json : JSON.stringify(sortedKeys(r)));
+    got = answer(resultJson(r));
     if (cacheable) env.answers.set(key, got);
   }
   return got;
@@ -240,12 +311,10 @@ function resolveRefresh(
 ): Result {
   const snap = env.index.bySnapId.get(snapId);
   if (!snap) {
-    return {
-      result: "error",
-      "instance-key": instanceKey,
-      "snap-id": snapId,
-      error: { code: "id-not-found", message: `No snap with id '${snapId}' found` },
-    };
+    return errorResult(instanceKey, snapId, undefined, {
+      code: "id-not-found",
+      message: `No snap with id '${snapId}' found`,
+    });
   }
   const res = resolveSnap(snap, {
     arch: env.arch,
@@ -253,21 +322,15 @@ function resolveRefresh(
     ...(cur?.epoch !== undefined && revision === undefined ? { installedEpoch: cur.epoch } : {}),
     defaultTracks: env.defaultTracks,
   });
-  if (res.ok) return success("refresh", instanceKey, snap, res, env.ctx);
+  if (res.ok) return success("refresh", instanceKey, snap, res, env);
   // the channel has releases but none can read the installed epoch: answer with what the device
   // has, so snapd says "snap has no updates available" (an empty answer is an error to snapd)
   const installed = cur ? snap.revisions.find((r) => r.revision === cur.revision) : undefined;
   if (installed && revision === undefined && cur?.epoch !== undefined) {
     const ignoringEpoch = resolveSnap(snap, { arch: env.arch, channel, defaultTracks: env.defaultTracks });
-    if (ignoringEpoch.ok) return success("refresh", instanceKey, snap, { revision: installed }, env.ctx);
+    if (ignoringEpoch.ok) return success("refresh", instanceKey, snap, { revision: installed }, env);
   }
-  return {
-    result: "error",
-    "instance-key": instanceKey,
-    "snap-id": snap.snapId,
-    name: snap.name,
-    error: { code: res.code, message: res.message, ...releasesExtra(res) },
-  };
+  return errorResult(instanceKey, snap.snapId, snap.name, resolutionError(res));
 }
 
 function stringList(v: Json, what: string): string[] {
@@ -305,12 +368,17 @@ function pickAssertion(
   return { fullKey: [...seqKey, String(latest)], checkNewer: atLeast === undefined || latest === atLeast };
 }
 
-function fetchAssertions(a: JsonObject, where: string, maxFormats: JsonObject, env: ActionEnv): JsonObject | undefined {
+function fetchAssertions(
+  a: JsonObject,
+  where: string,
+  maxFormats: JsonObject,
+  env: ActionEnv,
+): FetchAssertionsResultJSON | undefined {
   const key = str(a, "key", where) ?? "";
   const specs = a["assertions"] ?? [];
   if (!Array.isArray(specs)) throw new BadRequest(`${where}: "assertions" must be a list`);
   const urls: string[] = [];
-  const errors: JsonObject[] = [];
+  const errors: AssertionErrorJSON[] = [];
   specs.forEach((s, i) => {
     const w = `${where}.assertions[${i}]`;
     if (!isObject(s)) throw new BadRequest(`${w} must be an object`);
@@ -322,11 +390,14 @@ function fetchAssertions(a: JsonObject, where: string, maxFormats: JsonObject, e
     const revisions = fullKey ? env.index.assertions.get(`${type}/${fullKey.join("/")}`) : undefined;
     const found = revisions?.find((x) => x.format <= maxFormat);
     if (!found) {
-      const identity =
-        s["primary-key"] !== undefined
-          ? { "primary-key": s["primary-key"] }
-          : { "sequence-key": s["sequence-key"] ?? null };
-      errors.push({ code: "not-found", message: `not found: no ${type} assertion matches`, type, ...identity });
+      const message = `not found: no ${type} assertion matches`;
+      // the key as the device sent it
+      const pk = s["primary-key"];
+      errors.push(
+        pk !== undefined
+          ? { code: "not-found", message, type, "primary-key": pk }
+          : { code: "not-found", message, type, "sequence-key": s["sequence-key"] ?? null },
+      );
       return;
     }
     const ifNewer = int(s, "if-newer-than", w);
@@ -336,12 +407,61 @@ function fetchAssertions(a: JsonObject, where: string, maxFormats: JsonObject, e
     urls.push(env.ctx.baseUrl + assertionUrlPath(type, found.primaryKey) + query);
   });
   if (urls.length === 0 && errors.length === 0) return undefined;
-  return {
-    result: "fetch-assertions",
-    key,
-    "assertion-stream-urls": urls,
-    ...(errors.length > 0 ? { "error-list": errors } : {}),
-  };
+  return errors.length > 0
+    ? { "assertion-stream-urls": urls, "error-list": errors, key, result: "fetch-assertions" }
+    : { "assertion-stream-urls": urls, key, result: "fetch-assertions" };
+}
+
+/** A request whose envelope is checked (its entries are checked where they are read). */
+interface SnapActionRequest {
+  readonly actions: readonly Json[];
+  readonly maxFormats: JsonObject;
+  readonly contexts: Map<string, Context>;
+}
+
+/** The request body, checked at the edge: an object, a bounded list of actions, the context entries. */
+function parseRequest(body: unknown): SnapActionRequest {
+  if (!isObject<Json>(body)) throw new BadRequest("request body must be a JSON object");
+  const actions = body["actions"];
+  if (!Array.isArray(actions)) throw new BadRequest(`"actions" must be a list`);
+  if (actions.length > MAX_ACTIONS) throw new BadRequest(`too many actions (${actions.length} > ${MAX_ACTIONS})`);
+  const maxFormats = isObject(body["assertion-max-formats"]) ? body["assertion-max-formats"] : {};
+  return { actions, maxFormats, contexts: parseContext(body["context"]) };
+}
+
+/** The results of every action, serialized in order, with their length in UTF-8 bytes. */
+function answerActions(request: SnapActionRequest, env: ActionEnv): { results: string[]; bytes: number } {
+  const results: string[] = [];
+  let bytes = 0;
+  for (let i = 0; i < request.actions.length; i++) {
+    const a = request.actions[i];
+    const where = `actions[${i}]`;
+    if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
+    checkFieldLengths(a, where);
+    const kind = str(a, "action", where);
+    let got: Answer | undefined;
+    switch (kind) {
+      case "install":
+      case "download":
+        got = answer(resultJson(installOrDownload(a, where, kind, env)));
+        break;
+      case "refresh":
+        got = refresh(a, where, env);
+        break;
+      case "fetch-assertions": {
+        const r = fetchAssertions(a, where, request.maxFormats, env);
+        if (r) got = answer(resultJson(r));
+        break;
+      }
+      default:
+        throw new BadRequest(`${where}: unknown action "${kind ?? ""}"`);
+    }
+    if (got !== undefined) {
+      results.push(got.json);
+      bytes += got.bytes;
+    }
+  }
+  return { results, bytes };
 }
 
 /** Answers one snap action request. */
@@ -353,11 +473,7 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
     return errorResponse(400, "bad-request", "cannot decode request body: invalid JSON");
   }
   try {
-    if (!isObject<Json>(body)) throw new BadRequest("request body must be a JSON object");
-    const actions = body["actions"];
-    if (!Array.isArray(actions)) throw new BadRequest(`"actions" must be a list`);
-    if (actions.length > MAX_ACTIONS) throw new BadRequest(`too many actions (${actions.length} > ${MAX_ACTIONS})`);
-    const maxFormats = isObject(body["assertion-max-formats"]) ? body["assertion-max-formats"] : {};
+    const request = parseRequest(body);
     const caps = headerValue(req, "snap-device-capabilities") ?? "";
     const arch = deviceArch(req) ?? "amd64";
     const defaultTracks = caps.split(/[\s,]+/).includes("default-tracks");
@@ -366,38 +482,11 @@ export function handleRefresh(req: RouteRequest, env: DynamicEnv): RouteResponse
       ctx: env.ctx,
       arch,
       defaultTracks,
-      contexts: parseContext(body["context"]),
-      answers: answersFor(env.index, arch, defaultTracks, env.ctx.baseUrl),
+      contexts: request.contexts,
+      answers: answersFor(env.state, arch, defaultTracks, env.ctx.baseUrl),
+      snapJson: env.state.get(SNAP_JSON),
     };
-    const results: string[] = [];
-    let bytes = 0;
-    const add = (a: Answer): void => {
-      results.push(a.json);
-      bytes += a.bytes;
-    };
-    const push = (r: Result): void => add(answer(r instanceof Serialized ? r.json : JSON.stringify(sortedKeys(r))));
-    actions.forEach((a, i) => {
-      const where = `actions[${i}]`;
-      if (!isObject(a)) throw new BadRequest(`${where} must be an object`);
-      checkFieldLengths(a, where);
-      const kind = str(a, "action", where);
-      switch (kind) {
-        case "install":
-        case "download":
-          push(installOrDownload(a, where, kind, actionEnv));
-          break;
-        case "refresh":
-          add(refresh(a, where, actionEnv));
-          break;
-        case "fetch-assertions": {
-          const r = fetchAssertions(a, where, maxFormats, actionEnv);
-          if (r) push(r);
-          break;
-        }
-        default:
-          throw new BadRequest(`${where}: unknown action "${kind ?? ""}"`);
-      }
-    });
+    const { results, bytes } = answerActions(request, actionEnv);
     // byte for byte what jsonResponse(200, { "error-list": [], results }) would give (the store's order)
     const head = `{"error-list":[],"results":[`;
     const tail = `]}`;

@@ -10,11 +10,11 @@
  * by where the words match (name, title, publisher, category, summary,
  * description; whole words before word prefixes); ties by name.
  */
-import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import { type ChannelMapEntry, channelMap } from "../catalogue/resolve.js";
 import type { Catalogue, SnapEntry } from "../catalogue/types.js";
 import { LATEST_TRACK, shortChannelName } from "../model/channel.js";
 import { toRevisionLevel, toSnapLevel } from "../wire/snap.js";
+import { type GenerationState, StateKey } from "./generation-state.js";
 import {
   type DynamicEnv,
   type DynamicRoute,
@@ -125,16 +125,11 @@ export function buildSearchIndex(catalogue: Catalogue): SearchIndex {
   };
 }
 
-const INDEXES = new WeakMap<CatalogueIndex, SearchIndex>();
+const SEARCH_INDEX = new StateKey((index) => buildSearchIndex(index.catalogue));
 
-/** The search index of a loaded catalogue: built on first use, then kept as long as the catalogue is. */
-export function searchIndexOf(index: CatalogueIndex): SearchIndex {
-  let s = INDEXES.get(index);
-  if (s === undefined) {
-    s = buildSearchIndex(index.catalogue);
-    INDEXES.set(index, s);
-  }
-  return s;
+/** The search index of a loaded generation: built on first use, then kept as long as the generation is. */
+export function searchIndexOf(state: GenerationState): SearchIndex {
+  return state.get(SEARCH_INDEX);
 }
 
 function lowerBound(list: readonly string[], key: string): number {
@@ -353,7 +348,7 @@ export function handleSearchV1(req: RouteRequest, env: DynamicEnv): RouteRespons
     narrow: (q) => (q.get("scope") === "wide" ? undefined : "stable"),
   });
   if ("status" in parsed) return parsed;
-  const hits = search(searchIndexOf(env.index), parsed);
+  const hits = search(searchIndexOf(env.state), parsed);
   return jsonResponse(200, { _embedded: { "clickindex:package": hits.map((h) => toV1Details(h, env)) } }, HAL_TYPE);
 }
 

@@ -7,6 +7,7 @@
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import type { RenderContext } from "../wire/snap.js";
+import type { GenerationState } from "./generation-state.js";
 
 /** A file of the tree: rendered bytes, or a stored assertion object copied verbatim. */
 export type TreeFileBody = { readonly text: string } | { readonly object: string };
@@ -45,12 +46,16 @@ export interface StaticRoute {
   /** Whether rendered files embed the base URL (download URLs). */
   readonly usesBaseUrl: boolean;
   files(index: CatalogueIndex, ctx: RenderContext): Iterable<TreeFile>;
-  /** Tree path for a live request, or undefined when nothing can match. */
+  /**
+   * Tree path for a live request, or undefined when nothing can match: derived
+   * from `web` (`selectFromWeb` in src/routes/web.ts), except where the
+   * catalogue must decide (what `web.defer` hands to the shim).
+   */
   select(req: RouteRequest, index: CatalogueIndex): string | undefined;
   /** The answer when `select` finds nothing (snapd needs JSON errors, never an empty 404). */
   notFound(req: RouteRequest): RouteResponse;
-  /** `select` for web servers without our code (the nginx generator); see src/routes/web.ts. */
-  readonly web?: WebSelect;
+  /** How a live request selects a file, said so that web servers without our code can do it (the nginx generator); see src/routes/web.ts. */
+  readonly web: WebSelect;
   /** How a build renders this route one snap at a time (reusing what did not change). */
   readonly split: RouteSplit;
 }
@@ -85,6 +90,8 @@ export function joinedFiles(split: RouteSplit, index: CatalogueIndex, ctx: Rende
 
 export interface DynamicEnv {
   readonly index: CatalogueIndex;
+  /** What the handlers keep for the generation answering (its caches, its search index). */
+  readonly state: GenerationState;
   readonly ctx: RenderContext;
   /** Opaque random token (device nonces and sessions). */
   readonly token: () => string;

@@ -1,15 +1,16 @@
 /**
- * `select`, said so that a web server without snapshelf's code can do it.
+ * How a live request selects a static route's file, said so that a web
+ * server without snapshelf's code can do it.
  *
- * A static route's `select` is TypeScript; nginx cannot run it. So each
- * static route also carries a `WebSelect`: path regexes with named groups,
+ * Each static route carries a `WebSelect`: path regexes with named groups,
  * request values (query parameters, headers) each checked against a regex,
  * and a tree path template. The nginx generator (src/nginx) renders these
  * into locations and maps; `resolveWeb` below interprets them the same way,
- * so a unit test can check them against `select` on the same requests. What
- * needs the catalogue to decide (an assertion whose newest revision is too
- * new for the client's `max-format`) is listed per generation (`defer`), and
- * a web server passes those requests to the shim.
+ * and the shim's `select` is derived from them (`selectFromWeb`), so a route
+ * is described once. What needs the catalogue to decide (an assertion whose
+ * newest revision is too new for the client's `max-format`) is listed per
+ * generation (`defer`), and a web server passes those requests to the shim,
+ * where that route's own `select` decides (the one documented exception).
  */
 import { ASSERTION_TYPES, type AssertionTypeInfo, assertionPath } from "../assertions/types.js";
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
@@ -20,11 +21,148 @@ export const NEVER = "(?!)";
 
 const TEMPLATE_VAR = /\{(\/?)([A-Za-z][A-Za-z0-9]*)\}/g;
 
-function sourceValue(src: WebSource, req: RouteRequest): string | undefined {
-  if ("query" in src) return req.query.has(src.query) ? (req.query.get(src.query) ?? "") : undefined;
-  const h = req.headers[src.header.toLowerCase()];
+/** A `WebSource` ready for requests: a query parameter, or a header by its lower-case name. */
+interface CompiledSource {
+  readonly query: boolean;
+  readonly name: string;
+}
+
+function compileSource(src: WebSource): CompiledSource {
+  return "query" in src ? { query: true, name: src.query } : { query: false, name: src.header.toLowerCase() };
+}
+
+function sourceValue(src: CompiledSource, req: RouteRequest): string | undefined {
+  if (src.query) return req.query.get(src.name) ?? undefined; // present, even empty: a string
+  const h = req.headers[src.name];
   const v = Array.isArray(h) ? h[0] : h;
   return v === undefined || v === "" ? undefined : v;
+}
+
+/** A `WebValue` with its regex compiled. */
+interface CompiledValue {
+  readonly name: string;
+  readonly from: readonly CompiledSource[];
+  readonly match: RegExp;
+  readonly absent: WebValue["absent"];
+}
+
+/**
+ * A template piece: literal text, or a variable (`optional`: a `{/name}`
+ * segment) taken from the rule's request values (`value`: its position) or,
+ * when no value has its name, from the path's named groups.
+ */
+type TemplatePart = string | { readonly name: string; readonly optional: boolean; readonly value: number };
+
+interface CompiledRule {
+  readonly path: RegExp;
+  readonly values: readonly CompiledValue[];
+  readonly file: readonly TemplatePart[];
+}
+
+/** A `WebSelect` with its regexes compiled and its templates split, once per description. */
+export interface CompiledWeb {
+  readonly rules: readonly CompiledRule[];
+  readonly deferQuery: string | undefined;
+}
+
+function compileTemplate(file: string, values: readonly CompiledValue[]): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let last = 0;
+  for (const m of file.matchAll(TEMPLATE_VAR)) {
+    if (m.index > last) parts.push(file.slice(last, m.index));
+    const name = m[2] ?? "";
+    parts.push({ name, optional: m[1] === "/", value: values.findIndex((v) => v.name === name) });
+    last = m.index + m[0].length;
+  }
+  if (last < file.length) parts.push(file.slice(last));
+  return parts;
+}
+
+function compileRule(rule: WebRule): CompiledRule {
+  const values = Object.entries(rule.values ?? {}).map(([name, v]) => ({
+    name,
+    from: v.from.map(compileSource),
+    match: new RegExp(`^(?:${v.match})$`),
+    absent: v.absent,
+  }));
+  return { path: new RegExp(rule.path), values, file: compileTemplate(rule.file, values) };
+}
+
+const compiled = new WeakMap<WebSelect, CompiledWeb>();
+
+/** `web` compiled (cached per description: route descriptions live as long as the process). */
+export function compileWeb(web: WebSelect): CompiledWeb {
+  const known = compiled.get(web);
+  if (known !== undefined) return known;
+  const c: CompiledWeb = { rules: web.rules.map(compileRule), deferQuery: web.defer?.query };
+  compiled.set(web, c);
+  return c;
+}
+
+const NO_DEFERRALS: ReadonlySet<string> = new Set();
+const NOT_FOUND: WebOutcome = { kind: "not-found" };
+/** `requestValue`'s answer for a value that rules the request out. */
+const RULED_OUT = null;
+
+/** A request value: the first present source, else the fallback; undefined when omitted. */
+function requestValue(v: CompiledValue, req: RouteRequest): string | undefined | typeof RULED_OUT {
+  let value: string | undefined;
+  for (const src of v.from) {
+    value = sourceValue(src, req);
+    if (value !== undefined) break;
+  }
+  if (value === undefined) {
+    if (v.absent === "not-found") return RULED_OUT;
+    if (v.absent === "omit") return undefined;
+    value = v.absent.value;
+  }
+  return v.match.test(value) ? value : RULED_OUT;
+}
+
+/** The tree file `rule` names for a path it matched (`m`), or undefined when a request value rules it out. */
+function ruleFile(rule: CompiledRule, m: RegExpExecArray, req: RouteRequest): string | undefined {
+  const n = rule.values.length;
+  // at most a few values per rule: the common cases need no array
+  const v0 = n > 0 ? requestValue(rule.values[0] as CompiledValue, req) : undefined;
+  if (v0 === RULED_OUT) return undefined;
+  let rest: (string | undefined)[] | undefined;
+  if (n > 1) {
+    rest = [];
+    for (let i = 1; i < n; i++) {
+      const v = requestValue(rule.values[i] as CompiledValue, req);
+      if (v === RULED_OUT) return undefined;
+      rest.push(v);
+    }
+  }
+  let file = "";
+  for (const part of rule.file) {
+    if (typeof part === "string") {
+      file += part;
+      continue;
+    }
+    const value = part.value === 0 ? v0 : part.value > 0 ? rest?.[part.value - 1] : m.groups?.[part.name];
+    if (value !== undefined) file += part.optional ? `/${value}` : value;
+  }
+  return file;
+}
+
+/** `resolveWeb` over a compiled description. */
+export function resolveCompiled(
+  web: CompiledWeb,
+  path: string,
+  req: RouteRequest,
+  deferred: ReadonlySet<string> = NO_DEFERRALS,
+): WebOutcome {
+  for (const rule of web.rules) {
+    const m = rule.path.exec(path);
+    if (!m) continue;
+    const file = ruleFile(rule, m, req);
+    if (file === undefined) return NOT_FOUND;
+    if (web.deferQuery !== undefined && req.query.has(web.deferQuery) && deferred.has(file))
+      return { kind: "defer", path: file };
+    return { kind: "file", path: file };
+  }
+  return NOT_FOUND;
 }
 
 /**
@@ -35,36 +173,9 @@ export function resolveWeb(
   web: WebSelect,
   path: string,
   req: RouteRequest,
-  deferred: ReadonlySet<string> = new Set(),
+  deferred: ReadonlySet<string> = NO_DEFERRALS,
 ): WebOutcome {
-  for (const rule of web.rules) {
-    const m = new RegExp(rule.path).exec(path);
-    if (!m) continue;
-    const vars = new Map<string, string | undefined>(Object.entries(m.groups ?? {}));
-    for (const [name, v] of Object.entries(rule.values ?? {})) {
-      let value: string | undefined;
-      for (const src of v.from) {
-        value = sourceValue(src, req);
-        if (value !== undefined) break;
-      }
-      if (value === undefined) {
-        if (v.absent === "not-found") return { kind: "not-found" };
-        value = v.absent === "omit" ? undefined : v.absent.value;
-      }
-      if (value !== undefined && !new RegExp(`^(?:${v.match})$`).test(value)) return { kind: "not-found" };
-      vars.set(name, value);
-    }
-    const file = rule.file.replace(TEMPLATE_VAR, (_all, slash: string, name: string) => {
-      const value = vars.get(name);
-      if (value === undefined) return "";
-      return slash + value;
-    });
-    const deferQuery = web.defer?.query;
-    if (deferQuery !== undefined && req.query.has(deferQuery) && deferred.has(file))
-      return { kind: "defer", path: file };
-    return { kind: "file", path: file };
-  }
-  return { kind: "not-found" };
+  return resolveCompiled(compileWeb(web), path, req, deferred);
 }
 
 /** The variable names a template uses, with whether each is an optional `{/name}` segment. */
@@ -167,4 +278,54 @@ export function gatedAssertionFiles(index: CatalogueIndex): string[] {
     out.push(`v2/assertions/${assertionPath(newest.type, newest.primaryKey)}/_.assert`);
   }
   return out.sort();
+}
+
+// ---- select, derived from the description ------------------------------------
+
+/**
+ * A static route's `select` from its web description, as the shim runs it:
+ * the URL path is rebuilt from the route's polka `pattern` and the request's
+ * (decoded) params, so it is the path nginx sees as `$uri` for that route,
+ * and then resolved like nginx does. Compiled once per route: a request costs
+ * the rule regexes and the template, no more than a hand-written `select`.
+ *
+ * Nothing is deferred here: what a web server would pass to the shim (see
+ * `WebDefer`) is exactly what a route's own `select` must decide with the
+ * catalogue, so such a route (assertions: `max-format`) keeps a hand-written
+ * `select`, checked against its description by test/unit/nginx-web.test.ts.
+ */
+export function selectFromWeb(pattern: string, web: WebSelect): (req: RouteRequest) => string | undefined {
+  const c = compileWeb(web);
+  // the pattern as literal text and param names, in turn: `/v2/snaps/info/:name` is ["/v2/snaps/info/", "name"]
+  const parts: string[] = [];
+  let literal = "";
+  for (const [i, seg] of pattern.split("/").entries()) {
+    if (i > 0) literal += "/";
+    if (seg !== "*" && !seg.startsWith(":")) {
+      literal += seg;
+      continue;
+    }
+    parts.push(literal, seg === "*" ? "*" : seg.slice(1));
+    literal = "";
+  }
+  parts.push(literal);
+  if (parts.length === 1) return (req) => fileOf(c, pattern, req);
+  return (req) => {
+    let path = parts[0] as string;
+    for (let i = 1; i < parts.length; i += 2) {
+      const name = parts[i] as string;
+      path += (name === "*" ? (req.params["*"] ?? req.params["wild"]) : req.params[name]) ?? "";
+      path += parts[i + 1] as string;
+    }
+    return fileOf(c, path, req);
+  };
+}
+
+/** The file the first matching rule names, or undefined (nothing deferred: the shim decides). */
+function fileOf(web: CompiledWeb, path: string, req: RouteRequest): string | undefined {
+  for (const rule of web.rules) {
+    const m = rule.path.exec(path);
+    if (m) return ruleFile(rule, m, req);
+  }
+  return undefined;
 }

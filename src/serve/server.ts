@@ -16,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import polka from "polka";
 import { type CatalogueIndex, indexCatalogue } from "../catalogue/build-catalogue.js";
+import { GenerationState } from "../routes/generation-state.js";
 import { STORE_VERSION } from "../routes/limits.js";
 import { searchIndexOf } from "../routes/search.js";
 import {
@@ -49,6 +50,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => 
 interface Generation {
   readonly generation: number;
   readonly index: CatalogueIndex;
+  /** The handlers' caches and search index for this generation (freed with it). */
+  readonly state: GenerationState;
   readonly meta: TreeMeta;
   readonly tree: Handler;
   readonly blobs: Handler;
@@ -93,8 +96,9 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
   const meta = readTreeMeta(dir, `generation ${generation}`);
   const catalogue = readTreeCatalogue(dir, `generation ${generation}`);
   const index = indexCatalogue(catalogue);
+  const state = new GenerationState(index);
   // the search index too is built here, once per generation, before it serves a request
-  searchIndexOf(index);
+  searchIndexOf(state);
   const overlay = new Map<string, string>();
   const oldLayout = meta.format !== TREE_FORMAT;
   if ((baseUrl !== undefined && baseUrl !== meta.baseUrl) || oldLayout) {
@@ -129,7 +133,7 @@ function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (
     else shared(req, res, next);
   };
   const blobs = fileServer({ root: layout.blobs, contentType: () => SNAP_CONTENT_TYPE, highWaterMark: 1 << 20 });
-  return { generation, index, meta, tree, blobs, overlay };
+  return { generation, index, state, meta, tree, blobs, overlay };
 }
 
 function toRouteRequest(req: IncomingMessage & { params?: Record<string, string> }, body?: Buffer): RouteRequest {
@@ -304,6 +308,7 @@ function mountDynamicRoutes(app: App, service: Service, bodies: BodyBudget, answ
       const body = route.method === "POST" ? await readBody(req, bodies) : undefined;
       const env = {
         index: gen.index,
+        state: gen.state,
         ctx: { baseUrl: service.baseUrl ?? gen.meta.baseUrl },
         token: () => randomBytes(24).toString("base64url"),
         generation: gen.generation,

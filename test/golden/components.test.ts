@@ -23,6 +23,7 @@ import { handleRefresh } from "../../src/routes/refresh.js";
 import type { DynamicEnv } from "../../src/routes/types.js";
 import { parseSnapYaml } from "../../src/snapfile/snap-yaml.js";
 import { assertGolden } from "../support/golden.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 
 const BASE_URL = "http://snapshelf.example:8000";
 const SNAP_ID = "e2CHUkDvuEJ7NZaK1NcYF2qhD9erd0YP";
@@ -107,7 +108,8 @@ before(() => {
     { name: "comp-offline", channel: "latest/stable", arch: "amd64", revision: 1, at: "2026-12-01T11:00:00Z" },
     { name: "comp-offline", channel: "latest/candidate", arch: "amd64", revision: 2, at: "2026-12-01T11:00:00Z" },
   ]);
-  env = { index: indexCatalogue(buildCatalogue(r)), ctx: { baseUrl: BASE_URL }, token: () => "token" };
+  const index = indexCatalogue(buildCatalogue(r));
+  env = { index, state: new GenerationState(index), ctx: { baseUrl: BASE_URL }, token: () => "token" };
 });
 
 function refresh(body: object): string {

@@ -37,6 +37,7 @@ import { withStoreFacts } from "../../src/store/store-facts.js";
 import { parseActionSnap, parseInfo, shapeFail, type UpstreamRevision } from "../../src/upstream/wire.js";
 import { assertGolden } from "../support/golden.js";
 import { isObject, type Json, type JsonObject, leaves, recorded, shapeProblems } from "../support/store-shape.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 
 const BASE_URL = "http://snapshelf.example:8000";
 /** What the snap-revision assertion's timestamp would be: the store's created-at replaces it. */
@@ -189,7 +190,7 @@ before(async () => {
   );
 
   const index: CatalogueIndex = indexCatalogue(buildCatalogue(records));
-  env = { index, ctx: { baseUrl: BASE_URL }, token: () => "token" };
+  env = { index, state: new GenerationState(index), ctx: { baseUrl: BASE_URL }, token: () => "token" };
 });
 
 function servedInfo(name: string): JsonObject {

@@ -16,6 +16,7 @@ import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";
 import { FIXTURE_BASE_URL, buildFixtureStore, committedManifest, makeFixtureStore } from "../support/fixture-store.js";
 import { assertGolden, goldenPath } from "../support/golden.js";
 import { removeWorkDir, tmpWorkDir } from "../support/work-dir.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 
 let work: string;
 let tree: string;
@@ -38,7 +39,7 @@ before(async () => {
   const built = await buildFixtureStore(layout);
   tree = built.path;
   index = indexCatalogue(readTreeCatalogue(tree, "read the golden tree"));
-  env = { index, ctx: { baseUrl: FIXTURE_BASE_URL }, token: () => "token" };
+  env = { index, state: new GenerationState(index), ctx: { baseUrl: FIXTURE_BASE_URL }, token: () => "token" };
 });
 
 after(async () => {
@@ -167,7 +168,8 @@ test("refresh answers given again (from the generation's answer cache) are the s
   // the same environment again (cached answers), then a fresh index asked in reverse order: every
   // case's answers come from entries cached by other cases, so a key that confuses two questions fails
   for (const [name, req] of cases) assert.equal(handleRefresh(req, env).body, first.get(name), `${name}, again`);
-  const fresh: DynamicEnv = { ...env, index: indexCatalogue(readTreeCatalogue(tree, "read the golden tree")) };
+  const freshIndex = indexCatalogue(readTreeCatalogue(tree, "read the golden tree"));
+  const fresh: DynamicEnv = { ...env, index: freshIndex, state: new GenerationState(freshIndex) };
   for (const [name, req] of [...cases].reverse()) {
     assert.equal(handleRefresh(req, fresh).body, first.get(name), `${name}, fresh index, reverse order`);
   }

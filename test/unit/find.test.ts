@@ -9,6 +9,7 @@ import { indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import type { ChannelReleases, RevisionEntry, SnapEntry } from "../../src/catalogue/types.js";
 import type { SnapMeta } from "../../src/model/types.js";
 import { handleFind } from "../../src/routes/find.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 import { buildSearchIndex, handleSearchV1, MAX_RESULTS, rankByQuery, searchIndexOf } from "../../src/routes/search.js";
 import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";
 
@@ -60,8 +61,10 @@ function entry(s: Spec): SnapEntry {
 
 function envOf(specs: Spec[]): DynamicEnv {
   const snaps = specs.map(entry).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const index = indexCatalogue({ snaps, assertions: [], arches: ["amd64", "arm64"] });
   return {
-    index: indexCatalogue({ snaps, assertions: [], arches: ["amd64", "arm64"] }),
+    index,
+    state: new GenerationState(index),
     ctx: { baseUrl: "http://store.test:8000" },
     token: () => "t",
   };
@@ -213,8 +216,15 @@ test("the v1 fallback answers hal+json in snapd's v1 shape; its default scope is
 
 test("the index is built once per loaded catalogue", () => {
   const env = envOf(CATALOGUE);
-  assert.equal(searchIndexOf(env.index), searchIndexOf(env.index));
+  assert.equal(searchIndexOf(env.state), searchIndexOf(env.state));
   const idx = buildSearchIndex(env.index.catalogue);
   assert.ok(idx.postings.has("hello") && idx.postings.has("greeting"));
   assert.equal(rankByQuery(idx, "").length, CATALOGUE.length);
+});
+
+test("the search index belongs to the generation's state, not to the catalogue", () => {
+  const env = envOf(CATALOGUE);
+  const other = new GenerationState(env.index);
+  assert.notEqual(searchIndexOf(other), searchIndexOf(env.state));
+  assert.equal(searchIndexOf(other), searchIndexOf(other));
 });

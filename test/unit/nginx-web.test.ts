@@ -214,3 +214,55 @@ test("only assertions whose newest revision has a format above 0 are deferred", 
   );
   assert.match(chosen ?? "", /_\.format-0\.assert$/);
 });
+
+/** The hand-written `select`s the routes had before theirs was derived from `web` (kept to compare against). */
+const PREVIOUS_SELECT: Readonly<Record<string, (req: RouteRequest) => string | undefined>> = {
+  info: (req) => {
+    const name = req.params["name"] ?? "";
+    const h = (n: string): string | undefined => {
+      const v = req.headers[n];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const arch =
+      req.query.get("architecture") ?? h("snap-device-architecture") ?? h("x-ubuntu-architecture") ?? "amd64";
+    if (!/^[a-z0-9](?:-?[a-z0-9])*$/.test(name) || !/^[a-z0-9]+$/.test(arch)) return undefined;
+    return `v2/snaps/info/${name}.${arch}.json`;
+  },
+  sections: () => "api/v1/snaps/sections.json",
+  names: () => "api/v1/snaps/names.json",
+  categories: () => "v2/snaps/categories.json",
+  "catalogue-page": () => "index.html",
+};
+
+test("select derived from web equals the previous hand-written select on every request of the corpus", () => {
+  const reqs: Req[] = [
+    ...corpus(),
+    // as polka matches them: any case, a trailing slash, encoded characters (params arrive decoded)
+    { path: "/V2/SNAPS/INFO/hello", query: "architecture=arm64" },
+    { path: "/v2/snaps/info/hello/" },
+    { path: "/v2/snaps/info/hello%2Fx" },
+    { path: "/API/v1/snaps/names/" },
+    { path: "/v2/snaps/categories/" },
+    { path: "/v2/snaps/info/hello", query: "architecture=arm64&architecture=s390x" },
+    { path: "/v2/snaps/info/hello", headers: { "Snap-Device-Architecture": "armhf", "X-Ubuntu-Architecture": "" } },
+  ];
+  let compared = 0;
+  const ids = new Set<string>();
+  for (const r of reqs) {
+    for (const route of STATIC_ROUTES) {
+      const params = matchPattern(route.pattern, r.path);
+      if (!params) continue;
+      const previous = PREVIOUS_SELECT[route.id];
+      if (previous !== undefined) {
+        const decoded = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, decodeURIComponent(v)]));
+        const req = request(r, decoded);
+        assert.equal(route.select(req, index), previous(req), `${route.id}: ${r.path}?${r.query ?? ""}`);
+        compared++;
+        ids.add(route.id);
+      }
+      break;
+    }
+  }
+  assert.deepEqual([...ids].sort(), Object.keys(PREVIOUS_SELECT).sort(), "every derived select was compared");
+  assert.ok(compared > 100, `${compared} requests compared`);
+});

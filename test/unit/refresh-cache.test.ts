@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import type { ChannelReleases, RevisionEntry, SnapEntry } from "../../src/catalogue/types.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 import { handleRefresh } from "../../src/routes/refresh.js";
 import {
   ANSWER_CACHE_DEVICE_BYTES,
@@ -54,8 +55,10 @@ function envOf(): DynamicEnv {
     revisions: [rev],
     channels,
   };
+  const index = indexCatalogue({ snaps: [snap], assertions: [], arches: ["amd64", "arm64"] });
   return {
-    index: indexCatalogue({ snaps: [snap], assertions: [], arches: ["amd64", "arm64"] }),
+    index,
+    state: new GenerationState(index),
     ctx: { baseUrl: "http://store.test:8000" },
     token: () => "t",
   };
@@ -116,7 +119,7 @@ test("client strings longer than the store takes are refused with snapd's error-
   // at the limit: answered
   const ok = handleRefresh(post(refreshes(["k".repeat(FIELD_LIMITS["instance-key"] ?? 0)])), env);
   assert.equal(ok.status, 200, ok.body);
-  assert.equal(answerCacheStats(env.index).entries, 1);
+  assert.equal(answerCacheStats(env.state).entries, 1);
 });
 
 test("the answer cache stays within its bytes per device kind and in total, and keeps answering right", () => {
@@ -128,7 +131,7 @@ test("the answer cache stays within its bytes per device kind and in total, and 
     const keys = Array.from({ length: 4000 }, (_, i) => `${String(r * 4000 + i).padStart(10, "0")}${"k".repeat(118)}`);
     assert.equal(handleRefresh(post(refreshes(keys)), env).status, 200);
     sent += keys.length;
-    const s = answerCacheStats(env.index);
+    const s = answerCacheStats(env.state);
     assert.ok(s.bytes <= ANSWER_CACHE_DEVICE_BYTES, `${s.bytes} bytes for one device kind`);
   }
   assert.ok(sent * 2 * (128 + 1200) > 2 * ANSWER_CACHE_DEVICE_BYTES, "the load was larger than the bound");
@@ -136,10 +139,10 @@ test("the answer cache stays within its bytes per device kind and in total, and 
   for (let d = 0; d < 100; d++) {
     const keys = Array.from({ length: 2000 }, (_, i) => `${d}-${i}-${"k".repeat(100)}`);
     assert.equal(handleRefresh(post(refreshes(keys), `arch${d}-${"a".repeat(1000)}`), env).status, 200);
-    const s = answerCacheStats(env.index);
+    const s = answerCacheStats(env.state);
     assert.ok(s.bytes <= ANSWER_CACHE_TOTAL_BYTES, `${s.bytes} bytes in total`);
   }
-  const s = answerCacheStats(env.index);
+  const s = answerCacheStats(env.state);
   assert.ok(s.bytes > ANSWER_CACHE_TOTAL_BYTES / 2, `the cache is used: ${s.bytes} bytes`);
   assert.equal(handleRefresh(post(refreshes([SNAP_ID])), env).body, before);
 });
@@ -163,4 +166,14 @@ test("AnswerCache: a full device kind starts again, a full cache drops the oldes
   // larger than a device kind's share: answered, not kept
   one.set("huge", { json: "y".repeat(20_000), bytes: 20_000 });
   assert.equal(one.get("huge"), undefined);
+});
+
+test("the answer cache belongs to the generation's state: another state of the same catalogue starts empty and answers the same", () => {
+  const env = envOf();
+  const first = handleRefresh(post(refreshes([SNAP_ID])), env).body;
+  assert.equal(answerCacheStats(env.state).entries, 1);
+  const next: DynamicEnv = { ...env, state: new GenerationState(env.index) };
+  assert.equal(answerCacheStats(next.state).entries, 0, "nothing shared through module scope");
+  assert.equal(handleRefresh(post(refreshes([SNAP_ID])), next).body, first);
+  assert.equal(answerCacheStats(next.state).entries, 1);
 });

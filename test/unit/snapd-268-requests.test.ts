@@ -12,6 +12,7 @@ import { assertionType, fullPrimaryKey } from "../../src/assertions/types.js";
 import { type CatalogueIndex, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import type { AssertionEntry, Catalogue } from "../../src/catalogue/types.js";
 import { assertionsRoute } from "../../src/routes/assertions.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 import { renderInfo } from "../../src/routes/info.js";
 import { handleRefresh } from "../../src/routes/refresh.js";
 import { heldError } from "../../src/routes/refresh-held.js";
@@ -29,7 +30,8 @@ before(async () => {
   work = await tmpWorkDir("snapd-268");
   const built = await buildFixtureStore(await makeFixtureStore(join(work, "store")));
   catalogue = readTreeCatalogue(built.path, "read the fixture tree");
-  env = { index: indexCatalogue(catalogue), ctx: { baseUrl: FIXTURE_BASE_URL }, token: () => "token" };
+  const index = indexCatalogue(catalogue);
+  env = { index, state: new GenerationState(index), ctx: { baseUrl: FIXTURE_BASE_URL }, token: () => "token" };
   const m = await committedManifest();
   id = (n) => m.snaps.find((s) => s.name === n)?.["snap-id"] ?? "";
 });

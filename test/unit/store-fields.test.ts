@@ -19,6 +19,7 @@ import {
   withRevision,
 } from "../../src/model/records.js";
 import { handleFind } from "../../src/routes/find.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 import { renderInfo } from "../../src/routes/info.js";
 import { parseSnapYaml } from "../../src/snapfile/snap-yaml.js";
 import { withStoreFacts } from "../../src/store/store-facts.js";
@@ -231,7 +232,8 @@ test("find answers common-id queries from the revisions' common ids", () => {
     withStoreFacts(record(), [{ name: "hello", revision: 3, commonIds: ["org.example.Hello"] }]),
     {},
   );
-  const env = { index: indexCatalogue(buildCatalogue(records)), ctx: { baseUrl: "http://s" }, token: () => "t" };
+  const index = indexCatalogue(buildCatalogue(records));
+  const env = { index, state: new GenerationState(index), ctx: { baseUrl: "http://s" }, token: () => "t" };
   const find = (q: string) =>
     JSON.parse(handleFind({ method: "GET", params: {}, query: new URLSearchParams(q), headers: {} }, env).body) as {
       results: { name: string; revision: Record<string, unknown> }[];
