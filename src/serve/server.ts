@@ -38,7 +38,7 @@ import {
   type TreeMeta,
 } from "../store/tree-files.js";
 import { failedTo, SnapshelfError } from "../util/errors.js";
-import { answerBudget, SEND_TIMEOUT_MS, sendCounted } from "./answers.js";
+import { answerBudget, busyAnswer, refusedUnanswered, SEND_TIMEOUT_MS, sendCounted } from "./answers.js";
 import { BodyBudget, BUSY_RETRY_AFTER, readBody } from "./bodies.js";
 import { fileServer } from "./files.js";
 
@@ -77,14 +77,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, r: RouteResponse): void {
+/** Sends `r`; `encoded`: its body already encoded (large answers, serve/answers.ts). */
+function send(res: ServerResponse, r: RouteResponse, encoded?: Buffer): void {
   // the string goes to the socket as is (encoded on write): a Buffer copy first cost a refresh ~15 us
   res.writeHead(r.status, {
     "Content-Type": r.contentType,
-    "Content-Length": r.bodyBytes ?? Buffer.byteLength(r.body),
+    "Content-Length": encoded?.length ?? r.bodyBytes ?? Buffer.byteLength(r.body),
     ...(r.headers ?? {}),
   });
-  res.end(r.body);
+  res.end(encoded ?? r.body);
 }
 
 function loadGeneration(layout: StoreLayout, baseUrl: string | undefined, log: (l: string) => void): Generation {
@@ -305,6 +306,11 @@ function mountDynamicRoutes(app: App, service: Service, bodies: BodyBudget, answ
   for (const route of DYNAMIC_ROUTES) {
     const handler = async (req: ParamsRequest, res: ServerResponse) => {
       const gen = service.inService();
+      // a large request while no large answer fits: refused before its body is read
+      if (route.method === "POST" && refusedUnanswered(Number(req.headers["content-length"] ?? 0), answers)) {
+        send(res, busyAnswer());
+        return;
+      }
       const body = route.method === "POST" ? await readBody(req, bodies) : undefined;
       const env = {
         index: gen.index,
