@@ -15,8 +15,6 @@ import { readSnapYaml } from "../snapfile/read.js";
 import { checkComponent, refuse } from "../store/component-check.js";
 import { mapOrdered } from "../util/ordered.js";
 
-export { checkComponent };
-
 /** A component blob is named `.comp` (what `snap download NAME+COMPONENT` writes). */
 export function isComponentFile(path: string): boolean {
   return path.endsWith(".comp");

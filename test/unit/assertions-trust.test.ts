@@ -14,7 +14,7 @@ import {
 } from "../../src/assertions/index.js";
 import { encodeMpi, newPacketHeader } from "../../src/assertions/openpgp.js";
 import type { RevisionRecord } from "../../src/model/records.js";
-import { checkComponent } from "../../src/ops/import-components.js";
+import { checkComponent } from "../../src/store/component-check.js";
 import { SnapshelfError } from "../../src/util/errors.js";
 
 const FIXTURES = new URL("../../../test/fixtures/assertions/", import.meta.url);
