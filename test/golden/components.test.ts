@@ -18,12 +18,12 @@ import {
   withReleases,
   withRevision,
 } from "../../src/model/records.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 import { renderInfo } from "../../src/routes/info.js";
 import { handleRefresh } from "../../src/routes/refresh.js";
 import type { DynamicEnv } from "../../src/routes/types.js";
 import { parseSnapYaml } from "../../src/snapfile/snap-yaml.js";
 import { assertGolden } from "../support/golden.js";
-import { GenerationState } from "../../src/routes/generation-state.js";
 
 const BASE_URL = "http://snapshelf.example:8000";
 const SNAP_ID = "e2CHUkDvuEJ7NZaK1NcYF2qhD9erd0YP";
@@ -101,8 +101,20 @@ before(() => {
   }
   // extra 1 and 2 go with snap revision 1 (2 is a component-only update), extra 3 with 2,
   // docs 1 with both; extra 4 is paired with revision 9, which the store does not hold
-  r = withAssertions(r, [pair("extra", 1, 1), pair("extra", 2, 1), pair("extra", 3, 2), pair("docs", 1, 1), pair("docs", 1, 2)]);
-  for (const c of [component("extra", 1, "c"), component("extra", 2, "d"), component("extra", 3, "e"), component("docs", 1, "f"), component("extra", 4, "0")])
+  r = withAssertions(r, [
+    pair("extra", 1, 1),
+    pair("extra", 2, 1),
+    pair("extra", 3, 2),
+    pair("docs", 1, 1),
+    pair("docs", 1, 2),
+  ]);
+  for (const c of [
+    component("extra", 1, "c"),
+    component("extra", 2, "d"),
+    component("extra", 3, "e"),
+    component("docs", 1, "f"),
+    component("extra", 4, "0"),
+  ])
     r = withComponent(r, c);
   r = withReleases(r, [
     { name: "comp-offline", channel: "latest/stable", arch: "amd64", revision: 1, at: "2026-12-01T11:00:00Z" },
@@ -139,7 +151,8 @@ test("info answers carry each revision's newest paired components, with absolute
   assert.deepEqual(byRev.get(1), ["docs=1", "extra=2"]);
   assert.deepEqual(byRev.get(2), ["docs=1", "extra=3"]);
   for (const e of doc["channel-map"])
-    for (const x of e.resources) assert.match(x.download.url, /^http:\/\/snapshelf\.example:8000\/blobs\/[0-9a-f]{96}\.snap$/);
+    for (const x of e.resources)
+      assert.match(x.download.url, /^http:\/\/snapshelf\.example:8000\/blobs\/[0-9a-f]{96}\.snap$/);
   await assertGolden("components/info-comp-offline.amd64.json", text);
 });
 
@@ -154,7 +167,13 @@ test("refresh answers carry the resources, also when only a component changed", 
   // snapd (currentSnapMatchesStoreSnap) takes as an update
   const update = refresh({
     context: [
-      { "snap-id": SNAP_ID, "instance-key": SNAP_ID, revision: 1, "tracking-channel": "latest/stable", epoch: { read: [0], write: [0] } },
+      {
+        "snap-id": SNAP_ID,
+        "instance-key": SNAP_ID,
+        revision: 1,
+        "tracking-channel": "latest/stable",
+        epoch: { read: [0], write: [0] },
+      },
     ],
     actions: [{ action: "refresh", "instance-key": SNAP_ID, "snap-id": SNAP_ID, channel: "latest/stable" }],
     fields: ["resources", "revision"],

@@ -19,11 +19,6 @@ import { toContents } from "../../src/bundle/read.js";
 import { buildCatalogue, type CatalogueIndex, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import { toBundleRevision, toStoreMeta } from "../../src/export/carry.js";
 import { fullChannelName, parseFullChannel } from "../../src/model/channel.js";
-import { handleFind } from "../../src/routes/find.js";
-import { renderInfo } from "../../src/routes/info.js";
-import { handleRefresh } from "../../src/routes/refresh.js";
-import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";
-import { parseSnapYaml } from "../../src/snapfile/snap-yaml.js";
 import {
   type AssertionRecord,
   emptyRecords,
@@ -33,11 +28,16 @@ import {
   withReleases,
   withRevision,
 } from "../../src/model/records.js";
+import { handleFind } from "../../src/routes/find.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
+import { renderInfo } from "../../src/routes/info.js";
+import { handleRefresh } from "../../src/routes/refresh.js";
+import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";
+import { parseSnapYaml } from "../../src/snapfile/snap-yaml.js";
 import { withStoreFacts } from "../../src/store/store-facts.js";
 import { parseActionSnap, parseInfo, shapeFail, type UpstreamRevision } from "../../src/upstream/wire.js";
 import { assertGolden } from "../support/golden.js";
 import { isObject, type Json, type JsonObject, leaves, recorded, shapeProblems } from "../support/store-shape.js";
-import { GenerationState } from "../../src/routes/generation-state.js";
 
 const BASE_URL = "http://snapshelf.example:8000";
 /** What the snap-revision assertion's timestamp would be: the store's created-at replaces it. */

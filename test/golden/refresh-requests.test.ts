@@ -38,7 +38,12 @@ function envOf(): DynamicEnv {
     defaultProviders: [],
   };
   const channels: ChannelReleases[] = [
-    { track: "latest", risk: "stable", arch: "all", history: [{ revision: 1, releasedAt: "2026-01-02T00:00:00Z", seq: 1 }] },
+    {
+      track: "latest",
+      risk: "stable",
+      arch: "all",
+      history: [{ revision: 1, releasedAt: "2026-01-02T00:00:00Z", seq: 1 }],
+    },
   ];
   const snap: SnapEntry = {
     name: "hello",
@@ -111,17 +116,20 @@ const CASES: readonly (readonly [string, unknown])[] = [
   ["known snap, bad epoch", { actions: [install({ name: "hello", epoch: "x" })] }],
   ["known snap, bad revision and channel", { actions: [install({ name: "hello", revision: "1", channel: 1 })] }],
   ["known snap, revision given, bad channel", { actions: [install({ name: "hello", revision: 1, channel: 1 })] }],
-  ["unknown snap, bad revision, channel, epoch", { actions: [install({ name: "nope", revision: "1", channel: 1, epoch: "x" })] }],
-  ["download of unknown id, bad revision", { actions: [{ action: "download", "instance-key": "d", "snap-id": UNKNOWN_ID, revision: "x" }] }],
+  [
+    "unknown snap, bad revision, channel, epoch",
+    { actions: [install({ name: "nope", revision: "1", channel: 1, epoch: "x" })] },
+  ],
+  [
+    "download of unknown id, bad revision",
+    { actions: [{ action: "download", "instance-key": "d", "snap-id": UNKNOWN_ID, revision: "x" }] },
+  ],
   ["refresh, revision a string", { context: ctx, actions: [refresh({ "snap-id": SNAP_ID, revision: "1" })] }],
   ["refresh of unknown id, bad channel", { context: ctx, actions: [refresh({ "snap-id": UNKNOWN_ID, channel: 2 })] }],
   ["refresh, snap-id a list", { context: ctx, actions: [refresh({ "snap-id": [SNAP_ID] })] }],
   ["refresh, name a number (not read)", { context: ctx, actions: [refresh({ "snap-id": SNAP_ID, name: 1 })] }],
   ["refresh, epoch bad (not read)", { context: ctx, actions: [refresh({ "snap-id": SNAP_ID, epoch: "x" })] }],
-  [
-    "first bad member in action order",
-    { actions: [install({ name: "hello", revision: "1" }), { action: "remove" }] },
-  ],
+  ["first bad member in action order", { actions: [install({ name: "hello", revision: "1" }), { action: "remove" }] }],
   [
     "an unread bad member before a bad action",
     { actions: [install({ name: "nope", revision: "1" }), { action: "remove" }] },
@@ -142,7 +150,10 @@ const CASES: readonly (readonly [string, unknown])[] = [
     "fetch, not found, if-newer-than a string",
     { actions: [fetch(decl({ "primary-key": ["16", UNKNOWN_ID], "if-newer-than": "1" }))] },
   ],
-  ["fetch, unknown type, if-newer-than a string", { actions: [fetch({ type: "nope", "primary-key": ["a"], "if-newer-than": "x" })] }],
+  [
+    "fetch, unknown type, if-newer-than a string",
+    { actions: [fetch({ type: "nope", "primary-key": ["a"], "if-newer-than": "x" })] },
+  ],
   ["fetch, sequence latest", { actions: [fetch(vset())] }],
   ["fetch, sequence pinned", { actions: [fetch(vset({ sequence: 2 }))] }],
   ["fetch, sequence pinned missing", { actions: [fetch(vset({ sequence: 3 }))] }],
@@ -150,28 +161,22 @@ const CASES: readonly (readonly [string, unknown])[] = [
   ["fetch, sequence-key not strings", { actions: [fetch(vset({ "sequence-key": [16] }))] }],
   ["fetch, at least newer", { actions: [fetch(vset({ "if-sequence-equal-or-newer-than": 5 }))] }],
   ["fetch, at least equal", { actions: [fetch(vset({ "if-sequence-equal-or-newer-than": 4, "if-newer-than": 1 }))] }],
-  ["fetch, at least equal, newer", { actions: [fetch(vset({ "if-sequence-equal-or-newer-than": 4, "if-newer-than": 0 }))] }],
+  [
+    "fetch, at least equal, newer",
+    { actions: [fetch(vset({ "if-sequence-equal-or-newer-than": 4, "if-newer-than": 0 }))] },
+  ],
   ["fetch, at least a string", { actions: [fetch(vset({ "if-sequence-equal-or-newer-than": "4" }))] }],
   [
     "fetch, unknown sequence, at least a string",
     { actions: [fetch(vset({ "sequence-key": ["16", "acc", "other"], "if-sequence-equal-or-newer-than": "4" }))] },
   ],
-  [
-    "fetch, a good entry, then a bad one",
-    { actions: [fetch(decl(), { type: "snap-declaration" })] },
-  ],
+  ["fetch, a good entry, then a bad one", { actions: [fetch(decl(), { type: "snap-declaration" })] }],
   [
     "fetch, an unread bad member, then a bad entry",
     { actions: [fetch(decl({ "primary-key": ["16", UNKNOWN_ID], "if-newer-than": "1" }), 1)] },
   ],
-  [
-    "fetch, a read bad member, then a bad entry",
-    { actions: [fetch(decl({ "if-newer-than": "1" }), 1)] },
-  ],
-  [
-    "fetch, bad entry, then a bad action",
-    { actions: [fetch(1), { action: "remove" }] },
-  ],
+  ["fetch, a read bad member, then a bad entry", { actions: [fetch(decl({ "if-newer-than": "1" }), 1)] }],
+  ["fetch, bad entry, then a bad action", { actions: [fetch(1), { action: "remove" }] }],
 ];
 
 test("the snap action endpoint's answers to malformed requests are as recorded", async () => {

@@ -8,15 +8,15 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { after, before, test } from "node:test";
-import { readTreeCatalogue } from "../../src/store/tree-files.js";
 import { type CatalogueIndex, indexCatalogue } from "../../src/catalogue/build-catalogue.js";
 import { handleFind } from "../../src/routes/find.js";
+import { GenerationState } from "../../src/routes/generation-state.js";
 import { handleRefresh } from "../../src/routes/refresh.js";
 import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";
-import { FIXTURE_BASE_URL, buildFixtureStore, committedManifest, makeFixtureStore } from "../support/fixture-store.js";
+import { readTreeCatalogue } from "../../src/store/tree-files.js";
+import { buildFixtureStore, committedManifest, FIXTURE_BASE_URL, makeFixtureStore } from "../support/fixture-store.js";
 import { assertGolden, goldenPath } from "../support/golden.js";
 import { removeWorkDir, tmpWorkDir } from "../support/work-dir.js";
-import { GenerationState } from "../../src/routes/generation-state.js";
 
 let work: string;
 let tree: string;
@@ -47,7 +47,9 @@ after(async () => {
 });
 
 test("every JSON file of the tree matches its golden file, and no golden file is orphaned", async () => {
-  const files = (await walk(tree)).map((p) => relative(tree, p)).filter((p) => p.endsWith(".json") && !p.startsWith("."));
+  const files = (await walk(tree))
+    .map((p) => relative(tree, p))
+    .filter((p) => p.endsWith(".json") && !p.startsWith("."));
   assert.ok(files.length >= 10, `tree has ${files.length} JSON files`);
   for (const f of files) await assertGolden(`tree/${f}`, await readFile(join(tree, f), "utf8"));
   if (process.env["UPDATE_GOLDEN"] !== "1") {
@@ -86,12 +88,34 @@ async function refreshCases(): Promise<Record<string, RouteRequest>> {
   const id = (n: string) => m.snaps.find((s) => s.name === n)?.["snap-id"] ?? "";
   const e0 = { read: [0], write: [0] };
   const cases: Record<string, RouteRequest> = {
-    "install-default": post({ context: [], actions: [{ action: "install", "instance-key": "install-1", name: "hello-offline", channel: "stable", epoch: null }], fields: FIELDS }),
+    "install-default": post({
+      context: [],
+      actions: [
+        { action: "install", "instance-key": "install-1", name: "hello-offline", channel: "stable", epoch: null },
+      ],
+      fields: FIELDS,
+    }),
     "download-candidate-arm64": post(
-      { context: [], actions: [{ action: "download", "instance-key": "download-1", name: "hello-offline", channel: "candidate", epoch: null }], fields: FIELDS },
+      {
+        context: [],
+        actions: [
+          {
+            action: "download",
+            "instance-key": "download-1",
+            name: "hello-offline",
+            channel: "candidate",
+            epoch: null,
+          },
+        ],
+        fields: FIELDS,
+      },
       { "snap-device-architecture": "arm64" },
     ),
-    "install-risk-fallback": post({ context: [], actions: [{ action: "install", "instance-key": "install-1", name: "tool-a", channel: "candidate", epoch: null }], fields: FIELDS }),
+    "install-risk-fallback": post({
+      context: [],
+      actions: [{ action: "install", "instance-key": "install-1", name: "tool-a", channel: "candidate", epoch: null }],
+      fields: FIELDS,
+    }),
     "refresh-epoch-0-to-bridge": post({
       context: [ctxEntry(id("tool-a"), 2, "latest/stable", e0)],
       actions: [{ action: "refresh", "instance-key": id("tool-a"), "snap-id": id("tool-a") }],
@@ -115,18 +139,46 @@ async function refreshCases(): Promise<Record<string, RouteRequest>> {
       ],
       fields: FIELDS,
     }),
-    "install-unknown-name": post({ context: [], actions: [{ action: "install", "instance-key": "install-1", name: "no-such-snap", channel: "stable", epoch: null }], fields: FIELDS }),
+    "install-unknown-name": post({
+      context: [],
+      actions: [
+        { action: "install", "instance-key": "install-1", name: "no-such-snap", channel: "stable", epoch: null },
+      ],
+      fields: FIELDS,
+    }),
     "refresh-unknown-id": post({
       context: [ctxEntry("x".repeat(32), 1, "latest/stable", e0)],
       actions: [{ action: "refresh", "instance-key": "x".repeat(32), "snap-id": "x".repeat(32) }],
       fields: FIELDS,
     }),
-    "download-missing-branch": post({ context: [], actions: [{ action: "download", "instance-key": "download-1", name: "hello-offline", channel: "stable/nope", epoch: null }], fields: FIELDS }),
+    "download-missing-branch": post({
+      context: [],
+      actions: [
+        {
+          action: "download",
+          "instance-key": "download-1",
+          name: "hello-offline",
+          channel: "stable/nope",
+          epoch: null,
+        },
+      ],
+      fields: FIELDS,
+    }),
     "install-wrong-arch": post(
-      { context: [], actions: [{ action: "install", "instance-key": "install-1", name: "hello-offline", channel: "stable", epoch: null }], fields: FIELDS },
+      {
+        context: [],
+        actions: [
+          { action: "install", "instance-key": "install-1", name: "hello-offline", channel: "stable", epoch: null },
+        ],
+        fields: FIELDS,
+      },
       { "snap-device-architecture": "riscv64" },
     ),
-    "download-revision-1": post({ context: [], actions: [{ action: "download", "instance-key": "download-1", name: "hello-offline", revision: 1, epoch: null }], fields: FIELDS }),
+    "download-revision-1": post({
+      context: [],
+      actions: [{ action: "download", "instance-key": "download-1", name: "hello-offline", revision: 1, epoch: null }],
+      fields: FIELDS,
+    }),
     "fetch-assertions": post({
       context: [],
       actions: [
@@ -141,7 +193,18 @@ async function refreshCases(): Promise<Record<string, RouteRequest>> {
             { type: "snap-declaration", "primary-key": ["16", "y".repeat(32)] },
           ],
         },
-        { action: "fetch-assertions", key: "g2", assertions: [{ type: "validation-set", "sequence-key": ["16", "testrootorg", "offline-set"], "if-sequence-equal-or-newer-than": 2, "if-newer-than": 0 }] },
+        {
+          action: "fetch-assertions",
+          key: "g2",
+          assertions: [
+            {
+              type: "validation-set",
+              "sequence-key": ["16", "testrootorg", "offline-set"],
+              "if-sequence-equal-or-newer-than": 2,
+              "if-newer-than": 0,
+            },
+          ],
+        },
       ],
       fields: [],
       "assertion-max-formats": { "snap-declaration": 5 },
@@ -158,7 +221,10 @@ test("refresh answers match their golden files", async () => {
     assert.equal(res.contentType, "application/json", name);
     // the length the server sends is the body's (summed from the answers, never scanned)
     assert.equal(res.bodyBytes ?? Buffer.byteLength(res.body), Buffer.byteLength(res.body), `${name}: byte length`);
-    await assertGolden(`refresh/${name}.json`, JSON.stringify({ status: res.status, body: JSON.parse(res.body) as unknown }));
+    await assertGolden(
+      `refresh/${name}.json`,
+      JSON.stringify({ status: res.status, body: JSON.parse(res.body) as unknown }),
+    );
   }
 });
 
@@ -183,7 +249,10 @@ test("refresh answers given again (from the generation's answer cache) are the s
   assert.match(handleRefresh(one, other).body, /other\.example:9/, "base URL");
   assert.equal(handleRefresh(plain, env).status, 200);
   // answers with characters beyond ASCII (an instance key a device chose): lengths in bytes
-  const body = JSON.parse(String(one.body)) as { context: { "instance-key": string }[]; actions: { "instance-key": string }[] };
+  const body = JSON.parse(String(one.body)) as {
+    context: { "instance-key": string }[];
+    actions: { "instance-key": string }[];
+  };
   const first0 = body.actions[0];
   const ctx0 = body.context.find((c) => c["instance-key"] === first0?.["instance-key"]);
   assert.ok(first0 && ctx0);
@@ -203,11 +272,14 @@ test("find answers match their golden files", async () => {
   });
   for (const [name, q] of Object.entries({
     "q-hello": "q=hello&architecture=amd64",
-    "featured": "category=featured&architecture=amd64",
+    featured: "category=featured&architecture=amd64",
     "name-prefix": "name=tool*&architecture=amd64",
     "no-match": "q=zzzz&architecture=amd64",
   })) {
     const res = handleFind(get(q), env);
-    await assertGolden(`find/${name}.json`, JSON.stringify({ status: res.status, body: JSON.parse(res.body) as unknown }));
+    await assertGolden(
+      `find/${name}.json`,
+      JSON.stringify({ status: res.status, body: JSON.parse(res.body) as unknown }),
+    );
   }
 });
