@@ -7,7 +7,15 @@ import { channelMap } from "../catalogue/resolve.js";
 import type { SnapEntry } from "../catalogue/types.js";
 import { shortChannelName } from "../model/channel.js";
 import { type RenderContext, sortedKeys, toResources, toRevisionLevel, toSnapLevel } from "../wire/snap.js";
-import { errorResponse, JSON_TYPE, type StaticRoute, type TreeFile, type WebSelect } from "./types.js";
+import {
+  deviceArch,
+  errorResponse,
+  JSON_TYPE,
+  type RouteRequest,
+  type StaticRoute,
+  type TreeFile,
+  type WebSelect,
+} from "./types.js";
 import { selectFromWeb, unanchored } from "./web.js";
 
 const NAME = /^[a-z0-9](?:-?[a-z0-9])*$/;
@@ -81,6 +89,18 @@ const INFO_WEB: WebSelect = {
   ],
 };
 
+const selectInfo = selectFromWeb(INFO_PATTERN, INFO_WEB);
+
+/**
+ * The one thing the description does not say: an empty architecture header (the first one sent,
+ * without an `architecture` query) is no architecture, so serve answers not found, as it always
+ * has. nginx cannot tell an empty header from a missing one and answers for amd64; snapd never
+ * sends an empty one.
+ */
+function emptyArchHeader(req: RouteRequest): boolean {
+  return deviceArch(req) === "" && !req.query.has("architecture");
+}
+
 export const infoRoute: StaticRoute = {
   kind: "static",
   id: "info",
@@ -91,7 +111,7 @@ export const infoRoute: StaticRoute = {
   files: infoFiles,
   split: { kind: "per-snap" },
   web: INFO_WEB,
-  select: selectFromWeb(INFO_PATTERN, INFO_WEB),
+  select: (req) => (emptyArchHeader(req) ? undefined : selectInfo(req)),
   notFound: (req) =>
     errorResponse(404, "resource-not-found", `No snap named '${req.params["name"] ?? ""}' found in series '16'.`),
 };
