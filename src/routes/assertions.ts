@@ -10,7 +10,7 @@
  * sequence of a validation set: `<seq-key path>/latest/_.assert`.
  */
 
-import { assertionPath, assertionType, fullPrimaryKey, reducePrimaryKey } from "../assertions/types.js";
+import { assertionPath, assertionType, fullPrimaryKey, reducePrimaryKey, refKey } from "../assertions/types.js";
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import type { AssertionEntry } from "../catalogue/types.js";
 import {
@@ -86,7 +86,7 @@ function selectAssertion(req: RouteRequest, index: CatalogueIndex): string | und
   const maxFormatText = req.query.get("max-format");
   if (maxFormatText === null || !/^[0-9]+$/.test(maxFormatText)) return `${dir}/_.assert`;
   const maxFormat = Number(maxFormatText);
-  const list = index.assertions.get(`${type}/${full.join("/")}`);
+  const list = index.assertions.get(refKey(type, full));
   const newest = list?.[0];
   if (!list || !newest || newest.format <= maxFormat) return `${dir}/_.assert`;
   const a = newestWithin(list, maxFormat);

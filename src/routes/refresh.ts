@@ -3,7 +3,7 @@
  * refresh and fetch-assertions actions, answered from the catalogue index.
  * Pure: request in, response out.
  */
-import { fullPrimaryKey } from "../assertions/types.js";
+import { fullPrimaryKey, refKey } from "../assertions/types.js";
 import type { CatalogueIndex } from "../catalogue/build-catalogue.js";
 import { type Resolution, resolveSnap } from "../catalogue/resolve.js";
 import type { RevisionEntry, SnapEntry } from "../catalogue/types.js";
@@ -509,7 +509,7 @@ function pickAssertion(
     const full = fullPrimaryKey(type, key.primary);
     return full ? { fullKey: full, checkNewer: true } : { checkNewer: false };
   }
-  const seqs = index.sequences.get(`${type}/${key.sequenceKey.join("/")}`) ?? [];
+  const seqs = index.sequences.get(refKey(type, key.sequenceKey)) ?? [];
   const pinned = key.sequence;
   if (pinned !== undefined)
     return seqs.includes(pinned)
@@ -536,7 +536,7 @@ function fetchAssertions(
     const maxFormat = typeof mf === "number" ? mf : 0;
     const { fullKey, checkNewer } = pickAssertion(wanted, env.index);
     if (fullKey && fullKey.length === 0) continue; // nothing newer than what the device has
-    const revisions = fullKey ? env.index.assertions.get(`${type}/${fullKey.join("/")}`) : undefined;
+    const revisions = fullKey ? env.index.assertions.get(refKey(type, fullKey)) : undefined;
     const found = revisions?.find((x) => x.format <= maxFormat);
     if (!found) {
       errors.push({ code: "not-found", message: `not found: no ${type} assertion matches`, type, ...wanted.sent });
