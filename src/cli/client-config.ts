@@ -46,61 +46,63 @@ export function registerClientConfig(program: Command): void {
           "  snapshelf client-config --dir /srv/snaps --ca /etc/ssl/store-ca.pem --format cloud-init > user-data\n" +
           "  snapshelf client-config --url https://store.internal --ca ca.pem --format script > setup.sh\n",
       ),
-  ).action(async (opts: ClientConfigOpts) => {
-    let url = opts.url;
-    let store: StoreAssertionInfo | undefined;
-    if (url === undefined || opts.storeId !== undefined) {
-      const layout = layoutFrom(opts);
-      const tree = await readServedTree(layout);
-      url ??= tree.meta.baseUrl;
-      if (opts.storeId !== undefined) {
-        const a = tree.index.assertions.get(`store/${opts.storeId}`)?.[0];
-        if (a === undefined) {
-          throw new SnapshelfError(
-            "client-config",
-            `cannot print the proxy.store steps: the store serves no store assertion "${opts.storeId}" (import one signed by Canonical, then build)`,
-          );
-        }
-        const operatorId = a.headers["operator-id"] ?? "";
-        const signKey = a.headers["sign-key-sha3-384"] ?? "";
-        const assertedUrl = a.headers["url"];
-        if (assertedUrl === undefined || assertedUrl === "") {
-          throw new SnapshelfError(
-            "client-config",
-            `cannot print the proxy.store steps: store assertion "${opts.storeId}" has no url (snapd refuses it for proxy.store)`,
-          );
-        }
-        if (assertedUrl.replace(/\/+$/, "") !== url.replace(/\/+$/, "")) {
-          note(
-            `note: store assertion "${opts.storeId}" names ${assertedUrl}, not ${url}: proxy.store sends devices there`,
-          );
-        }
-        store = { id: opts.storeId, operatorId, signKey, url: assertedUrl };
-      }
-      // a device resolves a loopback address to itself: the steps would point it at nothing
-      if (opts.url === undefined && loopbackReason(url) !== undefined) {
+  ).action(runClientConfig);
+}
+
+async function runClientConfig(opts: ClientConfigOpts): Promise<void> {
+  let url = opts.url;
+  let store: StoreAssertionInfo | undefined;
+  if (url === undefined || opts.storeId !== undefined) {
+    const layout = layoutFrom(opts);
+    const tree = await readServedTree(layout);
+    url ??= tree.meta.baseUrl;
+    if (opts.storeId !== undefined) {
+      const a = tree.index.assertions.get(`store/${opts.storeId}`)?.[0];
+      if (a === undefined) {
         throw new SnapshelfError(
-          "loopback-base-url",
-          `cannot print client configuration: the store's base URL ${url} is a loopback address, which on a device names the device itself; rebuild for the URL devices reach this host at (snapshelf build --dir ${layout.root} --base-url http://HOST:PORT) or give --url`,
+          "client-config",
+          `cannot print the proxy.store steps: the store serves no store assertion "${opts.storeId}" (import one signed by Canonical, then build)`,
         );
       }
-    }
-    let caPem: string | undefined;
-    if (opts.ca !== undefined) {
-      try {
-        caPem = await readFile(opts.ca, "utf8");
-      } catch (err) {
-        throw new SnapshelfError("client-config", `cannot read ${opts.ca}: ${fsErrorReason(err)}`);
+      const operatorId = a.headers["operator-id"] ?? "";
+      const signKey = a.headers["sign-key-sha3-384"] ?? "";
+      const assertedUrl = a.headers["url"];
+      if (assertedUrl === undefined || assertedUrl === "") {
+        throw new SnapshelfError(
+          "client-config",
+          `cannot print the proxy.store steps: store assertion "${opts.storeId}" has no url (snapd refuses it for proxy.store)`,
+        );
       }
+      if (assertedUrl.replace(/\/+$/, "") !== url.replace(/\/+$/, "")) {
+        note(
+          `note: store assertion "${opts.storeId}" names ${assertedUrl}, not ${url}: proxy.store sends devices there`,
+        );
+      }
+      store = { id: opts.storeId, operatorId, signKey, url: assertedUrl };
     }
-    process.stdout.write(
-      renderClientConfig({
-        url,
-        format: opts.format,
-        ...(caPem !== undefined ? { caPem } : {}),
-        ...(opts.ca !== undefined ? { caName: opts.ca } : {}),
-        ...(store !== undefined ? { store } : {}),
-      }),
-    );
-  });
+    // a device resolves a loopback address to itself: the steps would point it at nothing
+    if (opts.url === undefined && loopbackReason(url) !== undefined) {
+      throw new SnapshelfError(
+        "loopback-base-url",
+        `cannot print client configuration: the store's base URL ${url} is a loopback address, which on a device names the device itself; rebuild for the URL devices reach this host at (snapshelf build --dir ${layout.root} --base-url http://HOST:PORT) or give --url`,
+      );
+    }
+  }
+  let caPem: string | undefined;
+  if (opts.ca !== undefined) {
+    try {
+      caPem = await readFile(opts.ca, "utf8");
+    } catch (err) {
+      throw new SnapshelfError("client-config", `cannot read ${opts.ca}: ${fsErrorReason(err)}`);
+    }
+  }
+  process.stdout.write(
+    renderClientConfig({
+      url,
+      format: opts.format,
+      ...(caPem !== undefined ? { caPem } : {}),
+      ...(opts.ca !== undefined ? { caName: opts.ca } : {}),
+      ...(store !== undefined ? { store } : {}),
+    }),
+  );
 }

@@ -57,54 +57,53 @@ export function registerImport(program: Command): void {
         "after",
         "\nExamples:\n  snapshelf import export/                     # the bundles of a `snapshelf export`\n  snapshelf import hello_7.snap               # hello_7.assert beside it\n  snapshelf import --release stable ./downloads/\n",
       ),
-  ).action(
-    async (
-      paths: string[],
-      opts: {
-        dir?: string;
-        trustedRoot: string[];
-        assert: string[];
-        release: string[];
-        wait?: number | true;
-      } & TrustFlags,
-    ) => {
-      const layout = layoutFrom(opts);
-      // a typo in a channel fails now, not after every blob is hashed
-      const release = await checkedChannels(layout, opts.release);
-      // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
-      const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
-      let res: Awaited<ReturnType<typeof importInputs>>;
-      const inputs = await expandBundleDirs(paths);
-      try {
-        res = await importInputs(layout, inputs, {
-          bundles: { isBundle, read: readBundleOnThread },
-          trustedRoots: opts.trustedRoot,
-          asserts: opts.assert,
-          release,
-          bundleTrust: {
-            signedBy: opts.signedBy,
-            allowUnsigned: opts.allowUnsigned === true,
-            allowOlder: opts.allowOlder === true,
-          },
-          ...waitFrom(opts),
-          log: (line) => progress.note(line),
-          progress: {
-            start: (files, bytes) => progress.startDownloads(files, bytes),
-            advance: (label, bytes, size) => progress.blobProgress(label, bytes, size),
-            done: (label, size) => progress.blobDone(label, size, "quietly"),
-          },
-        });
-      } catch (err) {
-        throw explainImportError(err, layout, inputs);
-      } finally {
-        progress.finish();
-      }
-      for (const r of res.revisions) {
-        out(
-          `${r.present ? "already present:" : "imported"} ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`,
-        );
-      }
-      out(importSummary(res, layout.root));
-    },
-  );
+  ).action(runImport);
+}
+
+interface ImportOpts extends TrustFlags {
+  dir?: string;
+  trustedRoot: string[];
+  assert: string[];
+  release: string[];
+  wait?: number | true;
+}
+
+async function runImport(paths: string[], opts: ImportOpts): Promise<void> {
+  const layout = layoutFrom(opts);
+  // a typo in a channel fails now, not after every blob is hashed
+  const release = await checkedChannels(layout, opts.release);
+  // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
+  const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
+  let res: Awaited<ReturnType<typeof importInputs>>;
+  const inputs = await expandBundleDirs(paths);
+  try {
+    res = await importInputs(layout, inputs, {
+      bundles: { isBundle, read: readBundleOnThread },
+      trustedRoots: opts.trustedRoot,
+      asserts: opts.assert,
+      release,
+      bundleTrust: {
+        signedBy: opts.signedBy,
+        allowUnsigned: opts.allowUnsigned === true,
+        allowOlder: opts.allowOlder === true,
+      },
+      ...waitFrom(opts),
+      log: (line) => progress.note(line),
+      progress: {
+        start: (files, bytes) => progress.startDownloads(files, bytes),
+        advance: (label, bytes, size) => progress.blobProgress(label, bytes, size),
+        done: (label, size) => progress.blobDone(label, size, "quietly"),
+      },
+    });
+  } catch (err) {
+    throw explainImportError(err, layout, inputs);
+  } finally {
+    progress.finish();
+  }
+  for (const r of res.revisions) {
+    out(
+      `${r.present ? "already present:" : "imported"} ${r.name} revision ${r.revision} (${r.architectures.join(", ")})`,
+    );
+  }
+  out(importSummary(res, layout.root));
 }

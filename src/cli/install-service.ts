@@ -69,59 +69,61 @@ export function registerInstallService(program: Command): void {
           "  snapshelf install-service --dir /srv/snaps --user snapshelf --nginx --tls-cert /etc/ssl/store.pem --tls-key /etc/ssl/store.key\n" +
           "  systemctl daemon-reload && systemctl enable --now snapshelf-serve.service snapshelf-reload.path\n",
       ),
-  ).action(async (opts: InstallOpts) => {
-    if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
-      throw new SnapshelfError("usage", "cannot write systemd units: --tls-cert and --tls-key go together");
+  ).action(runInstallService);
+}
+
+async function runInstallService(opts: InstallOpts): Promise<void> {
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
+    throw new SnapshelfError("usage", "cannot write systemd units: --tls-cert and --tls-key go together");
+  }
+  if (!opts.nginx && (opts.listen ?? opts.serverName ?? opts.tlsCert) !== undefined) {
+    throw new SnapshelfError("usage", "cannot write systemd units: --listen, --server-name and --tls-* need --nginx");
+  }
+  const layout = layoutFrom(opts);
+  const tree = await readServedTree(layout);
+  const base = new URL(tree.meta.baseUrl);
+  const basePort = Number(base.port || (base.protocol === "https:" ? 443 : 80));
+  const templates = {} as Record<UnitTemplate, string>;
+  for (const t of UNIT_TEMPLATES) {
+    const p = join(templatesDir(), t);
+    try {
+      templates[t] = await readFile(p, "utf8");
+    } catch (err) {
+      throw new SnapshelfError("install-service", `cannot read template ${p}: ${fsErrorReason(err)}`);
     }
-    if (!opts.nginx && (opts.listen ?? opts.serverName ?? opts.tlsCert) !== undefined) {
-      throw new SnapshelfError("usage", "cannot write systemd units: --listen, --server-name and --tls-* need --nginx");
-    }
-    const layout = layoutFrom(opts);
-    const tree = await readServedTree(layout);
-    const base = new URL(tree.meta.baseUrl);
-    const basePort = Number(base.port || (base.protocol === "https:" ? 443 : 80));
-    const templates = {} as Record<UnitTemplate, string>;
-    for (const t of UNIT_TEMPLATES) {
-      const p = join(templatesDir(), t);
-      try {
-        templates[t] = await readFile(p, "utf8");
-      } catch (err) {
-        throw new SnapshelfError("install-service", `cannot read template ${p}: ${fsErrorReason(err)}`);
-      }
-    }
-    const nginxArgs = [
-      ...(opts.listen !== undefined ? ["--listen", opts.listen] : []),
-      ...(opts.serverName !== undefined ? ["--server-name", opts.serverName] : []),
-      ...(opts.tlsCert !== undefined && opts.tlsKey !== undefined
-        ? ["--tls-cert", resolve(opts.tlsCert), "--tls-key", resolve(opts.tlsKey)]
-        : []),
-    ];
-    const bin =
-      opts.bin !== undefined ? [resolve(opts.bin)] : [process.execPath, resolve(process.argv[1] ?? "snapshelf")];
-    const units = renderUnits(templates, {
-      name: opts.name,
-      dir: layout.root,
-      bin,
-      ...(opts.user !== undefined ? { user: opts.user } : {}),
-      host: opts.host ?? (opts.nginx ? "127.0.0.1" : "0.0.0.0"),
-      port: opts.port ?? (opts.nginx ? 8001 : basePort),
-      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-      // the shim renders download URLs for the base URL each build was made for (never its own address)
-      ...(opts.nginx ? { nginx: { bin: opts.nginxBin, args: nginxArgs } } : {}),
-    });
-    const target = join(resolve(opts.prefix), "etc", "systemd", "system");
-    await ensureDir(target);
-    for (const [file, text] of units) {
-      await writeFileAtomic(join(target, file), text);
-      out(`wrote ${join(target, file)}`);
-    }
-    if (opts.user === undefined)
-      note("note: no --user: the shim runs as root (it only reads the store; a dedicated user is better)");
-    const enable = [
-      `${opts.name}-serve.service`,
-      `${opts.name}-reload.path`,
-      ...(opts.nginx ? [`${opts.name}-nginx.service`] : []),
-    ];
-    note(`next: systemctl daemon-reload && systemctl enable --now ${enable.join(" ")}`);
+  }
+  const nginxArgs = [
+    ...(opts.listen !== undefined ? ["--listen", opts.listen] : []),
+    ...(opts.serverName !== undefined ? ["--server-name", opts.serverName] : []),
+    ...(opts.tlsCert !== undefined && opts.tlsKey !== undefined
+      ? ["--tls-cert", resolve(opts.tlsCert), "--tls-key", resolve(opts.tlsKey)]
+      : []),
+  ];
+  const bin =
+    opts.bin !== undefined ? [resolve(opts.bin)] : [process.execPath, resolve(process.argv[1] ?? "snapshelf")];
+  const units = renderUnits(templates, {
+    name: opts.name,
+    dir: layout.root,
+    bin,
+    ...(opts.user !== undefined ? { user: opts.user } : {}),
+    host: opts.host ?? (opts.nginx ? "127.0.0.1" : "0.0.0.0"),
+    port: opts.port ?? (opts.nginx ? 8001 : basePort),
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+    // the shim renders download URLs for the base URL each build was made for (never its own address)
+    ...(opts.nginx ? { nginx: { bin: opts.nginxBin, args: nginxArgs } } : {}),
   });
+  const target = join(resolve(opts.prefix), "etc", "systemd", "system");
+  await ensureDir(target);
+  for (const [file, text] of units) {
+    await writeFileAtomic(join(target, file), text);
+    out(`wrote ${join(target, file)}`);
+  }
+  if (opts.user === undefined)
+    note("note: no --user: the shim runs as root (it only reads the store; a dedicated user is better)");
+  const enable = [
+    `${opts.name}-serve.service`,
+    `${opts.name}-reload.path`,
+    ...(opts.nginx ? [`${opts.name}-nginx.service`] : []),
+  ];
+  note(`next: systemctl daemon-reload && systemctl enable --now ${enable.join(" ")}`);
 }
