@@ -163,18 +163,13 @@ function refsOf(a: Assertion): [string, string[]][] {
   const out: [string, string[]][] = [["account-key", [a.signKeyId]]];
   switch (a.type) {
     case "account-key":
+    case "validation-set":
       out.push(["account", [h("account-id")]]);
       break;
     case "snap-declaration":
       out.push(["account", [h("publisher-id")]]);
       break;
     case "snap-revision":
-      out.push(["snap-declaration", [SERIES, h("snap-id")]]);
-      out.push(["account", [h("developer-id")]]);
-      break;
-    case "validation-set":
-      out.push(["account", [h("account-id")]]);
-      break;
     case "snap-resource-revision":
     case "snap-resource-pair":
       out.push(["snap-declaration", [SERIES, h("snap-id")]]);
@@ -564,11 +559,10 @@ async function planQueue(run: ExportRun, planned: Map<string, PlannedSnap>, queu
 /** Plans one snap: its store info per architecture, then what each requested channel holds there. */
 async function planSnap(run: ExportRun, item: PlanItem): Promise<PlannedSnap> {
   const { name, neededBy } = item;
-  const exportedWith = { channels: item.channels, arches: item.arches };
   const subject = neededBy === undefined ? JSON.stringify(name) : `${JSON.stringify(name)} (needed by ${neededBy})`;
   const infos = await fetchInfos(run.client, item, subject);
   const first = infos.values().next().value!;
-  if (item.revision !== undefined) return planExact(run, item, first, infos, exportedWith);
+  if (item.revision !== undefined) return planExact(run, item, first, infos);
   const { entries, byChannel } = await resolveEntries(run, item, subject, infos, first);
   const revisions = await planRevisions(run, name, subject, first, entries, byChannel);
   const channelMap = [...entries.values()].sort(
@@ -576,16 +570,29 @@ async function planSnap(run: ExportRun, item: PlanItem): Promise<PlannedSnap> {
       compareChannels(parseFullChannel(a.channel), parseFullChannel(b.channel)) ||
       (a.arch < b.arch ? -1 : a.arch > b.arch ? 1 : 0),
   );
+  return plannedSnap(item, first, channelMap, revisions);
+}
+
+/**
+ * The planned snap: the store's facts on it (`first`), what it releases and carries, and what was asked.
+ * `neededBy` only ever comes with a dependency, and dependencies are never asked for an exact revision.
+ */
+function plannedSnap(
+  item: PlanItem,
+  first: UpstreamInfo,
+  channelMap: readonly BundleChannelEntry[],
+  revisions: readonly PlannedRevision[],
+): PlannedSnap {
   return {
-    name,
+    name: item.name,
     snapId: first.snapId,
     ...(first.defaultTrack === undefined ? {} : { defaultTrack: first.defaultTrack }),
     meta: first.meta,
     channelMap,
     revisions,
-    ...(neededBy === undefined ? {} : { neededBy }),
+    ...(item.neededBy === undefined ? {} : { neededBy: item.neededBy }),
     arches: item.arches,
-    exportedWith,
+    exportedWith: { channels: item.channels, arches: item.arches },
   };
 }
 
@@ -742,7 +749,6 @@ async function planExact(
   item: PlanItem,
   first: UpstreamInfo,
   infos: ReadonlyMap<string, UpstreamInfo>,
-  exportedWith: PlannedSnap["exportedWith"],
 ): Promise<PlannedSnap> {
   const { name } = item;
   const client = run.client;
@@ -779,16 +785,7 @@ async function planExact(
     }
     for (const arch of on) channelMap.push({ channel, arch, revision, releasedAt: run.nowIso });
   }
-  return {
-    name,
-    snapId: first.snapId,
-    ...(first.defaultTrack === undefined ? {} : { defaultTrack: first.defaultTrack }),
-    meta: first.meta,
-    channelMap,
-    revisions: [{ revision, up, skip, info: planInfo(name, up) }],
-    arches: item.arches,
-    exportedWith,
-  };
+  return plannedSnap(item, first, channelMap, [{ revision, up, skip, info: planInfo(name, up) }]);
 }
 
 /** Fetches the assertion chain of each snap planned since the last round; `starts` keeps where each began. */
