@@ -12,17 +12,11 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { create as createTar, extract } from "tar";
-import { fixtureWork } from "../support/fixture-work.js";
+import { fixtureDouble } from "../support/fixture-work.js";
 import { type Manifest, removeWorkDir, runCommand } from "../support/realclient.js";
 import { snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import { listTree } from "../support/tree-hash.js";
-import {
-  bundleJson,
-  rootArgs,
-  startUpstreamDouble,
-  tarEntries,
-  type UpstreamDouble,
-} from "../support/upstream-double.js";
+import { bundleJson, rootArgs, tarEntries, type UpstreamDouble } from "../support/upstream-double.js";
 
 let work: string;
 let fixtures: string;
@@ -87,8 +81,7 @@ async function tampered(src: string, name: string, edit: (b: Buffer) => void): P
 }
 
 before(async () => {
-  ({ work, fixtures, manifest } = await fixtureWork("bundle-trust"));
-  double = await startUpstreamDouble({ fixtures, manifest });
+  ({ work, fixtures, manifest, double } = await fixtureDouble("bundle-trust"));
   keyA = join(work, "keys", "a.key");
   keyB = join(work, "keys", "b.key");
   await mkdir(join(work, "keys"), { recursive: true });

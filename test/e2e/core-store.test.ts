@@ -13,9 +13,9 @@ import { fixtureStore } from "../support/fixture-work.js";
 import {
   CLIENT_SETS,
   type Manifest,
+  probeInstall,
   removeWorkDir,
   runCheck,
-  runProbe,
   type StartedProcess,
 } from "../support/realclient.js";
 import { serve, snapshelf } from "../support/snapshelf.js";
@@ -81,17 +81,7 @@ test("what `snap download` wrote (NAME_REV.snap + NAME_REV.assert) imports into 
   await snapshelf(["build", "--dir", fresh]);
   const second = await serve(fresh);
   try {
-    const probe = await runProbe(second.url ?? "", [
-      "-arch",
-      "amd64",
-      "action",
-      "-action",
-      "install",
-      "-name",
-      "hello-offline",
-      "-download",
-      join(work, "fresh-dl"),
-    ]);
+    const probe = await probeInstall(second.url ?? "", "hello-offline", { download: join(work, "fresh-dl") });
     assert.equal(probe["ok"], true, JSON.stringify(probe));
   } finally {
     await second.stop();

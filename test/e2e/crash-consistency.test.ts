@@ -29,10 +29,10 @@ import { releaseRevision, setDefaultTrack } from "../../src/store/release.js";
 import {
   type Manifest,
   makeFixtures,
+  probeRefreshAll,
   type RunResult,
   repoRoot,
   runCommand,
-  runProbe,
   tmpWorkDir,
 } from "../support/realclient.js";
 import { cliPath, releaseOrder, snapshelfRaw } from "../support/snapshelf.js";
@@ -102,18 +102,8 @@ async function verifyCli(dir: string): Promise<void> {
 }
 
 /** snapd's client refreshes everything installed and verifies every blob and its assertions. */
-async function probeRefreshAll(url: string, dir: string): Promise<void> {
-  const out = await runProbe(url, [
-    "-arch",
-    "amd64",
-    "action",
-    "-installed",
-    installedFile,
-    "-action",
-    "refresh-all",
-    "-download",
-    dir,
-  ]);
+async function refreshAllVerified(url: string, dir: string): Promise<void> {
+  const out = await probeRefreshAll(url, installedFile, dir);
   assert.equal(out["ok"], true, `probe refresh-all: ${JSON.stringify(out)}`);
 }
 
@@ -242,7 +232,7 @@ test("import killed at every stage leaves a consistent store, serving old or new
         s.reload();
         const state = assertOldOrNew(await observeStore(s.url, names), "after a build");
         states = { ...states, [state]: states[state] + 1 };
-        await probeRefreshAll(s.url, join(dir, "probe"));
+        await refreshAllVerified(s.url, join(dir, "probe"));
         // re-running the interrupted import (in-process: the same use-case the CLI calls) completes it
         await importInputs(storeLayout(dir), redo.paths, { asserts: redo.asserts, release: ["latest/edge"] });
         await buildStore(storeLayout(dir));
@@ -298,7 +288,7 @@ test("build killed at every stage never puts a partial tree in service, and reco
         states = { ...states, [state]: states[state] + 1 };
         await withServer(dir, async (fresh) => {
           assert.equal(assertOldOrNew(await observeStore(fresh.url, names), "a fresh server"), state);
-          await probeRefreshAll(fresh.url, join(dir, "probe"));
+          await refreshAllVerified(fresh.url, join(dir, "probe"));
         });
         // the next build cleans up and puts the new state in service
         await buildStore(storeLayout(dir));

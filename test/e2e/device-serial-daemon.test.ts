@@ -14,12 +14,12 @@
  * session (the test fails).
  */
 import assert from "node:assert/strict";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { canRunDaemon } from "../support/daemon.js";
+import { canRunDaemon, runDaemonSteps } from "../support/daemon.js";
 import { fixtureStore } from "../support/fixture-work.js";
-import { runChecked, runCommand } from "../support/process.js";
+import { runChecked } from "../support/process.js";
 import {
   CLIENT_SETS,
   type ClientSet,
@@ -53,25 +53,7 @@ after(async () => {
 
 /** Runs `clients`' daemon in its namespace on `sandbox` through `steps` (the log also in `<sandbox>/<name>.log`). */
 async function daemonRun(clients: ClientSet, sandbox: string, steps: readonly string[], name: string): Promise<string> {
-  const res = await runCommand(
-    "unshare",
-    [
-      "-m",
-      "--propagation",
-      "private",
-      join(harnessDir(), "daemon", "in-namespace.sh"),
-      sandbox,
-      `${server?.url}/`,
-      join(clients.dir(), "snapd-testkeys"),
-      join(clients.dir(), "snap-testkeys"),
-      join(harnessDir(), "daemon", "shim"),
-      ...steps,
-    ],
-    { timeoutMs: 240_000 },
-  );
-  const log = res.stdout + res.stderr;
-  await writeFile(join(sandbox, `${name}.log`), log);
-  return log;
+  return (await runDaemonSteps(sandbox, `${server?.url}/`, steps, { clients, logName: `${name}.log` })).log;
 }
 
 describe("a daemon holding a serial", () => {

@@ -13,10 +13,10 @@ import assert from "node:assert/strict";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fixtureWork } from "../support/fixture-work.js";
+import { fixtureDouble } from "../support/fixture-work.js";
 import { type Manifest, removeWorkDir, runCommand } from "../support/realclient.js";
 import { cliPath, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
-import { bundleJson, rootArgs, startUpstreamDouble, type UpstreamDouble } from "../support/upstream-double.js";
+import { bundleJson, rootArgs, type UpstreamDouble } from "../support/upstream-double.js";
 
 let work: string;
 let fixtures: string;
@@ -24,18 +24,13 @@ let manifest: Manifest;
 let double: UpstreamDouble;
 
 before(async () => {
-  ({ work, fixtures, manifest } = await fixtureWork("export-cycle"));
-  double = await startUpstreamDouble({ fixtures, manifest });
+  ({ work, fixtures, manifest, double } = await fixtureDouble("export-cycle"));
 });
 
 after(async () => {
   await double?.close();
   await removeWorkDir(work);
 });
-
-function exportArgs(dir: string, ...rest: string[]): string[] {
-  return ["export", "--upstream", double.url, "--export-dir", dir, ...rootArgs(fixtures, manifest), ...rest];
-}
 
 async function bundlesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith(".snapshelf.tar")).sort();
@@ -59,7 +54,7 @@ test("manifest records how each snap was exported; --since with no names follows
   double.setStep(0);
   const first = join(work, "export-1");
   await snapshelf(
-    exportArgs(
+    double.exportArgs(
       first,
       "hello-offline",
       "--channel",
@@ -72,7 +67,7 @@ test("manifest records how each snap was exported; --since with no names follows
       "arm64",
     ),
   );
-  await snapshelf(exportArgs(first, "tool-a"));
+  await snapshelf(double.exportArgs(first, "tool-a"));
   await snapshelf(["import", "--dir", store, ...rootArgs(fixtures, manifest), first]);
   const snaps = await manifestOf(store);
   assert.deepEqual(
@@ -88,7 +83,7 @@ test("manifest records how each snap was exported; --since with no names follows
   // a month later: one command, no names
   double.setStep(double.maxStep);
   const second = join(work, "export-2");
-  const res = await snapshelf(exportArgs(second, "--since", have));
+  const res = await snapshelf(double.exportArgs(second, "--since", have));
   assert.deepEqual(await bundlesIn(second), ["hello-offline.snapshelf.tar", "tool-a.snapshelf.tar"]);
   // the channels and architectures each was exported with, as the store has them now
   assert.deepEqual(await channelMap(join(second, "hello-offline.snapshelf.tar")), [
@@ -128,7 +123,7 @@ test("--from LIST: channels and arches per snap, an exact revision released to p
   );
   double.setStep(double.maxStep);
   const dir = join(work, "export-from");
-  await snapshelf(exportArgs(dir, "--from", list));
+  await snapshelf(double.exportArgs(dir, "--from", list));
   assert.deepEqual(await bundlesIn(dir), [
     "core22.snapshelf.tar",
     "hello-offline.snapshelf.tar",
@@ -153,7 +148,7 @@ test("--from LIST: channels and arches per snap, an exact revision released to p
   // a pinned revision is not followed by --since with no names
   const have = join(work, "have-from.json");
   await writeFile(have, (await snapshelf(["manifest", "--dir", store])).stdout);
-  const again = await snapshelf(exportArgs(join(work, "export-from-again"), "--since", have));
+  const again = await snapshelf(double.exportArgs(join(work, "export-from-again"), "--since", have));
   assert.match(again.stderr, /core22: exported by revision only; not followed/);
   assert.deepEqual(await bundlesIn(join(work, "export-from-again")), ["hello-offline.snapshelf.tar"]);
 });
@@ -162,14 +157,14 @@ test("--from: a revision the store does not have fails naming it; a bad list fai
   const list = join(work, "missing.yaml");
   await writeFile(list, "packages:\n  - name: core22\n    revision: 99\n");
   const dir = join(work, "export-missing");
-  const res = await snapshelfRaw(exportArgs(dir, "--from", list));
+  const res = await snapshelfRaw(double.exportArgs(dir, "--from", list));
   assert.notEqual(res.code, 0);
   assert.match(res.stderr, /cannot export "core22": revision 99 not found in http:\/\/127\.0\.0\.1:\d+/);
   await assert.rejects(stat(dir), "no export directory left behind");
   const bad = join(work, "bad.yaml");
   await writeFile(bad, "packages:\n  - name: core22\n    channel: stable\n");
   const before = double.log.length;
-  const res2 = await snapshelfRaw(exportArgs(join(work, "export-bad"), "--from", bad));
+  const res2 = await snapshelfRaw(double.exportArgs(join(work, "export-bad"), "--from", bad));
   assert.notEqual(res2.code, 0);
   assert.match(res2.stderr, /^error: cannot read export list .*bad\.yaml: packages\[0\]\.channel: unknown field/m);
   assert.equal(double.log.length, before, "no request");

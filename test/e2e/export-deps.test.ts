@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fixtureWork } from "../support/fixture-work.js";
+import { fixtureDouble } from "../support/fixture-work.js";
 import { type Manifest, removeWorkDir, runCheck } from "../support/realclient.js";
 import { serve, snapshelf } from "../support/snapshelf.js";
-import { bundleJson, rootArgs, startUpstreamDouble, type UpstreamDouble } from "../support/upstream-double.js";
+import { bundleJson, rootArgs, type UpstreamDouble } from "../support/upstream-double.js";
 
 let work: string;
 let fixtures: string;
@@ -19,8 +19,7 @@ let manifest: Manifest;
 let double: UpstreamDouble;
 
 before(async () => {
-  ({ work, fixtures, manifest } = await fixtureWork("export-deps"));
-  double = await startUpstreamDouble({ fixtures, manifest });
+  ({ work, fixtures, manifest, double } = await fixtureDouble("export-deps"));
 });
 
 after(async () => {
@@ -32,13 +31,9 @@ async function bundlesIn(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith(".snapshelf.tar")).sort();
 }
 
-function exportArgs(dir: string, ...rest: string[]): string[] {
-  return ["export", "--upstream", double.url, "--export-dir", dir, ...rootArgs(fixtures, manifest), ...rest];
-}
-
 test("--with-deps pulls the base, snapd and the content provider of a default-provider plug", async () => {
   const dir = join(work, "tool-a-deps");
-  const res = await snapshelf(exportArgs(dir, "tool-a", "--with-deps"));
+  const res = await snapshelf(double.exportArgs(dir, "tool-a", "--with-deps"));
   assert.deepEqual(await bundlesIn(dir), [
     "core22.snapshelf.tar",
     "snapd.snapshelf.tar",
@@ -55,7 +50,7 @@ test("--with-deps pulls the base, snapd and the content provider of a default-pr
 
 test("without --with-deps, export warns about every missing dependency", async () => {
   const dir = join(work, "tool-a-alone");
-  const res = await snapshelf(exportArgs(dir, "tool-a"));
+  const res = await snapshelf(double.exportArgs(dir, "tool-a"));
   assert.deepEqual(await bundlesIn(dir), ["tool-a.snapshelf.tar"]);
   assert.match(res.stderr, /warning: tool-a needs core22 \(its base\), which this export does not include/);
   assert.match(res.stderr, /warning: tool-a needs snapd \(needed with a base other than core\)/);
@@ -65,7 +60,7 @@ test("without --with-deps, export warns about every missing dependency", async (
   await snapshelf(["import", "--dir", store, ...rootArgs(fixtures, manifest), join(work, "tool-a-deps")]);
   const have = join(work, "deps-have.json");
   await writeFile(have, (await snapshelf(["manifest", "--dir", store])).stdout);
-  const again = await snapshelf(exportArgs(join(work, "tool-a-again"), "tool-a", "--since", have));
+  const again = await snapshelf(double.exportArgs(join(work, "tool-a-again"), "tool-a", "--since", have));
   assert.doesNotMatch(again.stderr, /warning: .*needs/);
 });
 
@@ -73,7 +68,7 @@ test("a device installs an app (with its prerequisites) from the deps-closed exp
   timeout: 600_000,
 }, async (t) => {
   const dir = join(work, "hello-deps");
-  await snapshelf(exportArgs(dir, "hello-offline", "--with-deps"));
+  await snapshelf(double.exportArgs(dir, "hello-offline", "--with-deps"));
   assert.deepEqual(await bundlesIn(dir), [
     "core22.snapshelf.tar",
     "hello-offline.snapshelf.tar",

@@ -13,17 +13,10 @@ import { after, before, test } from "node:test";
 import { storeLayout } from "../../src/store/layout.js";
 import { readRecords } from "../../src/store/state.js";
 import { pathExists } from "../../src/util/fs.js";
-import { fixtureWork } from "../support/fixture-work.js";
+import { fixtureDouble } from "../support/fixture-work.js";
 import { type Manifest, removeWorkDir, startProcess } from "../support/realclient.js";
 import { cliPath, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
-import {
-  bundleJson,
-  fileSize,
-  rootArgs,
-  startUpstreamDouble,
-  tarEntries,
-  type UpstreamDouble,
-} from "../support/upstream-double.js";
+import { bundleJson, fileSize, rootArgs, tarEntries, type UpstreamDouble } from "../support/upstream-double.js";
 
 let work: string;
 let fixtures: string;
@@ -31,18 +24,13 @@ let manifest: Manifest;
 let double: UpstreamDouble;
 
 before(async () => {
-  ({ work, fixtures, manifest } = await fixtureWork("export-resume"));
-  double = await startUpstreamDouble({ fixtures, manifest });
+  ({ work, fixtures, manifest, double } = await fixtureDouble("export-resume"));
 });
 
 after(async () => {
   await double?.close();
   await removeWorkDir(work);
 });
-
-function exportArgs(dir: string, ...rest: string[]): string[] {
-  return ["export", "--upstream", double.url, "--export-dir", dir, ...rootArgs(fixtures, manifest), ...rest];
-}
 
 function rev(name: string, revision: number) {
   const r = manifest.snaps.find((s) => s.name === name)?.revisions.find((x) => x.revision === revision);
@@ -58,7 +46,7 @@ test("--since: bundles carry only the revisions and assertions the offline store
   double.setStep(0);
   const store = join(work, "since-store");
   const first = join(work, "since-0");
-  await snapshelf(exportArgs(first, "hello-offline", "core22", "--channel", "stable", "--channel", "edge"));
+  await snapshelf(double.exportArgs(first, "hello-offline", "core22", "--channel", "stable", "--channel", "edge"));
   await snapshelf(["import", "--dir", store, ...rootArgs(fixtures, manifest), first]);
   const have = join(work, "since-have.json");
   await writeFile(have, (await snapshelf(["manifest", "--dir", store])).stdout);
@@ -66,7 +54,7 @@ test("--since: bundles carry only the revisions and assertions the offline store
   double.setStep(1); // hello-offline: stable r1 -> r2, edge r3 -> r8; core22 unchanged
   const next = join(work, "since-1");
   await snapshelf(
-    exportArgs(next, "hello-offline", "core22", "--channel", "stable", "--channel", "edge", "--since", have),
+    double.exportArgs(next, "hello-offline", "core22", "--channel", "stable", "--channel", "edge", "--since", have),
   );
   const hello = join(next, "hello-offline.snapshelf.tar");
   const entries = await tarEntries(hello);
@@ -110,7 +98,7 @@ test("--since: bundles carry only the revisions and assertions the offline store
 
 test("an export killed mid-download resumes without downloading completed blobs again", async () => {
   const dir = join(work, "killed");
-  const args = [cliPath(), ...exportArgs(dir, "hello-offline", "tool-data", "--parallel", "1")];
+  const args = [cliPath(), ...double.exportArgs(dir, "hello-offline", "tool-data", "--parallel", "1")];
   const helloCdn = double.blobPath("hello-offline", 2);
   const dataCdn = double.blobPath("tool-data", 1);
   const helloBefore = double.count(helloCdn);
@@ -122,7 +110,7 @@ test("an export killed mid-download resumes without downloading completed blobs 
   for (let i = 0; i < 200 && (await fileSize(partial)) !== 5000; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await fileSize(partial), 5000);
   // meanwhile, a second export into the same directory is refused
-  const second = await snapshelfRaw(exportArgs(dir, "core22"));
+  const second = await snapshelfRaw(double.exportArgs(dir, "core22"));
   assert.equal(second.code, 1);
   assert.match(
     second.stderr,
@@ -138,7 +126,7 @@ test("an export killed mid-download resumes without downloading completed blobs 
   assert.ok(await pathExists(join(dir, ".cache", "blobs", `${rev("hello-offline", 2)["sha3-384"]}.snap`)));
   const before = double.log.length;
 
-  const res = await snapshelf(exportArgs(dir, "hello-offline", "tool-data"));
+  const res = await snapshelf(double.exportArgs(dir, "hello-offline", "tool-data"));
   assert.match(res.stderr, /hello-offline_2\.snap: already downloaded/);
   assert.equal(double.count(helloCdn), helloBefore + 1, "the completed blob was not downloaded again");
   const again = double.log.slice(before).filter((l) => l.path === dataCdn);
@@ -161,7 +149,7 @@ test("a transfer cut short is resumed with Range, and 503s are retried", async (
   double.fail503("/v2/snaps/info/core22", 2);
   const infoBefore = double.count("/v2/snaps/info/core22");
   const before = double.log.length;
-  const res = await snapshelf(exportArgs(dir, "core22"));
+  const res = await snapshelf(double.exportArgs(dir, "core22"));
   assert.match(res.stderr, /HTTP 503; retrying in 500 ms/);
   assert.equal(double.count("/v2/snaps/info/core22") - infoBefore, 3);
   const cdn = double.log.slice(before).filter((l) => l.path === double.blobPath("core22", 1));
@@ -175,7 +163,7 @@ test("a transfer cut short is resumed with Range, and 503s are retried", async (
 test("a corrupted blob from upstream is rejected and nothing is written for it", async () => {
   const dir = join(work, "corrupt");
   double.corrupt("tool-data", 1);
-  const res = await snapshelfRaw(exportArgs(dir, "hello-offline", "tool-data"));
+  const res = await snapshelfRaw(double.exportArgs(dir, "hello-offline", "tool-data"));
   assert.equal(res.code, 1);
   const hex = rev("tool-data", 1)["sha3-384"];
   assert.match(
@@ -191,14 +179,14 @@ test("a corrupted blob from upstream is rejected and nothing is written for it",
 
 test("unknown snaps and channels not released for an architecture fail with specific errors", async () => {
   const dir = join(work, "errors");
-  const unknown = await snapshelfRaw(exportArgs(dir, "no-such-snap"));
+  const unknown = await snapshelfRaw(double.exportArgs(dir, "no-such-snap"));
   assert.equal(unknown.code, 1);
   assert.equal(
     unknown.stderr.trim().split("\n").pop(),
     `error: cannot export "no-such-snap": snap not found in ${double.url}`,
   );
   const noChannel = await snapshelfRaw(
-    exportArgs(dir, "hello-offline", "--channel", "stable/hotfix-1", "--arch", "arm64"),
+    double.exportArgs(dir, "hello-offline", "--channel", "stable/hotfix-1", "--arch", "arm64"),
   );
   assert.equal(noChannel.code, 1);
   assert.match(

@@ -15,14 +15,20 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fixtureWork } from "../support/fixture-work.js";
-import { type Manifest, removeWorkDir, runCheck, runProbe, type StartedProcess } from "../support/realclient.js";
+import { fixtureDouble } from "../support/fixture-work.js";
+import {
+  type Manifest,
+  probeInstall,
+  removeWorkDir,
+  runCheck,
+  runProbe,
+  type StartedProcess,
+} from "../support/realclient.js";
 import { serve, snapshelf } from "../support/snapshelf.js";
 import {
   commonIdsOf,
   createdAtOf,
   rootArgs,
-  startUpstreamDouble,
   storeMetaOf,
   tarEntries,
   type UpstreamDouble,
@@ -42,8 +48,7 @@ const SNAPS = ["hello-offline", "tool-a", "tool-data", "core22", "snapd"];
 const CHANNELS = ["stable", "candidate", "edge", "2.x/stable", "latest/stable/hotfix-1"];
 
 before(async () => {
-  ({ work, fixtures, manifest } = await fixtureWork("export-roundtrip"));
-  double = await startUpstreamDouble({ fixtures, manifest });
+  ({ work, fixtures, manifest, double } = await fixtureDouble("export-roundtrip"));
   // the real store sends an empty snap-yaml for some revisions: export must not stop there
   double.blankSnapYaml("hello-offline", 8);
   store = join(work, "store");
@@ -143,15 +148,7 @@ test("snap info on a device shows the exported metadata and channel map", async 
   assert.deepEqual(probe["tracks"], ["latest", "2.x"]);
 
   // the publisher as snapd's store client reports it for an install
-  const action = await runProbe(server.url, [
-    "-arch",
-    "amd64",
-    "action",
-    "-action",
-    "install",
-    "-name",
-    "hello-offline",
-  ]);
+  const action = await probeInstall(server.url, "hello-offline");
   const results = action["results"] as { publisher?: string }[];
   assert.equal(results[0]?.publisher, manifest.publisher.username, JSON.stringify(action));
 

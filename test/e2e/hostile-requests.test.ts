@@ -33,7 +33,14 @@ import {
   statusBytes,
   unreadAnswers,
 } from "../support/hostile-load.js";
-import { runProbe, type StartedProcess, startProcess, tmpWorkDir, verbose } from "../support/realclient.js";
+import {
+  probeInstall,
+  probeRefreshAll,
+  type StartedProcess,
+  startProcess,
+  tmpWorkDir,
+  verbose,
+} from "../support/realclient.js";
 import { snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
 import { cliPath } from "../support/snapshelf.js";
 
@@ -598,26 +605,8 @@ after(async () => {
 
 /** What snapd's client sees: a refresh-all of everything installed and an install. */
 async function realClientView(): Promise<unknown> {
-  const refreshAll = await runProbe(server.url ?? "", [
-    "-arch",
-    "amd64",
-    "action",
-    "-installed",
-    installedFile,
-    "-action",
-    "refresh-all",
-  ]);
-  const install = await runProbe(server.url ?? "", [
-    "-arch",
-    "amd64",
-    "action",
-    "-action",
-    "install",
-    "-name",
-    "hello-offline",
-    "-channel",
-    "2.x",
-  ]);
+  const refreshAll = await probeRefreshAll(server.url ?? "", installedFile);
+  const install = await probeInstall(server.url ?? "", "hello-offline", { channel: "2.x" });
   assert.equal(install["ok"], true, JSON.stringify(install));
   return { refreshAll, install };
 }

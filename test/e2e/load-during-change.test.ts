@@ -20,7 +20,7 @@ import { startDeviceLoad } from "../support/device-load.js";
 import {
   type Manifest,
   makeFixtures,
-  runProbe,
+  probeRefreshAll,
   type StartedProcess,
   startProcess,
   tmpWorkDir,
@@ -111,17 +111,7 @@ test("devices are served without a single failure while imports and builds happe
       generations.push(Number(/generation (\d+)/.exec(out.stdout)?.[1] ?? 0));
       process.kill(server.child.pid ?? 0, "SIGHUP");
       // snapd's own client, mid-load: refresh everything and verify every download
-      const probe = await runProbe(url, [
-        "-arch",
-        "amd64",
-        "action",
-        "-installed",
-        installedFile,
-        "-action",
-        "refresh-all",
-        "-download",
-        join(work, `probe-${i}`),
-      ]);
+      const probe = await probeRefreshAll(url, installedFile, join(work, `probe-${i}`));
       probes++;
       if (probe["ok"] !== true) failures.push(`probe refresh-all after change ${i}: ${JSON.stringify(probe)}`);
     }

@@ -20,7 +20,7 @@ import { fixtureStore } from "../support/fixture-work.js";
 import { ensureNginx } from "../support/nginx.js";
 import { servedGeneration, waitForGeneration } from "../support/ops-e2e.js";
 import { freePort, runCommand, startProcess, waitForHttp } from "../support/process.js";
-import { type Manifest, runProbe, type StartedProcess } from "../support/realclient.js";
+import { type Manifest, probeRefreshAll, type StartedProcess } from "../support/realclient.js";
 import { installBody, snapdHeaders, writeInstalledOldest } from "../support/snapd-request.js";
 import { serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import { writeSignedSnap } from "../support/synthetic-snap.js";
@@ -180,17 +180,7 @@ describe("replicas (snapshelf sync)", () => {
         generations.push(gen);
         await sync();
         for (const s of serves) await waitForGeneration(s.url ?? "", gen);
-        const probe = await runProbe(base, [
-          "-arch",
-          "amd64",
-          "action",
-          "-installed",
-          installedFile,
-          "-action",
-          "refresh-all",
-          "-download",
-          join(work, `probe-${i}`),
-        ]);
+        const probe = await probeRefreshAll(base, installedFile, join(work, `probe-${i}`));
         probes++;
         if (probe["ok"] !== true) failures.push(`probe refresh-all after change ${i}: ${JSON.stringify(probe)}`);
       }

@@ -7,7 +7,7 @@ import { constants } from "node:fs";
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type RunResult, runCommand } from "./process.js";
-import { harnessDir, realclientDir } from "./realclient.js";
+import { type ClientSet, harnessDir, realclientDir, SNAPD_2_57 } from "./realclient.js";
 
 /** Root, loop devices, unshare and the daemon binary: what the scenario needs. */
 export async function canRunDaemon(): Promise<boolean> {
@@ -36,16 +36,18 @@ export interface DaemonRun {
 }
 
 /**
- * Starts snapd against `storeUrl` in a fresh sandbox and runs `steps`: each is
- * the arguments of a `snap` command, or `!shell command`. The log is also
- * written to `<sandbox>/run.log`.
+ * Starts snapd (of `clients`, default 2.57.6) against `storeUrl` in a sandbox (made if
+ * missing; a second run on one sandbox keeps its state) and runs `steps`: each is the
+ * arguments of a `snap` command, or `!shell command`. The log is also written to
+ * `<sandbox>/<logName>` (default `run.log`).
  */
 export async function runDaemonSteps(
   sandbox: string,
   storeUrl: string,
   steps: readonly string[],
-  opts: { timeoutMs?: number; env?: Record<string, string | undefined> } = {},
+  opts: { timeoutMs?: number; env?: Record<string, string | undefined>; clients?: ClientSet; logName?: string } = {},
 ): Promise<DaemonRun> {
+  const dir = (opts.clients ?? SNAPD_2_57).dir();
   await mkdir(sandbox, { recursive: true });
   const result = await runCommand(
     "unshare",
@@ -56,14 +58,14 @@ export async function runDaemonSteps(
       join(harnessDir(), "daemon", "in-namespace.sh"),
       sandbox,
       storeUrl.endsWith("/") ? storeUrl : `${storeUrl}/`,
-      join(realclientDir(), "snapd-testkeys"),
-      snapClient(),
+      join(dir, "snapd-testkeys"),
+      join(dir, "snap-testkeys"),
       join(harnessDir(), "daemon", "shim"),
       ...steps,
     ],
     { timeoutMs: opts.timeoutMs ?? 240_000, ...(opts.env ? { env: opts.env } : {}) },
   );
   const log = `${result.stdout}${result.stderr}`;
-  await writeFile(join(sandbox, "run.log"), log);
+  await writeFile(join(sandbox, opts.logName ?? "run.log"), log);
   return { result, log, sandbox };
 }

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { type Manifest, makeFixtures, tmpWorkDir } from "./realclient.js";
 import { importFixtures } from "./snapshelf.js";
+import { startUpstreamDouble, type UpstreamDouble } from "./upstream-double.js";
 
 export interface FixtureWork {
   readonly work: string;
@@ -26,4 +27,10 @@ export async function fixtureStore(name: string, ...storePath: string[]): Promis
   const store = join(w.work, ...(storePath.length === 0 ? ["store"] : storePath));
   await importFixtures(store, w.fixtures, w.manifest);
   return { ...w, store };
+}
+
+/** `fixtureWork` and an upstream double serving its catalogue. */
+export async function fixtureDouble(name: string): Promise<FixtureWork & { double: UpstreamDouble }> {
+  const w = await fixtureWork(name);
+  return { ...w, double: await startUpstreamDouble({ fixtures: w.fixtures, manifest: w.manifest }) };
 }

@@ -411,3 +411,40 @@ export async function runProbe(
   }
   return data as Record<string, unknown>;
 }
+
+/** The probe (2.57.6, amd64) installs `name`, from `channel` if given; with `download`, fetches and verifies the blob there. */
+export function probeInstall(
+  baseUrl: string,
+  name: string,
+  opts: { channel?: string; download?: string } = {},
+): Promise<Record<string, unknown>> {
+  return runProbe(baseUrl, [
+    "-arch",
+    "amd64",
+    "action",
+    "-action",
+    "install",
+    "-name",
+    name,
+    ...(opts.channel === undefined ? [] : ["-channel", opts.channel]),
+    ...(opts.download === undefined ? [] : ["-download", opts.download]),
+  ]);
+}
+
+/** The probe (2.57.6, amd64) refreshes what `installedFile` lists; with `download`, fetches and verifies every blob there. */
+export function probeRefreshAll(
+  baseUrl: string,
+  installedFile: string,
+  download?: string,
+): Promise<Record<string, unknown>> {
+  return runProbe(baseUrl, [
+    "-arch",
+    "amd64",
+    "action",
+    "-installed",
+    installedFile,
+    "-action",
+    "refresh-all",
+    ...(download === undefined ? [] : ["-download", download]),
+  ]);
+}

@@ -89,6 +89,8 @@ export interface UpstreamDouble {
   blankSnapYaml(name: string, revision: number): void;
   /** Answer 503 to the next `times` requests whose path starts with `prefix`. */
   fail503(prefix: string, times: number): void;
+  /** `snapshelf export` arguments: from this double into `dir`, trusting the catalogue's root (`rootArgs`); then `rest`. */
+  exportArgs(dir: string, ...rest: string[]): string[];
   close(): Promise<void>;
 }
 
@@ -652,6 +654,15 @@ export async function startUpstreamDouble(opts: UpstreamDoubleOptions): Promise<
     fail503: (prefix, times) => {
       fail503s.push({ prefix, left: times });
     },
+    exportArgs: (dir, ...rest) => [
+      "export",
+      "--upstream",
+      baseUrl,
+      "--export-dir",
+      dir,
+      ...rootArgs(opts.fixtures, m),
+      ...rest,
+    ],
     close: async () => {
       for (const s of stalledSockets) s.destroy();
       server.closeAllConnections();
