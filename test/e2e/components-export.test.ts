@@ -12,8 +12,17 @@ import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type CompManifest, componentOf, componentUpstream, makeComponentFixtures } from "../support/components.js";
-import { type Manifest, runProbe, SNAPD_2_68, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
+import {
+  type CompManifest,
+  componentOf,
+  componentUpstream,
+  compsOf,
+  makeComponentFixtures,
+  probeCompInstall,
+  probeCompRefresh,
+  writeInstalledRevision1,
+} from "../support/components.js";
+import { type Manifest, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
 import { serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 import {
   bundleJson,
@@ -44,19 +53,6 @@ after(async () => {
   await double?.close();
 });
 
-function exportArgs(dir: string, ...rest: string[]): string[] {
-  return ["export", "--upstream", double.url, "--export-dir", dir, ...rootArgs(fx, manifest), ...rest];
-}
-
-interface ProbeResult {
-  name: string;
-  revision: number;
-  verified: boolean;
-  resources?: { name: string; revision: number; type: string; "sha3-384": string; size: number; file?: string }[];
-}
-
-const compsOf = (r: ProbeResult | undefined): string[] => (r?.resources ?? []).map((x) => `${x.name}=${x.revision}`);
-
 interface BundleComponentJson {
   snap: string;
   component: string;
@@ -71,7 +67,9 @@ interface BundleComponentJson {
 describe("export with components (snapd 2.68.3)", () => {
   it("exports each revision's components, verified, in a version 3 bundle; import, serve and the probe install them", async () => {
     const dir = join(work, "export-all");
-    const res = await snapshelf(exportArgs(dir, "comp-offline", "--channel", "stable", "--channel", "candidate"));
+    const res = await snapshelf(
+      double.exportArgs(dir, "comp-offline", "--channel", "stable", "--channel", "candidate"),
+    );
     assert.match(res.stdout, /components comp-offline\+docs=1, comp-offline\+extra=2, comp-offline\+extra=3/);
     const bundle = join(dir, "comp-offline.snapshelf.tar");
     const doc = await bundleJson(bundle);
@@ -115,16 +113,7 @@ describe("export with components (snapd 2.68.3)", () => {
     ] as const) {
       const dl = join(work, `dl-${channel}`);
       await mkdir(dl, { recursive: true });
-      const out = (await runProbe(
-        server.url ?? "",
-        ["-arch", "amd64", "-resources", "action", "-action", "install", "-name", "comp-offline"].concat([
-          "-channel",
-          channel,
-          "-download",
-          dl,
-        ]),
-        { clients: SNAPD_2_68 },
-      )) as unknown as { ok: boolean; results: ProbeResult[] };
+      const out = await probeCompInstall(server.url ?? "", channel, dl);
       assert.equal(out.ok, true, JSON.stringify(out));
       assert.equal(out.results[0]?.revision, revision);
       assert.equal(out.results[0]?.verified, true);
@@ -143,7 +132,7 @@ describe("export with components (snapd 2.68.3)", () => {
     const dir = join(work, "export-since");
     const before = double.log.length;
     const res = await snapshelf(
-      exportArgs(dir, "comp-offline", "--channel", "stable", "--channel", "candidate", "--since", have),
+      double.exportArgs(dir, "comp-offline", "--channel", "stable", "--channel", "candidate", "--since", have),
     );
     assert.match(res.stdout, /comp-offline\.snapshelf\.tar: no new revisions, 0 assertions/);
     const doc = await bundleJson(join(dir, "comp-offline.snapshelf.tar"));
@@ -182,7 +171,7 @@ describe("export with components (snapd 2.68.3)", () => {
     const have = join(work, "have-old.json");
     await writeFile(have, (await snapshelf(["manifest", "--dir", store])).stdout);
     const dir = join(work, "export-update");
-    await snapshelf(exportArgs(dir, "comp-offline", "--since", have));
+    await snapshelf(double.exportArgs(dir, "comp-offline", "--since", have));
     const bundle = join(dir, "comp-offline.snapshelf.tar");
     const doc = await bundleJson(bundle);
     assert.deepEqual(doc["revisions"], []);
@@ -195,27 +184,8 @@ describe("export with components (snapd 2.68.3)", () => {
     const old = await serve(store);
     try {
       const installed = join(work, "installed-old.json");
-      await writeFile(
-        installed,
-        JSON.stringify([
-          {
-            name: "comp-offline",
-            "snap-id": m["snap-id"],
-            revision: 1,
-            channel: "latest/stable",
-            epoch: "0",
-            resources: { extra: 1, docs: 1 },
-          },
-        ]),
-      );
-      const out = (await runProbe(
-        old.url ?? "",
-        ["-arch", "amd64", "-resources", "action", "-installed", installed, "-action", "refresh"].concat([
-          "-name",
-          "comp-offline",
-        ]),
-        { clients: SNAPD_2_68 },
-      )) as unknown as { ok: boolean; results: ProbeResult[] };
+      await writeInstalledRevision1(installed, m);
+      const out = await probeCompRefresh(old.url ?? "", installed);
       assert.equal(out.ok, true, JSON.stringify(out));
       assert.equal(out.results[0]?.revision, 1);
       assert.deepEqual(compsOf(out.results[0]), ["docs=1", "extra=2"]);
@@ -226,7 +196,7 @@ describe("export with components (snapd 2.68.3)", () => {
 
   it("--component NAME carries only the components named", async () => {
     const dir = join(work, "export-extra");
-    await snapshelf(exportArgs(dir, "comp-offline", "--channel", "stable", "--component", "extra"));
+    await snapshelf(double.exportArgs(dir, "comp-offline", "--channel", "stable", "--component", "extra"));
     const doc = await bundleJson(join(dir, "comp-offline.snapshelf.tar"));
     assert.deepEqual(
       (doc["components"] as BundleComponentJson[]).map((c) => `${c.component}=${c.revision}`),
@@ -244,7 +214,7 @@ describe("export with components (snapd 2.68.3)", () => {
   it("an unknown --component is refused before any download, with one line", async () => {
     const dir = join(work, "export-unknown");
     const before = double.log.length;
-    const res = await snapshelfRaw(exportArgs(dir, "comp-offline", "--quiet", "--component", "nope"));
+    const res = await snapshelfRaw(double.exportArgs(dir, "comp-offline", "--quiet", "--component", "nope"));
     assert.notEqual(res.code, 0);
     assert.equal(
       res.stderr.trim(),
@@ -268,7 +238,7 @@ describe("export with components (snapd 2.68.3)", () => {
     const dir = join(work, "export-no-pair");
     double.withhold(`snap-resource-pair/${m["snap-id"]}/extra/2/1`);
     try {
-      const res = await snapshelfRaw(exportArgs(dir, "comp-offline", "--quiet"));
+      const res = await snapshelfRaw(double.exportArgs(dir, "comp-offline", "--quiet"));
       assert.notEqual(res.code, 0);
       assert.equal(
         res.stderr.trim(),
@@ -285,7 +255,7 @@ describe("export with components (snapd 2.68.3)", () => {
     const dir = join(work, "export-corrupt");
     // (the last test: the double serves it corrupted from now on)
     double.corruptComponent("comp-offline", "extra", 2);
-    const res = await snapshelfRaw(exportArgs(dir, "comp-offline", "--quiet"));
+    const res = await snapshelfRaw(double.exportArgs(dir, "comp-offline", "--quiet"));
     assert.notEqual(res.code, 0);
     const lines = res.stderr.trim().split("\n");
     assert.match(

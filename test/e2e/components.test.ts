@@ -16,18 +16,21 @@ import assert from "node:assert/strict";
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type CompManifest, componentOf, makeComponentFixtures } from "../support/components.js";
-import { canRunDaemon } from "../support/daemon.js";
+import {
+  type CompManifest,
+  type CompProbeResult,
+  componentOf,
+  compRootArgs,
+  compsOf,
+  makeComponentFixtures,
+  probeCompInstall,
+  probeCompRefresh,
+  writeInstalledRevision1,
+} from "../support/components.js";
+import { canRunDaemon, runDaemonSteps } from "../support/daemon.js";
 import { type StartedNginx, startNginx } from "../support/nginx.js";
 import { freePort, runCommand } from "../support/process.js";
-import {
-  harnessDir,
-  makeFixtures,
-  runProbe,
-  SNAPD_2_68,
-  type StartedProcess,
-  tmpWorkDir,
-} from "../support/realclient.js";
+import { makeFixtures, probeInstall, SNAPD_2_68, type StartedProcess, tmpWorkDir } from "../support/realclient.js";
 import { serve, snapshelf, snapshelfRaw } from "../support/snapshelf.js";
 
 let work: string;
@@ -53,49 +56,29 @@ async function build(): Promise<void> {
   assert.fail(`serve did not switch to generation ${want}`);
 }
 
-interface ProbeResult {
-  name: string;
-  revision: number;
-  verified: boolean;
-  "verify-error"?: string;
-  resources?: { name: string; revision: number; type: string; "sha3-384": string; size: number; file?: string }[];
+/** `snapshelf import --release CHANNEL` of comp-offline revision `revision` with the component revisions `comps`. */
+async function importRelease(channel: string, revision: number, comps: readonly [string, number][]): Promise<void> {
+  const r = m.revisions.find((x) => x.revision === revision);
+  await snapshelf([
+    "import",
+    "--dir",
+    store,
+    "--release",
+    channel,
+    f(r?.file ?? ""),
+    ...comps.map(([name, rev]) => f(componentOf(m, name, rev).file)),
+  ]);
 }
-
-async function probe(
-  url: string,
-  args: readonly string[],
-): Promise<{ ok: boolean; error?: string; results: ProbeResult[] }> {
-  const out = await runProbe(url, ["-arch", "amd64", "-resources", ...args], { clients: SNAPD_2_68 });
-  return out as unknown as { ok: boolean; error?: string; results: ProbeResult[] };
-}
-
-const compsOf = (r: ProbeResult | undefined): string[] => (r?.resources ?? []).map((x) => `${x.name}=${x.revision}`);
 
 before(async () => {
   work = await tmpWorkDir("components");
   fx = join(work, "fixtures");
   m = await makeComponentFixtures(fx);
   store = join(work, "store");
-  await snapshelf([
-    "import",
-    "--dir",
-    store,
-    "--trusted-root",
-    f(m.chain[0] ?? ""),
-    "--trusted-root",
-    f(m.chain[1] ?? ""),
-    f("asserts"),
-  ]);
-  const r1 = m.revisions.find((r) => r.revision === 1);
-  await snapshelf([
-    "import",
-    "--dir",
-    store,
-    "--release",
-    "latest/stable",
-    f(r1?.file ?? ""),
-    f(componentOf(m, "extra", 1).file),
-    f(componentOf(m, "docs", 1).file),
+  await snapshelf(["import", "--dir", store, ...compRootArgs(fx, m), f("asserts")]);
+  await importRelease("latest/stable", 1, [
+    ["extra", 1],
+    ["docs", 1],
   ]);
   await snapshelf(["build", "--dir", store]);
   server = await serve(store);
@@ -134,17 +117,7 @@ describe("components (snapd 2.68.3)", () => {
     it(`the probe installs with resources and verifies every component and its assertions (${via})`, async () => {
       const dl = join(work, `dl-${via}`);
       await mkdir(dl, { recursive: true });
-      const out = await probe(via === "serve" ? (server.url ?? "") : nginx.url, [
-        "action",
-        "-action",
-        "install",
-        "-name",
-        "comp-offline",
-        "-channel",
-        "stable",
-        "-download",
-        dl,
-      ]);
+      const out = await probeCompInstall(via === "serve" ? (server.url ?? "") : nginx.url, "stable", dl);
       assert.equal(out.ok, true, JSON.stringify(out));
       const r = out.results[0];
       assert.equal(r?.revision, 1);
@@ -166,19 +139,8 @@ describe("components (snapd 2.68.3)", () => {
   it("snapd 2.57.6, which knows no components, installs and verifies the snap of such a store", async () => {
     const dl = join(work, "dl-2.57.6");
     await mkdir(dl, { recursive: true });
-    const out = (await runProbe(server.url ?? "", [
-      "-arch",
-      "amd64",
-      "action",
-      "-action",
-      "install",
-      "-name",
-      "comp-offline",
-      "-channel",
-      "stable",
-      "-download",
-      dl,
-    ])) as unknown as { ok: boolean; results: ProbeResult[] };
+    const installed = await probeInstall(server.url ?? "", "comp-offline", { channel: "stable", download: dl });
+    const out = installed as unknown as { ok: boolean; results: CompProbeResult[] };
     assert.equal(out.ok, true, JSON.stringify(out));
     assert.equal(out.results[0]?.revision, 1);
     assert.equal(out.results[0]?.verified, true);
@@ -201,16 +163,7 @@ describe("components (snapd 2.68.3)", () => {
     assert.match(asserts, new RegExp(`^resource-sha3-384: ${b64(componentOf(m, "extra", 1)["sha3-384"])}$`, "m"));
     // what snap download wrote is an import input as it is
     const other = join(work, "store-from-download");
-    const imp = await snapshelf([
-      "import",
-      "--dir",
-      other,
-      "--trusted-root",
-      f(m.chain[0] ?? ""),
-      "--trusted-root",
-      f(m.chain[1] ?? ""),
-      dir,
-    ]);
+    const imp = await snapshelf(["import", "--dir", other, ...compRootArgs(fx, m), dir]);
     assert.match(imp.stdout + imp.stderr, /verified comp-offline\+extra_1\.comp: comp-offline\+extra revision 1/);
     assert.match(imp.stdout + imp.stderr, /1 component revision/);
   });
@@ -245,21 +198,8 @@ describe("components (snapd 2.68.3)", () => {
 
   it("a refresh is an update when only a component's revision changed, and not when nothing did", async () => {
     const installed = join(work, "installed.json");
-    await writeFile(
-      installed,
-      JSON.stringify([
-        {
-          name: "comp-offline",
-          "snap-id": m["snap-id"],
-          revision: 1,
-          channel: "latest/stable",
-          epoch: "0",
-          resources: { extra: 1, docs: 1 },
-        },
-      ]),
-    );
-    const refresh = () =>
-      probe(server.url ?? "", ["action", "-installed", installed, "-action", "refresh", "-name", "comp-offline"]);
+    await writeInstalledRevision1(installed, m);
+    const refresh = () => probeCompRefresh(server.url ?? "", installed);
     let out = await refresh();
     assert.equal(out.ok, false);
     assert.equal(out.error, "snap has no updates available");
@@ -275,26 +215,9 @@ describe("components (snapd 2.68.3)", () => {
   });
 
   it("a new snap revision brings its own components; gc keeps component blobs, verify re-hashes them, sync copies them", async () => {
-    const r2 = m.revisions.find((r) => r.revision === 2);
-    await snapshelf([
-      "import",
-      "--dir",
-      store,
-      "--release",
-      "latest/candidate",
-      f(r2?.file ?? ""),
-      f(componentOf(m, "extra", 3).file),
-    ]);
+    await importRelease("latest/candidate", 2, [["extra", 3]]);
     await build();
-    const out = await probe(server.url ?? "", [
-      "action",
-      "-action",
-      "install",
-      "-name",
-      "comp-offline",
-      "-channel",
-      "candidate",
-    ]);
+    const out = await probeCompInstall(server.url ?? "", "candidate");
     assert.equal(out.ok, true, JSON.stringify(out));
     assert.equal(out.results[0]?.revision, 2);
     assert.deepEqual(compsOf(out.results[0]), ["docs=1", "extra=3"]);
@@ -327,29 +250,18 @@ describe("components (snapd 2.68.3)", () => {
     }
     await snapshelf(["import", "--dir", store, "--release", "latest/stable", ...inputs]);
     await build();
-    const sandbox = join(work, "daemon");
-    const res = await runCommand(
-      "unshare",
+    const { log } = await runDaemonSteps(
+      join(work, "daemon"),
+      `${server.url}/`,
       [
-        "-m",
-        "--propagation",
-        "private",
-        join(harnessDir(), "daemon", "in-namespace.sh"),
-        sandbox,
-        `${server.url}/`,
-        daemon,
-        join(SNAPD_2_68.dir(), "snap-testkeys"),
-        join(harnessDir(), "daemon", "shim"),
         "install comp-offline+extra",
         "components comp-offline",
         "refresh comp-offline --candidate",
         "components comp-offline",
         "!ls /var/lib/snapd/snaps",
       ],
-      { timeoutMs: 240_000 },
+      { clients: SNAPD_2_68 },
     );
-    const log = res.stdout + res.stderr;
-    await writeFile(join(sandbox, "run.log"), log);
     const steps = log.split(/^\+ /m);
     const step = (prefix: string, n = 0): string => steps.filter((x) => x.startsWith(prefix))[n] ?? "";
     assert.match(step("snap install comp-offline+extra"), /rc=0/, log);

@@ -3,7 +3,7 @@
  * snapd 2.68.3's tree (it packs components and signs snap-resource-revision and
  * snap-resource-pair with the test store key) and writes `comp-offline` with its components.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   ensureRealclient,
@@ -11,6 +11,7 @@ import {
   type Manifest,
   modernRealclientDir,
   runChecked,
+  runProbe,
   SNAPD_2_68,
 } from "./realclient.js";
 import type { DoubleComponent } from "./upstream-double.js";
@@ -61,6 +62,69 @@ export async function makeComponentFixtures(dir: string): Promise<CompManifest> 
   });
   return JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as CompManifest;
 }
+
+/** `--trusted-root` for the root account and its key, as compgen wrote them under `dir`. */
+export function compRootArgs(dir: string, m: CompManifest): string[] {
+  return ["--trusted-root", join(dir, m.chain[0] ?? ""), "--trusted-root", join(dir, m.chain[1] ?? "")];
+}
+
+/** A probe `-installed` file: comp-offline revision 1 from latest/stable, with extra 1 and docs 1. */
+export async function writeInstalledRevision1(path: string, m: CompManifest): Promise<void> {
+  await writeFile(
+    path,
+    JSON.stringify([
+      {
+        name: "comp-offline",
+        "snap-id": m["snap-id"],
+        revision: 1,
+        channel: "latest/stable",
+        epoch: "0",
+        resources: { extra: 1, docs: 1 },
+      },
+    ]),
+  );
+}
+
+/** A result of the probe's `action`, with the components (`-resources`) it installed. */
+export interface CompProbeResult {
+  name: string;
+  revision: number;
+  verified: boolean;
+  "verify-error"?: string;
+  resources?: { name: string; revision: number; type: string; "sha3-384": string; size: number; file?: string }[];
+}
+
+/** snapd 2.68.3's probe on amd64, asking for components (`-resources`): `args` follow. */
+async function probeComponents(
+  url: string,
+  args: readonly string[],
+): Promise<{ ok: boolean; error?: string; results: CompProbeResult[] }> {
+  const out = await runProbe(url, ["-arch", "amd64", "-resources", ...args], { clients: SNAPD_2_68 });
+  return out as unknown as { ok: boolean; error?: string; results: CompProbeResult[] };
+}
+
+/** `probeComponents`: install comp-offline from `channel`; with `download`, fetch and verify every blob there. */
+export function probeCompInstall(url: string, channel: string, download?: string) {
+  return probeComponents(url, [
+    "action",
+    "-action",
+    "install",
+    "-name",
+    "comp-offline",
+    "-channel",
+    channel,
+    ...(download === undefined ? [] : ["-download", download]),
+  ]);
+}
+
+/** `probeComponents`: refresh comp-offline as installed in `installedFile`. */
+export function probeCompRefresh(url: string, installedFile: string) {
+  return probeComponents(url, ["action", "-installed", installedFile, "-action", "refresh", "-name", "comp-offline"]);
+}
+
+/** A result's components as `NAME=REV`, in the probe's order. */
+export const compsOf = (r: CompProbeResult | undefined): string[] =>
+  (r?.resources ?? []).map((x) => `${x.name}=${x.revision}`);
 
 /** The component revision `name`/`revision` of the manifest. */
 export function componentOf(m: CompManifest, name: string, revision: number): CompManifestComponent {
