@@ -8,51 +8,16 @@
  * checked shows here.
  */
 import { test } from "node:test";
-import { indexCatalogue } from "../../src/catalogue/build-catalogue.js";
-import type { AssertionEntry, ChannelReleases, RevisionEntry, SnapEntry } from "../../src/catalogue/types.js";
-import { GenerationState } from "../../src/routes/generation-state.js";
+import type { AssertionEntry } from "../../src/catalogue/types.js";
 import { handleRefresh } from "../../src/routes/refresh.js";
-import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";
+import type { DynamicEnv } from "../../src/routes/types.js";
 import { assertGolden } from "../support/golden.js";
+import { HELLO_ID, helloRefreshEnv, postRefresh as post } from "../support/refresh-env.js";
 
-const SNAP_ID = "h".repeat(32);
+const SNAP_ID = HELLO_ID;
 const UNKNOWN_ID = "u".repeat(32);
 
 function envOf(): DynamicEnv {
-  const rev: RevisionEntry = {
-    revision: 1,
-    version: "1.0",
-    type: "app",
-    base: "core22",
-    confinement: "strict",
-    grade: "stable",
-    architectures: ["all"],
-    epoch: { read: [0], write: [0] },
-    sha3_384: "a".repeat(96),
-    size: 4096,
-    createdAt: "2026-01-01T00:00:00Z",
-    snapYaml: "name: hello\n",
-    summary: "hello",
-    description: "hello",
-    apps: [],
-    defaultProviders: [],
-  };
-  const channels: ChannelReleases[] = [
-    {
-      track: "latest",
-      risk: "stable",
-      arch: "all",
-      history: [{ revision: 1, releasedAt: "2026-01-02T00:00:00Z", seq: 1 }],
-    },
-  ];
-  const snap: SnapEntry = {
-    name: "hello",
-    snapId: SNAP_ID,
-    publisher: { id: "pub-id", username: "pub", displayName: "Pub", validation: "unproven" },
-    meta: {},
-    revisions: [rev],
-    channels,
-  };
   const assertion = (type: string, primaryKey: string[], revision: number): AssertionEntry => ({
     type,
     primaryKey,
@@ -66,18 +31,7 @@ function envOf(): DynamicEnv {
     assertion("validation-set", ["16", "acc", "set", "2"], 1),
     assertion("validation-set", ["16", "acc", "set", "4"], 1),
   ];
-  const index = indexCatalogue({ snaps: [snap], assertions, arches: ["amd64"] });
-  return { index, state: new GenerationState(index), ctx: { baseUrl: "http://store.test" }, token: () => "t" };
-}
-
-function post(body: string): RouteRequest {
-  return {
-    method: "POST",
-    params: {},
-    query: new URLSearchParams(),
-    headers: { "snap-device-architecture": "amd64" },
-    body: Buffer.from(body),
-  };
+  return helloRefreshEnv({ description: "hello", arches: ["amd64"], baseUrl: "http://store.test", assertions });
 }
 
 const install = (extra: Record<string, unknown>) => ({ action: "install", "instance-key": "i", ...extra });

@@ -5,8 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { indexCatalogue } from "../../src/catalogue/build-catalogue.js";
-import type { ChannelReleases, RevisionEntry, SnapEntry } from "../../src/catalogue/types.js";
 import { GenerationState } from "../../src/routes/generation-state.js";
 import { handleRefresh } from "../../src/routes/refresh.js";
 import {
@@ -17,62 +15,19 @@ import {
   FIELD_LIMITS,
 } from "../../src/routes/refresh-cache.js";
 import type { DynamicEnv, RouteRequest } from "../../src/routes/types.js";
+import { HELLO_ID, helloRefreshEnv, postRefresh } from "../support/refresh-env.js";
 
-const SNAP_ID = "h".repeat(32);
+const SNAP_ID = HELLO_ID;
 
 function envOf(): DynamicEnv {
-  const rev: RevisionEntry = {
-    revision: 1,
-    version: "1.0",
-    type: "app",
-    base: "core22",
-    confinement: "strict",
-    grade: "stable",
-    architectures: ["all"],
-    epoch: { read: [0], write: [0] },
-    sha3_384: "a".repeat(96),
-    size: 4096,
-    createdAt: "2026-01-01T00:00:00Z",
-    snapYaml: "name: hello\n",
-    summary: "hello",
+  return helloRefreshEnv({
     description: "x".repeat(1000),
-    apps: [],
-    defaultProviders: [],
-  };
-  const channels: ChannelReleases[] = [
-    {
-      track: "latest",
-      risk: "stable",
-      arch: "all",
-      history: [{ revision: 1, releasedAt: "2026-01-02T00:00:00Z", seq: 1 }],
-    },
-  ];
-  const snap: SnapEntry = {
-    name: "hello",
-    snapId: SNAP_ID,
-    publisher: { id: "pub-id", username: "pub", displayName: "Pub", validation: "unproven" },
-    meta: {},
-    revisions: [rev],
-    channels,
-  };
-  const index = indexCatalogue({ snaps: [snap], assertions: [], arches: ["amd64", "arm64"] });
-  return {
-    index,
-    state: new GenerationState(index),
-    ctx: { baseUrl: "http://store.test:8000" },
-    token: () => "t",
-  };
+    arches: ["amd64", "arm64"],
+    baseUrl: "http://store.test:8000",
+  });
 }
 
-function post(body: unknown, arch = "amd64"): RouteRequest {
-  return {
-    method: "POST",
-    params: {},
-    query: new URLSearchParams(),
-    headers: { "snap-device-architecture": arch },
-    body: Buffer.from(JSON.stringify(body)),
-  };
-}
+const post = (body: unknown, arch = "amd64"): RouteRequest => postRefresh(body, arch);
 
 function refreshes(keys: string[]): unknown {
   return {
