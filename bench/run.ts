@@ -4,7 +4,7 @@
  * (figure, snapshelf, baseline, ratio, target, verdict) plus the machine.
  * It never fails on a missed target: the verdict column says so.
  *
- * Settings (env): BENCH_ONLY=import,serving,scale,hostile (parts to run),
+ * Settings (env): BENCH_ONLY=import,serving,scale,hostile,cli (parts to run),
  * BENCH_IMPORT_MB (default 512; 2048 for the issue's full size),
  * BENCH_BLOB_MB (256), BENCH_REFRESH_SNAP_MB (1), BENCH_SECONDS (5 per
  * load run), BENCH_SCALE (1000,20000), BENCH_WORKERS (server processes of the serving
@@ -16,6 +16,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { makeFixtures, tmpWorkDir } from "../test/support/realclient.js";
 import { fixtureRoots } from "../test/support/snapshelf.js";
+import { benchCliStartup } from "./cli-startup.js";
 import type { BenchContext } from "./context.js";
 import { benchHostile } from "./hostile.js";
 import { benchImport } from "./import-throughput.js";
@@ -33,10 +34,11 @@ const parts: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   serving: benchServing,
   scale: benchScale,
   hostile: benchHostile,
+  cli: benchCliStartup,
 };
 
 async function main(): Promise<void> {
-  const only = (process.env["BENCH_ONLY"] ?? "import,serving,scale,hostile").split(",").filter((p) => p in parts);
+  const only = (process.env["BENCH_ONLY"] ?? "import,serving,scale,hostile,cli").split(",").filter((p) => p in parts);
   const work = await tmpWorkDir("bench");
   const log = (line: string): void => {
     process.stderr.write(`bench: ${line}\n`);

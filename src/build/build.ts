@@ -33,6 +33,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildCatalogue, indexCatalogue } from "../catalogue/build-catalogue.js";
 import type { Catalogue } from "../catalogue/types.js";
+import { normaliseBaseUrl } from "../model/base-url.js";
 import { emptyRecords, joinRecords, type SnapPart } from "../model/records.js";
 import { KNOWN_ARCHES } from "../model/types.js";
 import { STATIC_ROUTES } from "../routes/table.js";
@@ -67,26 +68,6 @@ import { faultPoint } from "../util/fault.js";
 import { errnoCode, writeFileAtomic } from "../util/fs.js";
 import { PortableNames } from "../util/portable-names.js";
 import type { RenderContext } from "../wire/snap.js";
-
-/** Validates and normalises a base URL: http(s), a host, no query or fragment, no trailing slash. */
-export function normaliseBaseUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new SnapshelfError("bad-base-url", `cannot use base URL "${raw}": not a URL`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new SnapshelfError("bad-base-url", `cannot use base URL "${raw}": scheme must be http or https`);
-  }
-  if (u.search !== "" || u.hash !== "" || raw.includes("?")) {
-    throw new SnapshelfError(
-      "bad-base-url",
-      `cannot use base URL "${raw}": no query or fragment allowed (snapd panics on it)`,
-    );
-  }
-  return u.toString().replace(/\/+$/, "");
-}
 
 export interface BuildOptions extends ChangeOptions {
   readonly baseUrl?: string;

@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { buildStore } from "../build/build.js";
-import { checkBuildAfterRollback, clearRollback } from "../ops/rollback-state.js";
 import { addChangeOptions, layoutFrom, note, out, waitFrom } from "./common.js";
 
 export function registerBuild(program: Command): void {
@@ -22,6 +20,10 @@ export function registerBuild(program: Command): void {
       .option("--no-switch", "build the generation but leave the one in service (see `switch`, `diff`)"),
   ).action(async (opts: { dir?: string; baseUrl?: string; wait?: number | true; force?: boolean; switch: boolean }) => {
     const layout = layoutFrom(opts);
+    const [{ buildStore }, { checkBuildAfterRollback, clearRollback }] = await Promise.all([
+      import("../build/build.js"),
+      import("../ops/rollback-state.js"),
+    ]);
     // a staged build publishes nothing: only a build put in service is checked against a rollback
     const rolledBack = opts.switch ? await checkBuildAfterRollback(layout, opts.force === true) : undefined;
     const r = await buildStore(layout, {

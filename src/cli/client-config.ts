@@ -1,8 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type ClientConfigFormat, renderClientConfig, type StoreAssertionInfo } from "../deploy/client-config.js";
-import { loopbackReason } from "../deploy/url-checks.js";
-import { readServedTree } from "../nginx/from-store.js";
+import { loopbackReason } from "../model/base-url.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason } from "../util/fs.js";
 import { addDirOption, layoutFrom, note } from "./common.js";
@@ -54,6 +53,7 @@ async function runClientConfig(opts: ClientConfigOpts): Promise<void> {
   let store: StoreAssertionInfo | undefined;
   if (url === undefined || opts.storeId !== undefined) {
     const layout = layoutFrom(opts);
+    const { readServedTree } = await import("../nginx/from-store.js");
     const tree = await readServedTree(layout);
     url ??= tree.meta.baseUrl;
     if (opts.storeId !== undefined) {

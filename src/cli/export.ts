@@ -1,13 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { decodeStream } from "../assertions/parse.js";
-import { canonicalRoots, checkTrustedRoots } from "../assertions/trust.js";
 import type { Assertion } from "../assertions/types.js";
 import { MIN_MAX_FILE_SIZE, parseSize } from "../bundle/parts.js";
-import { readManifestFile, type StoreManifest } from "../export/manifest.js";
+import type { StoreManifest } from "../export/manifest.js";
 import type { ExportRequest } from "../export/requests.js";
-import { loadExportSigner, readPassphrase } from "../export/signing.js";
 import { checkArchOption } from "../model/option-checks.js";
 import { DEFAULT_UPSTREAM } from "../upstream/endpoint.js";
 import { SnapshelfError } from "../util/errors.js";
@@ -138,6 +135,10 @@ export function registerExport(program: Command): void {
 
 /** Canonical's roots and those of the --trusted-root files. */
 async function readRootFiles(files: readonly string[]): Promise<Assertion[]> {
+  const [{ decodeStream }, { canonicalRoots, checkTrustedRoots }] = await Promise.all([
+    import("../assertions/parse.js"),
+    import("../assertions/trust.js"),
+  ]);
   const roots = [...canonicalRoots()];
   for (const f of files) {
     let buf: Buffer;
@@ -178,6 +179,7 @@ async function exportRequests(
 async function runExport(names: string[], flags: ExportFlags): Promise<void> {
   for (const a of flags.arch ?? []) checkArchOption(a);
   const progress = new Progress(process.stderr, flags.quiet ? { quiet: true } : {});
+  const { loadExportSigner, readPassphrase } = await import("../export/signing.js");
   const signer =
     flags.signKey === undefined
       ? undefined
@@ -198,6 +200,7 @@ async function runExport(names: string[], flags: ExportFlags): Promise<void> {
     attempts: flags.retries,
     log: (line) => progress.warn(line),
   });
+  const { readManifestFile } = await import("../export/manifest.js");
   const since = flags.since === undefined ? undefined : await readManifestFile(flags.since);
   const requests = await exportRequests(names, flags, since, (line) => progress.warn(line));
   const res = await exportSnaps({

@@ -1,8 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { formatBytes, toJson } from "../ops/format.js";
-import { type GcItem, gc } from "../ops/gc.js";
-import { setRetention } from "../ops/retention.js";
-import { readSettings } from "../store/state.js";
+import type { GcItem } from "../ops/gc.js";
 import { addChangeOptions, layoutFrom, out, waitFrom } from "./common.js";
 
 function count(v: string): number {
@@ -40,33 +38,7 @@ export function registerGc(program: Command): void {
         "after",
         "\nExamples:\n  snapshelf gc --dry-run\n  snapshelf gc --keep-generations 1\n  snapshelf gc --keep-generations 0 --grace 0   # only what is in service, now\n",
       ),
-  ).action(
-    async (opts: {
-      dir?: string;
-      dryRun?: boolean;
-      keepRevisions?: number;
-      keepGenerations?: number;
-      grace?: number;
-      json?: boolean;
-      wait?: number | true;
-    }) => {
-      const r = await gc(layoutFrom(opts), {
-        dryRun: opts.dryRun === true,
-        ...(opts.keepRevisions !== undefined ? { keepRevisions: opts.keepRevisions } : {}),
-        ...(opts.keepGenerations !== undefined ? { keepGenerations: opts.keepGenerations } : {}),
-        ...(opts.grace !== undefined ? { graceSeconds: opts.grace } : {}),
-        ...waitFrom(opts),
-      });
-      if (opts.json) return out(toJson(r));
-      const verb = r.dryRun ? "would remove" : "removed";
-      for (const rev of r.revisions) out(`${verb} ${rev.name} revision ${rev.revision} (retention)`);
-      const items: GcItem[] = [...r.generations, ...r.blobs, ...r.assertions, ...r.leftovers];
-      for (const i of items) out(`${verb} ${i.path} (${i.what}, ${formatBytes(i.bytes)})`);
-      out(
-        `${r.dryRun ? "would reclaim" : "reclaimed"} ${formatBytes(r.bytes)}: ${r.generations.length} generations, ${r.blobs.length} blobs, ${r.assertions.length} assertions, ${r.leftovers.length} leftovers; kept generations ${r.keptGenerations.join(", ") || "none"}`,
-      );
-    },
-  );
+  ).action(runGc);
 
   addChangeOptions(
     program
@@ -82,6 +54,10 @@ export function registerGc(program: Command): void {
       .option("--on-import", "also apply it at every import"),
   ).action(async (n: number | "off" | undefined, opts: { dir?: string; onImport?: boolean; wait?: number | true }) => {
     const layout = layoutFrom(opts);
+    const [{ readSettings }, { setRetention }] = await Promise.all([
+      import("../store/state.js"),
+      import("../ops/retention.js"),
+    ]);
     let s = await readSettings(layout);
     if (n !== undefined)
       s = await setRetention(layout, n === "off" ? undefined : n, opts.onImport === true, waitFrom(opts));
@@ -91,4 +67,34 @@ export function registerGc(program: Command): void {
         : `retention: keep the last ${s.keepRevisions} revisions per channel and arch${s.retainOnImport ? ", also at import" : " (applied by gc)"}`,
     );
   });
+}
+
+interface GcOpts {
+  dir?: string;
+  dryRun?: boolean;
+  keepRevisions?: number;
+  keepGenerations?: number;
+  grace?: number;
+  json?: boolean;
+  wait?: number | true;
+}
+
+async function runGc(opts: GcOpts): Promise<void> {
+  const layout = layoutFrom(opts);
+  const { gc } = await import("../ops/gc.js");
+  const r = await gc(layout, {
+    dryRun: opts.dryRun === true,
+    ...(opts.keepRevisions !== undefined ? { keepRevisions: opts.keepRevisions } : {}),
+    ...(opts.keepGenerations !== undefined ? { keepGenerations: opts.keepGenerations } : {}),
+    ...(opts.grace !== undefined ? { graceSeconds: opts.grace } : {}),
+    ...waitFrom(opts),
+  });
+  if (opts.json) return out(toJson(r));
+  const verb = r.dryRun ? "would remove" : "removed";
+  for (const rev of r.revisions) out(`${verb} ${rev.name} revision ${rev.revision} (retention)`);
+  const items: GcItem[] = [...r.generations, ...r.blobs, ...r.assertions, ...r.leftovers];
+  for (const i of items) out(`${verb} ${i.path} (${i.what}, ${formatBytes(i.bytes)})`);
+  out(
+    `${r.dryRun ? "would reclaim" : "reclaimed"} ${formatBytes(r.bytes)}: ${r.generations.length} generations, ${r.blobs.length} blobs, ${r.assertions.length} assertions, ${r.leftovers.length} leftovers; kept generations ${r.keptGenerations.join(", ") || "none"}`,
+  );
 }

@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { formatTable, toJson } from "../ops/format.js";
-import { listGenerations, rollback } from "../ops/generations.js";
 import { addChangeOptions, addDirOption, layoutFrom, out, waitFrom } from "./common.js";
 
 function generationArg(v: string): number {
@@ -19,7 +18,9 @@ export function registerGenerations(program: Command): void {
       )
       .option("--json", "machine-readable output"),
   ).action(async (opts: { dir?: string; json?: boolean }) => {
-    const gens = await listGenerations(layoutFrom(opts));
+    const layout = layoutFrom(opts);
+    const { listGenerations } = await import("../ops/generations.js");
+    const gens = await listGenerations(layout);
     if (opts.json) return out(toJson(gens));
     if (gens.length === 0) return out("no generations (run snapshelf build)");
     const rows = gens.map((g) => [
@@ -47,7 +48,9 @@ export function registerGenerations(program: Command): void {
       .argument("[generation]", "generation number (see snapshelf generations)", generationArg)
       .addHelpText("after", "\nExamples:\n  snapshelf rollback\n  snapshelf rollback 3\n"),
   ).action(async (generation: number | undefined, opts: { dir?: string; wait?: number | true }) => {
-    const r = await rollback(layoutFrom(opts), generation, waitFrom(opts));
+    const layout = layoutFrom(opts);
+    const { rollback } = await import("../ops/generations.js");
+    const r = await rollback(layout, generation, waitFrom(opts));
     out(
       r.from === r.to
         ? `generation ${r.to} is already in service`

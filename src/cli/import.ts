@@ -1,7 +1,5 @@
 import type { Command } from "commander";
-import { expandBundleDirs, isBundle } from "../bundle/read.js";
-import { readBundleOnThread } from "../bundle/read-thread.js";
-import { importInputs } from "../ops/import.js";
+import type { ImportResult } from "../ops/import.js";
 import { Progress } from "../util/progress.js";
 import { addChangeOptions, collect, layoutFrom, out, waitFrom } from "./common.js";
 import { explainImportError } from "./import-errors.js";
@@ -70,11 +68,16 @@ interface ImportOpts extends TrustFlags {
 
 async function runImport(paths: string[], opts: ImportOpts): Promise<void> {
   const layout = layoutFrom(opts);
+  const [{ expandBundleDirs, isBundle }, { readBundleOnThread }, { importInputs }] = await Promise.all([
+    import("../bundle/read.js"),
+    import("../bundle/read-thread.js"),
+    import("../ops/import.js"),
+  ]);
   // a typo in a channel fails now, not after every blob is hashed
   const release = await checkedChannels(layout, opts.release);
   // on a terminal, one status line for the long part (unpacking, copying); log lines go above it
   const progress = new Progress(process.stderr, { activity: { doing: "reading", things: "files" } });
-  let res: Awaited<ReturnType<typeof importInputs>>;
+  let res: ImportResult;
   const inputs = await expandBundleDirs(paths);
   try {
     res = await importInputs(layout, inputs, {

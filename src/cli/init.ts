@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { loopbackReason } from "../deploy/url-checks.js";
-import { initStore } from "../ops/init.js";
+import { loopbackReason } from "../model/base-url.js";
 import { addDirOption, layoutAt, note, out } from "./common.js";
 
 export function registerInit(program: Command): void {
@@ -17,7 +16,9 @@ export function registerInit(program: Command): void {
       .requiredOption("--base-url <url>", "URL devices reach this store at (http or https, no query)")
       .option("--name <name>", "the store's name on its catalogue page (default: the base URL's host)"),
   ).action(async (opts: { dir?: string; baseUrl: string; name?: string }) => {
-    const r = await initStore(layoutAt(opts), { baseUrl: opts.baseUrl, ...(opts.name ? { name: opts.name } : {}) });
+    const layout = layoutAt(opts);
+    const { initStore } = await import("../ops/init.js");
+    const r = await initStore(layout, { baseUrl: opts.baseUrl, ...(opts.name ? { name: opts.name } : {}) });
     out(`store created in ${r.dir} for ${r.baseUrl}`);
     const loop = loopbackReason(r.baseUrl);
     if (loop !== undefined) note(`note: ${loop}; devices cannot reach it (fine for a test on this host)`);

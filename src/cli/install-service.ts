@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Command, InvalidArgumentError } from "commander";
 import { renderUnits, UNIT_TEMPLATES, type UnitTemplate } from "../deploy/units.js";
-import { readServedTree } from "../nginx/from-store.js";
+import { SHIM_PORT_BEHIND_NGINX } from "../nginx/defaults.js";
 import { SnapshelfError } from "../util/errors.js";
 import { ensureDir, fsErrorReason, writeFileAtomic } from "../util/fs.js";
 import { addDirOption, layoutFrom, note, out } from "./common.js";
@@ -56,7 +56,11 @@ export function registerInstallService(program: Command): void {
       .option("--nginx", "serve through a dedicated nginx (static files from disk, shim behind it)")
       .option("--nginx-bin <path>", "nginx binary", "/usr/sbin/nginx")
       .option("--host <addr>", "address the shim listens on (default 0.0.0.0, or 127.0.0.1 behind nginx)")
-      .option("--port <port>", "port the shim listens on (default: the base URL's, or 8001 behind nginx)", portArg)
+      .option(
+        "--port <port>",
+        `port the shim listens on (default: the base URL's, or ${SHIM_PORT_BEHIND_NGINX} behind nginx)`,
+        portArg,
+      )
       .option("--workers <n>", "serve --workers: shim processes sharing its port (a count, or auto)")
       .option("--listen <addr>", "with --nginx: nginx's PORT or ADDR:PORT (default: the base URL's port)")
       .option("--server-name <name>", "with --nginx: server_name")
@@ -80,6 +84,7 @@ async function runInstallService(opts: InstallOpts): Promise<void> {
     throw new SnapshelfError("usage", "cannot write systemd units: --listen, --server-name and --tls-* need --nginx");
   }
   const layout = layoutFrom(opts);
+  const { readServedTree } = await import("../nginx/from-store.js");
   const tree = await readServedTree(layout);
   const base = new URL(tree.meta.baseUrl);
   const basePort = Number(base.port || (base.protocol === "https:" ? 443 : 80));
@@ -107,7 +112,7 @@ async function runInstallService(opts: InstallOpts): Promise<void> {
     bin,
     ...(opts.user !== undefined ? { user: opts.user } : {}),
     host: opts.host ?? (opts.nginx ? "127.0.0.1" : "0.0.0.0"),
-    port: opts.port ?? (opts.nginx ? 8001 : basePort),
+    port: opts.port ?? (opts.nginx ? SHIM_PORT_BEHIND_NGINX : basePort),
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     // the shim renders download URLs for the base URL each build was made for (never its own address)
     ...(opts.nginx ? { nginx: { bin: opts.nginxBin, args: nginxArgs } } : {}),

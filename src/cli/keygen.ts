@@ -2,7 +2,6 @@ import { open, rename } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { generateOperatorKey } from "../bundle/signature.js";
-import { readPassphrase } from "../export/signing.js";
 import { SnapshelfError } from "../util/errors.js";
 import { fsErrorReason, fsyncDir, pathExists, tempPathFor, unlinkQuiet } from "../util/fs.js";
 import { out } from "./common.js";
@@ -48,6 +47,7 @@ export function registerKeygen(program: Command): void {
     .option("--unencrypted", "store the private key unencrypted (for unattended export)")
     .action(async (opts: { output: string; passphraseFile?: string; unencrypted?: boolean }) => {
       const path = resolve(opts.output);
+      const { readPassphrase } = await import("../export/signing.js");
       const passphrase = await readPassphrase(opts.passphraseFile);
       if (passphrase === undefined && opts.unencrypted !== true) {
         throw new SnapshelfError(

@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import { formatBytes, formatTable, toJson } from "../ops/format.js";
-import { listSnaps, snapDetail, summariseSnaps } from "../ops/list.js";
-import { readRecords } from "../store/state.js";
 import { addDirOption, layoutFrom, out } from "./common.js";
 
 export function registerList(program: Command): void {
@@ -23,7 +21,12 @@ export function registerList(program: Command): void {
         "\nExamples:\n  snapshelf list\n  snapshelf list hello-offline\n  snapshelf list --json | jq '.[].name'\n",
       ),
   ).action(async (name: string | undefined, opts: { dir?: string; json?: boolean }) => {
-    const records = await readRecords(layoutFrom(opts));
+    const layout = layoutFrom(opts);
+    const [{ readRecords }, { listSnaps, snapDetail, summariseSnaps }] = await Promise.all([
+      import("../store/state.js"),
+      import("../ops/list.js"),
+    ]);
+    const records = await readRecords(layout);
     if (name === undefined) {
       const snaps = listSnaps(records);
       if (opts.json) return out(toJson(snaps));

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { filterAudit, formatAuditLine, parseSince, readAuditLog } from "../ops/audit-log.js";
 import { toJson } from "../ops/format.js";
 import { addDirOption, layoutFrom, note, out } from "./common.js";
 
@@ -18,6 +17,7 @@ export function registerLog(program: Command): void {
       .option("--json", "machine-readable output (a JSON array)")
       .addHelpText("after", "\nExamples:\n  snapshelf log --since 7d\n  snapshelf log --op gc --json\n"),
   ).action(async (opts: { dir?: string; since?: string; op?: string; json?: boolean }) => {
+    const { filterAudit, formatAuditLine, parseSince, readAuditLog } = await import("../ops/audit-log.js");
     const log = await readAuditLog(layoutFrom(opts));
     const since = opts.since === undefined ? undefined : parseSince(opts.since, new Date());
     const entries = filterAudit(log.entries, since, opts.op);

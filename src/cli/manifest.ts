@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { buildManifest, renderManifest } from "../export/manifest.js";
-import { readRecords } from "../store/state.js";
 import { SnapshelfError } from "../util/errors.js";
 import { pathExists } from "../util/fs.js";
 import { addDirOption, layoutFrom } from "./common.js";
@@ -25,6 +23,10 @@ export function registerManifest(program: Command): void {
     if (!(await pathExists(layout.root))) {
       throw new SnapshelfError("store-not-found", `cannot read store ${layout.root}: no such directory`);
     }
+    const [{ readRecords }, { buildManifest, renderManifest }] = await Promise.all([
+      import("../store/state.js"),
+      import("../export/manifest.js"),
+    ]);
     const records = await readRecords(layout);
     process.stdout.write(renderManifest(buildManifest(records)));
   });

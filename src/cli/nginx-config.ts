@@ -1,7 +1,6 @@
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { renderNginxConfig } from "../nginx/config.js";
-import { DEFAULT_UPSTREAM, nginxOptionsFromStore } from "../nginx/from-store.js";
+import { DEFAULT_UPSTREAM } from "../nginx/defaults.js";
 import { SnapshelfError } from "../util/errors.js";
 import { ensureDir, writeFileAtomic } from "../util/fs.js";
 import { addDirOption, layoutFrom, note, out } from "./common.js";
@@ -58,6 +57,10 @@ export function registerNginxConfig(program: Command): void {
       throw new SnapshelfError("usage", "cannot generate nginx configuration: --user needs --standalone");
     }
     const layout = layoutFrom(opts);
+    const [{ renderNginxConfig }, { nginxOptionsFromStore }] = await Promise.all([
+      import("../nginx/config.js"),
+      import("../nginx/from-store.js"),
+    ]);
     const options = await nginxOptionsFromStore(
       layout,
       {

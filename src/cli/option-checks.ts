@@ -5,7 +5,6 @@
 import { LATEST_TRACK, parseFullChannel } from "../model/channel.js";
 import { checkChannelOption } from "../model/option-checks.js";
 import type { StoreLayout } from "../store/layout.js";
-import { readRecords } from "../store/state.js";
 
 /** Whether checking `channel` may need the store's tracks (a track other than latest is named). */
 function namesATrack(channel: string): boolean {
@@ -16,6 +15,7 @@ function namesATrack(channel: string): boolean {
 /** The tracks the store's release records use (read only when a channel names a track). */
 export async function storeTracks(layout: StoreLayout | undefined, channels: readonly string[]): Promise<string[]> {
   if (layout === undefined || !channels.some(namesATrack)) return [];
+  const { readRecords } = await import("../store/state.js");
   const records = await readRecords(layout);
   const tracks = new Set<string>();
   for (const r of records.releases) {

@@ -1,8 +1,6 @@
 import type { Command } from "commander";
 import { checkArchOption } from "../model/option-checks.js";
 import { formatTable, toJson } from "../ops/format.js";
-import { deleteOverride, listOverrides, parseChannelRevision, setOverride } from "../ops/overrides.js";
-import { readRecords } from "../store/state.js";
 import { addChangeOptions, addDirOption, layoutFrom, out, waitFrom } from "./common.js";
 import { checkedChannels } from "./option-checks.js";
 
@@ -24,6 +22,7 @@ export function registerOverride(program: Command): void {
       .option("--arch <arch>", "only on this architecture")
       .addHelpText("after", "\nExamples:\n  snapshelf override hello stable=12\n  snapshelf build\n"),
   ).action(async (name: string, spec: string, opts: { dir?: string; arch?: string; wait?: number | true }) => {
+    const { parseChannelRevision, setOverride } = await import("../ops/overrides.js");
     const { channel, revision } = parseChannelRevision(spec);
     const layout = layoutFrom(opts);
     if (opts.arch !== undefined) checkArchOption(opts.arch, { all: true });
@@ -46,7 +45,12 @@ export function registerOverride(program: Command): void {
       .argument("[name]", "only this snap")
       .option("--json", "machine-readable output"),
   ).action(async (name: string | undefined, opts: { dir?: string; json?: boolean }) => {
-    const list = listOverrides(await readRecords(layoutFrom(opts)), name);
+    const layout = layoutFrom(opts);
+    const [{ readRecords }, { listOverrides }] = await Promise.all([
+      import("../store/state.js"),
+      import("../ops/overrides.js"),
+    ]);
+    const list = listOverrides(await readRecords(layout), name);
     if (opts.json) return out(toJson(list));
     if (list.length === 0) return out("no overrides");
     const rows = list.map((o) => [
@@ -72,7 +76,9 @@ export function registerOverride(program: Command): void {
       .argument("<channel>", "e.g. stable, 2.x/candidate")
       .option("--arch <arch>", "only on this architecture"),
   ).action(async (name: string, channel: string, opts: { dir?: string; arch?: string; wait?: number | true }) => {
-    const deleted = await deleteOverride(layoutFrom(opts), name, channel, opts.arch, waitFrom(opts));
+    const layout = layoutFrom(opts);
+    const { deleteOverride } = await import("../ops/overrides.js");
+    const deleted = await deleteOverride(layout, name, channel, opts.arch, waitFrom(opts));
     out(
       `deleted override of ${name} ${deleted[0]?.channel ?? channel} (${deleted.map((o) => `${o.arch}: r${o.revision}`).join(", ")}); run snapshelf build`,
     );

@@ -1,8 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { checkArchOption } from "../model/option-checks.js";
-import { emptyTrackWarning } from "../ops/device-problems.js";
-import { releaseRevision, setDefaultTrack } from "../store/release.js";
-import { readRecords } from "../store/state.js";
 import { addChangeOptions, layoutFrom, note, out, waitFrom } from "./common.js";
 import { checkedChannels } from "./option-checks.js";
 
@@ -34,6 +31,7 @@ export function registerRelease(program: Command): void {
     ) => {
       const layout = layoutFrom(opts);
       if (opts.arch !== undefined) checkArchOption(opts.arch, { all: true });
+      const { releaseRevision } = await import("../store/release.js");
       const events = await releaseRevision(layout, name, revision, await checkedChannels(layout, channels), {
         ...(opts.arch ? { arch: opts.arch } : {}),
         ...waitFrom(opts),
@@ -57,6 +55,11 @@ export function registerRelease(program: Command): void {
       .argument("<track>", "track name, or latest"),
   ).action(async (name: string, track: string, opts: { dir?: string; wait?: number | true }) => {
     const layout = layoutFrom(opts);
+    const [{ setDefaultTrack }, { readRecords }, { emptyTrackWarning }] = await Promise.all([
+      import("../store/release.js"),
+      import("../store/state.js"),
+      import("../ops/device-problems.js"),
+    ]);
     await setDefaultTrack(layout, name, track, waitFrom(opts));
     out(`default track of ${name} is now ${track}`);
     const warning = emptyTrackWarning(await readRecords(layout), name, track);

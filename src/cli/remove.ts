@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { formatBytes } from "../ops/format.js";
-import { removeSnap } from "../ops/remove.js";
 import { addChangeOptions, layoutFrom, out, waitFrom } from "./common.js";
 
 function revisions(v: string, previous: number[] = []): number[] {
@@ -33,7 +32,9 @@ export function registerRemove(program: Command): void {
       name: string,
       opts: { dir?: string; revision: number[]; wait?: number | true; dryRun?: boolean; force?: boolean },
     ) => {
-      const r = await removeSnap(layoutFrom(opts), name, opts.revision, {
+      const layout = layoutFrom(opts);
+      const { removeSnap } = await import("../ops/remove.js");
+      const r = await removeSnap(layout, name, opts.revision, {
         ...waitFrom(opts),
         ...(opts.dryRun ? { dryRun: true } : {}),
         ...(opts.force ? { force: true } : {}),

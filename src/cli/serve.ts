@@ -1,6 +1,4 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { observeServer } from "../serve/observe.js";
-import { startServer } from "../serve/server.js";
 import { isServeWorker, parseWorkers, reportListening, startWorkers } from "../serve/workers.js";
 import { failedTo } from "../util/errors.js";
 import { addDirOption, layoutFrom, note, out } from "./common.js";
@@ -49,6 +47,10 @@ export function registerServe(program: Command): void {
         return;
       }
       const layout = layoutFrom(opts);
+      const [{ startServer }, { observeServer }] = await Promise.all([
+        import("../serve/server.js"),
+        import("../serve/observe.js"),
+      ]);
       const srv = await startServer(layout, {
         host: opts.host,
         port: opts.port,

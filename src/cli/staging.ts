@@ -1,7 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { formatChange } from "../catalogue/device-view.js";
 import { toJson } from "../ops/format.js";
-import { diffGenerations, switchGeneration } from "../ops/staging.js";
 import { addDirOption, layoutFrom, out } from "./common.js";
 
 function generationArg(v: string): number {
@@ -22,7 +21,9 @@ export function registerStaging(program: Command): void {
       .argument("<generation>", "generation number (see snapshelf generations)", generationArg)
       .addHelpText("after", "\nExamples:\n  snapshelf build --no-switch\n  snapshelf diff\n  snapshelf switch 7\n"),
   ).action(async (generation: number, opts: { dir?: string }) => {
-    const r = await switchGeneration(layoutFrom(opts), generation);
+    const layout = layoutFrom(opts);
+    const { switchGeneration } = await import("../ops/staging.js");
+    const r = await switchGeneration(layout, generation);
     out(
       r.from === r.to
         ? `generation ${r.to} is already in service`
@@ -44,7 +45,9 @@ export function registerStaging(program: Command): void {
       .argument("[to]", "generation", generationArg)
       .option("--json", "machine-readable output"),
   ).action(async (a: number | undefined, b: number | undefined, opts: { dir?: string; json?: boolean }) => {
-    const d = await diffGenerations(layoutFrom(opts), a, b);
+    const layout = layoutFrom(opts);
+    const { diffGenerations } = await import("../ops/staging.js");
+    const d = await diffGenerations(layout, a, b);
     if (opts.json) return out(toJson(d));
     out(
       `generation ${d.from} -> ${d.to}: ${d.changes.length} change${d.changes.length === 1 ? "" : "s"} devices would see`,

@@ -1,8 +1,9 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { DEFAULT_MAX_EXPORT_AGE_DAYS, exportAges } from "../ops/export-age.js";
 import { formatBytes, toJson } from "../ops/format.js";
-import { storeStatus } from "../ops/status.js";
 import { addDirOption, layoutFrom, out } from "./common.js";
+
+/** Default `status --max-export-age`, in days. */
+const DEFAULT_MAX_EXPORT_AGE_DAYS = 30;
 
 export function registerStatus(program: Command): void {
   addDirOption(
@@ -29,6 +30,10 @@ export function registerStatus(program: Command): void {
       ),
   ).action(async (opts: { dir?: string; json?: boolean; maxExportAge: number }) => {
     const layout = layoutFrom(opts);
+    const [{ storeStatus }, { exportAges }] = await Promise.all([
+      import("../ops/status.js"),
+      import("../ops/export-age.js"),
+    ]);
     const s = await storeStatus(layout);
     // operator keys and the export time of each snap's last bundle (src/ops/export-age.ts)
     const ages = await exportAges(layout, new Date(), opts.maxExportAge);

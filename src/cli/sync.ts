@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { syncReplicas } from "../ops/sync.js";
 import { storeLayout } from "../store/layout.js";
 import { addChangeOptions, collect, layoutFrom, note, out, waitFrom } from "./common.js";
 
@@ -24,6 +23,7 @@ export function registerSync(program: Command): void {
       .option("--no-prune", "keep what the source no longer has on the replicas"),
   ).action(async (opts: { dir?: string; to: string[]; prune: boolean; wait?: number | true }) => {
     const src = layoutFrom(opts);
+    const { syncReplicas } = await import("../ops/sync.js");
     const report = await syncReplicas(
       src,
       opts.to.map((d) => storeLayout(resolve(d))),

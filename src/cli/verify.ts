@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { toJson } from "../ops/format.js";
-import { verifyStore } from "../ops/verify.js";
 import { SnapshelfError } from "../util/errors.js";
 import { addDirOption, layoutFrom, note, out } from "./common.js";
 
@@ -19,6 +18,7 @@ export function registerVerify(program: Command): void {
       .option("--json", "machine-readable output"),
   ).action(async (opts: { dir?: string; json?: boolean }) => {
     const layout = layoutFrom(opts);
+    const { verifyStore } = await import("../ops/verify.js");
     const r = await verifyStore(layout, { log: note });
     if (opts.json) out(toJson(r));
     else {

@@ -1,10 +1,11 @@
 import { indexCatalogue } from "../catalogue/build-catalogue.js";
-import { listenMismatch } from "../deploy/url-checks.js";
+import { listenMismatch } from "../model/base-url.js";
 import { type StoreLayout, treePath } from "../store/layout.js";
 import { readCurrentGeneration } from "../store/state.js";
 import { readTreeCatalogue, readTreeMeta, TREE_FORMAT } from "../store/tree-files.js";
 import { SnapshelfError } from "../util/errors.js";
 import { type NginxOptions, type NginxTls, parseListen } from "./config.js";
+import { DEFAULT_UPSTREAM } from "./defaults.js";
 
 export interface NginxFlags {
   readonly serverName?: string;
@@ -15,9 +16,6 @@ export interface NginxFlags {
   readonly user?: string;
   readonly id?: string;
 }
-
-/** Where `snapshelf serve` listens behind nginx unless told otherwise. */
-export const DEFAULT_UPSTREAM = "http://127.0.0.1:8001";
 
 /** The tree in service: its generation, catalogue and metadata. */
 export async function readServedTree(layout: StoreLayout) {

@@ -8,9 +8,6 @@ import type { StoreLayout } from "../store/layout.js";
 import { readTrust } from "../store/operator-trust.js";
 import { readRecords } from "../store/state.js";
 
-/** Default `status --max-export-age`, in days. */
-export const DEFAULT_MAX_EXPORT_AGE_DAYS = 30;
-
 export interface SnapExportAge {
   readonly name: string;
   /** Absent when the snap came from a version 1 bundle or from plain files. */

@@ -2,7 +2,7 @@
  * init: creates a store on purpose and fixes the base URL devices reach it at
  * (as `store-admin register --offline URL` fixes an Enterprise Store's).
  */
-import { normaliseBaseUrl } from "../build/build.js";
+import { normaliseBaseUrl } from "../model/base-url.js";
 import type { StoreLayout } from "../store/layout.js";
 import { appendAudit, type StoreSettings } from "../store/state.js";
 import { createStoreDir } from "../store/store-dir.js";

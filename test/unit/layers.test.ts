@@ -74,6 +74,15 @@ describe("layer check (make lint)", () => {
     });
   });
 
+  it("refuses nginx/ importing the command line's deploy/", () => {
+    const r = plant({
+      "src/nginx/planted.ts": 'import * as m from "../deploy/units.js";\nexport const planted = m;\n',
+    });
+    assert.notEqual(r.status, 0, r.out);
+    assert.match(r.out, /layering: the nginx generator/);
+    plant({ "src/nginx/planted.ts": "export const planted = 1;\n" });
+  });
+
   it("refuses store/ importing a use-case and export/ importing the offline use-cases", () => {
     const r = plant({
       "src/store/planted3.ts": 'import * as m from "../ops/retention.js";\nexport const planted3 = m;\n',

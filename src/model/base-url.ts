@@ -1,7 +1,30 @@
 /**
- * Checks on the URL devices are handed: pure, so client-config, nginx-config
- * and init agree on what a loopback URL or a port mismatch is.
+ * The base URL devices reach a store at: what init and build accept, and the
+ * checks on it that client-config, nginx-config and init share (a loopback
+ * URL, a port nginx does not listen on). Pure, so init checks it without
+ * loading the build.
  */
+import { SnapshelfError } from "../util/errors.js";
+
+/** Validates and normalises a base URL: http(s), a host, no query or fragment, no trailing slash. */
+export function normaliseBaseUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new SnapshelfError("bad-base-url", `cannot use base URL "${raw}": not a URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new SnapshelfError("bad-base-url", `cannot use base URL "${raw}": scheme must be http or https`);
+  }
+  if (u.search !== "" || u.hash !== "" || raw.includes("?")) {
+    throw new SnapshelfError(
+      "bad-base-url",
+      `cannot use base URL "${raw}": no query or fragment allowed (snapd panics on it)`,
+    );
+  }
+  return u.toString().replace(/\/+$/, "");
+}
 
 /** Why `url` cannot reach this host from a device (a loopback or unspecified host), or undefined. */
 export function loopbackReason(url: string): string | undefined {
