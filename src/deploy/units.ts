@@ -60,7 +60,7 @@ export function pathListEntry(s: string, optional: boolean): string {
   return `"${optional ? "-" : ""}${e}"`;
 }
 
-/** Where serve keeps its download counts (serve/observe.ts downloadsDir): writable under ProtectSystem=strict. */
+/** Where serve keeps its download counts (the store layout's `downloads`, state/downloads): writable under ProtectSystem=strict. */
 export function downloadsPath(dir: string): string {
   return `${dir.replace(/\/+$/, "")}/state/downloads`;
 }

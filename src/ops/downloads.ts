@@ -6,7 +6,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Records } from "../model/records.js";
-import { downloadsDir } from "../serve/observe.js";
 import type { StoreLayout } from "../store/layout.js";
 import { processAlive } from "../util/lock.js";
 
@@ -25,7 +24,7 @@ export interface Downloads {
 }
 
 export async function readDownloads(layout: StoreLayout, records: Records): Promise<Downloads> {
-  const dir = downloadsDir(layout);
+  const dir = layout.downloads;
   let files: string[];
   try {
     files = await readdir(dir);

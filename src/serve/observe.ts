@@ -80,10 +80,6 @@ export function downloadedBlob(req: IncomingMessage, res: ServerResponse): strin
   return undefined;
 }
 
-export function downloadsDir(layout: StoreLayout): string {
-  return layout.downloads;
-}
-
 export interface Observer {
   close(): Promise<void>;
 }
@@ -112,7 +108,7 @@ export async function observeServer(server: Server, layout: StoreLayout, opts: O
 
   const counts = new Map<string, number>();
   const started = new Date().toISOString();
-  const dir = downloadsDir(layout);
+  const dir = layout.downloads;
   const mine = join(dir, `${process.pid}.json`);
   let counting = true;
   let dirty = false;

@@ -74,6 +74,21 @@ describe("layer check (make lint)", () => {
     });
   });
 
+  it("refuses ops/ and build/ importing a renderer or the command line", () => {
+    const r = plant({
+      "src/ops/planted.ts": 'import * as m from "../serve/observe.js";\nexport const planted = m;\n',
+      "src/build/planted.ts": 'import * as m from "../cli/common.js";\nexport const planted2 = m;\n',
+    });
+    assert.notEqual(r.status, 0, r.out);
+    assert.match(r.out, /src\/ops\/planted\.ts/);
+    assert.match(r.out, /src\/build\/planted\.ts/);
+    assert.match(r.out, /layering: the use-cases sit below the renderers/);
+    plant({
+      "src/ops/planted.ts": "export const planted = 1;\n",
+      "src/build/planted.ts": "export const planted2 = 1;\n",
+    });
+  });
+
   it("refuses nginx/ importing the command line's deploy/", () => {
     const r = plant({
       "src/nginx/planted.ts": 'import * as m from "../deploy/units.js";\nexport const planted = m;\n',
