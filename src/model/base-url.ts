@@ -8,12 +8,8 @@ import { SnapshelfError } from "../util/errors.js";
 
 /** Validates and normalises a base URL: http(s), a host, no query or fragment, no trailing slash. */
 export function normaliseBaseUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new SnapshelfError("bad-base-url", `cannot use base URL "${raw}": not a URL`);
-  }
+  const u = parsedUrl(raw);
+  if (u === undefined) throw new SnapshelfError("bad-base-url", `cannot use base URL "${raw}": not a URL`);
   if (u.protocol !== "http:" && u.protocol !== "https:") {
     throw new SnapshelfError("bad-base-url", `cannot use base URL "${raw}": scheme must be http or https`);
   }
@@ -26,14 +22,19 @@ export function normaliseBaseUrl(raw: string): string {
   return u.toString().replace(/\/+$/, "");
 }
 
-/** Why `url` cannot reach this host from a device (a loopback or unspecified host), or undefined. */
-export function loopbackReason(url: string): string | undefined {
-  let u: URL;
+/** `url` parsed, or undefined when it is not a URL. */
+function parsedUrl(url: string): URL | undefined {
   try {
-    u = new URL(url);
+    return new URL(url);
   } catch {
     return undefined;
   }
+}
+
+/** Why `url` cannot reach this host from a device (a loopback or unspecified host), or undefined. */
+export function loopbackReason(url: string): string | undefined {
+  const u = parsedUrl(url);
+  if (u === undefined) return undefined;
   const host = u.hostname.replace(/^\[|\]$/g, "").toLowerCase();
   const loopback =
     host === "localhost" ||
@@ -50,12 +51,8 @@ export function loopbackReason(url: string): string | undefined {
 
 /** The port a URL is reached at (its default when it names none). */
 export function urlPort(url: string): number | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
+  const u = parsedUrl(url);
+  if (u === undefined) return undefined;
   if (u.port !== "") return Number(u.port);
   return u.protocol === "https:" ? 443 : u.protocol === "http:" ? 80 : undefined;
 }

@@ -27,6 +27,22 @@ function plant(files: Record<string, string>): { status: number | null; out: str
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
+/**
+ * Plants one module per path importing its module specifier, expects the linter to refuse
+ * them with every pattern in its output, then leaves each path an import-free module.
+ */
+function refuses(imports: Record<string, string>, patterns: readonly RegExp[]): void {
+  const entries = Object.entries(imports);
+  const r = plant(
+    Object.fromEntries(
+      entries.map(([path, spec], i) => [path, `import * as m from "${spec}";\nexport const planted${i} = m;\n`]),
+    ),
+  );
+  assert.notEqual(r.status, 0, r.out);
+  for (const p of patterns) assert.match(r.out, p);
+  plant(Object.fromEntries(entries.map(([path], i) => [path, `export const planted${i} = 1;\n`])));
+}
+
 describe("layer check (make lint)", () => {
   before(async () => {
     dir = await tmpWorkDir("layers");
@@ -61,55 +77,29 @@ describe("layer check (make lint)", () => {
   }
 
   it("refuses nginx/ importing the shim and store/ importing the build", () => {
-    const r = plant({
-      "src/nginx/planted.ts": 'import * as m from "../serve/server.js";\nexport const planted = m;\n',
-      "src/store/planted.ts": 'import * as m from "../build/build.js";\nexport const planted2 = m;\n',
-    });
-    assert.notEqual(r.status, 0, r.out);
-    assert.match(r.out, /layering: the nginx generator/);
-    assert.match(r.out, /layering: store is the store directory's I\/O/);
-    plant({
-      "src/nginx/planted.ts": "export const planted = 1;\n",
-      "src/store/planted.ts": "export const planted2 = 1;\n",
-    });
+    refuses({ "src/nginx/planted.ts": "../serve/server.js", "src/store/planted.ts": "../build/build.js" }, [
+      /layering: the nginx generator/,
+      /layering: store is the store directory's I\/O/,
+    ]);
   });
 
   it("refuses ops/ and build/ importing a renderer or the command line", () => {
-    const r = plant({
-      "src/ops/planted.ts": 'import * as m from "../serve/observe.js";\nexport const planted = m;\n',
-      "src/build/planted.ts": 'import * as m from "../cli/common.js";\nexport const planted2 = m;\n',
-    });
-    assert.notEqual(r.status, 0, r.out);
-    assert.match(r.out, /src\/ops\/planted\.ts/);
-    assert.match(r.out, /src\/build\/planted\.ts/);
-    assert.match(r.out, /layering: the use-cases sit below the renderers/);
-    plant({
-      "src/ops/planted.ts": "export const planted = 1;\n",
-      "src/build/planted.ts": "export const planted2 = 1;\n",
-    });
+    refuses({ "src/ops/planted.ts": "../serve/observe.js", "src/build/planted.ts": "../cli/common.js" }, [
+      /src\/ops\/planted\.ts/,
+      /src\/build\/planted\.ts/,
+      /layering: the use-cases sit below the renderers/,
+    ]);
   });
 
   it("refuses nginx/ importing the command line's deploy/", () => {
-    const r = plant({
-      "src/nginx/planted.ts": 'import * as m from "../deploy/units.js";\nexport const planted = m;\n',
-    });
-    assert.notEqual(r.status, 0, r.out);
-    assert.match(r.out, /layering: the nginx generator/);
-    plant({ "src/nginx/planted.ts": "export const planted = 1;\n" });
+    refuses({ "src/nginx/planted.ts": "../deploy/units.js" }, [/layering: the nginx generator/]);
   });
 
   it("refuses store/ importing a use-case and export/ importing the offline use-cases", () => {
-    const r = plant({
-      "src/store/planted3.ts": 'import * as m from "../ops/retention.js";\nexport const planted3 = m;\n',
-      "src/export/planted.ts": 'import * as m from "../ops/import.js";\nexport const planted4 = m;\n',
-    });
-    assert.notEqual(r.status, 0, r.out);
-    assert.match(r.out, /layering: store is the store directory's I\/O/);
-    assert.match(r.out, /layering: export \(the connected side\)/);
-    plant({
-      "src/store/planted3.ts": "export const planted3 = 1;\n",
-      "src/export/planted.ts": "export const planted4 = 1;\n",
-    });
+    refuses({ "src/store/planted3.ts": "../ops/retention.js", "src/export/planted.ts": "../ops/import.js" }, [
+      /layering: store is the store directory's I\/O/,
+      /layering: export \(the connected side\)/,
+    ]);
   });
 
   it("refuses an import cycle, type-only ones included", () => {
